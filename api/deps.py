@@ -1,0 +1,98 @@
+"""Annotated dependencies: the unit of work, the policy, the current user, If-Match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cases.access import authenticate
+from cases.db import Database, UnitOfWork
+from cases.errors import PreconditionRequired, Unauthenticated, VersionConflict
+from cases.models import Person
+from cases.policy import Policy
+from config.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="Personal access token (qf_…)")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    policy: Policy
+    db: Database
+    secret: bytes
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.qingfeng
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_uow(state: StateDep) -> UnitOfWork:
+    return UnitOfWork(state.db, write=True)
+
+
+def get_read_uow(state: StateDep) -> UnitOfWork:
+    return UnitOfWork(state.db, write=False)
+
+
+def get_policy(state: StateDep) -> Policy:
+    return state.policy
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+ReadUowDep = Annotated[UnitOfWork, Depends(get_read_uow)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def optional_user(state: StateDep, credentials: Credentials) -> Person | None:
+    if credentials is None:
+        return None
+    with UnitOfWork(state.db, write=False) as uow:
+        return authenticate(uow.session, credentials.credentials)
+
+
+def current_user(user: Annotated[Person | None, Depends(optional_user)]) -> Person:
+    if user is None:
+        raise Unauthenticated("send a personal access token as 'Authorization: Bearer qf_…'")
+    return user
+
+
+CurrentUser = Annotated[Person, Depends(current_user)]
+OptionalUser = Annotated[Person | None, Depends(optional_user)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200,
+           description="Repeat a POST safely: same key and body, one effect, same response."),
+]
+
+
+def expected_version(
+    if_match: Annotated[str | None, Header(alias="If-Match",
+                                           description="The case's ETag from GET /cases/{ref}")] = None,
+) -> int:
+    """The case version the client last saw, from If-Match (required on case actions)."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "send If-Match with the case's ETag (GET /cases/{reference}) so changes are not lost",
+            field="If-Match",
+        )
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise VersionConflict(f"If-Match {if_match!r} is not an ETag of this case",
+                              field="If-Match")
+    return int(value)
+
+
+IfMatch = Annotated[int, Depends(expected_version)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

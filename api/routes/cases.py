@@ -1,0 +1,102 @@
+"""Case list, case detail and one endpoint per staff action. Thin: parse, call, map."""
+
+# No ``from __future__ import annotations``: the action endpoints are built in a loop and
+# FastAPI must see each command class itself in the signature.
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from api import idempotency
+from api.deps import CurrentUser, IdempotencyKey, IfMatch, PolicyDep, ReadUowDep, UowDep, etag
+from api.schemas import CasePage
+from cases import commands as c
+from cases import service
+from cases.queries import CaseFilter, list_cases
+from cases.views import CaseDetail
+from cases.vocabulary import Stage
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+Reference = Annotated[str, "QF-<year>-<number>"]
+
+
+@router.get("", response_model=CasePage, summary="List cases you may see")
+def list_(
+    user: CurrentUser,
+    uow: ReadUowDep,
+    stage: Stage | None = None,
+    unit: Annotated[str | None, Query(description="Unit code; includes units under it")] = None,
+    category: str | None = None,
+    severity: str | None = None,
+    assignee: Annotated[str | None, Query(description="Handle of an assigned person")] = None,
+    filed_from: datetime | None = None,
+    filed_to: datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CasePage:
+    filters = CaseFilter(stage=stage, unit=unit, category=category, severity=severity,
+                         assignee=assignee, filed_from=filed_from, filed_to=filed_to)
+    page = list_cases(uow=uow, viewer=user, filters=filters, cursor=cursor, limit=limit)
+    return CasePage(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.get("/{reference}", response_model=CaseDetail, summary="Case file with its timeline")
+def detail(reference: str, user: CurrentUser, uow: UowDep, policy: PolicyDep) -> JSONResponse:
+    case = service.read_case(uow=uow, policy=policy, reference=reference, viewer=user)
+    return JSONResponse(case.model_dump(mode="json"), headers={"ETag": etag(case.version)})
+
+
+ACTION_ROUTES: list[tuple[str, type[c.Command], str]] = [
+    ("accept", c.Accept, "Accept the report (立案) with category, severity, investigators"),
+    ("decline", c.Decline, "Decline the report (不予受理) with a reason"),
+    ("assign", c.Assign, "Assign an investigator, verifier, advisor or appeal reviewer"),
+    ("evidence", c.RecordEvidence, "Record an item of evidence with its SHA-256"),
+    ("interviews", c.RecordInterview, "Record an interview"),
+    ("statement", c.RecordStatement, "Record the subject's statement (陳述申辯)"),
+    ("statement/waive", c.WaiveStatement, "Record the statement as waived after its period"),
+    ("findings", c.SubmitFindings, "Submit findings for verification"),
+    ("confirm", c.Confirm, "Confirm the findings (核實)"),
+    ("return", c.Return, "Return the findings to investigation with reasons"),
+    ("proposal", c.Propose, "Propose a disposition from the catalogue"),
+    ("sign-off", c.SignOff, "Advisor signs off the proposed disposition"),
+    ("refuse", c.Refuse, "Refuse the proposed disposition with comments"),
+    ("co-sign", c.CoSign, "Secretary co-signs a serious sanction"),
+    ("appeal", c.Appeal, "The subject appeals the decision (申訴)"),
+    ("appeal-decision", c.DecideAppeal, "Uphold, change or overturn the decision on appeal"),
+    ("close", c.Close, "Close the case once the appeal window has ended"),
+]
+
+
+def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
+    def endpoint(
+        reference: str,
+        command: command_type,  # type: ignore[valid-type]
+        user: CurrentUser,
+        uow: UowDep,
+        policy: PolicyDep,
+        version: IfMatch,
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        def handler() -> idempotency.Outcome:
+            case = service.apply_action(uow=uow, policy=policy, reference=reference, actor=user,
+                                        command=command, expected_version=version)
+            return 200, case.model_dump(mode="json"), {"ETag": etag(case.version)}
+
+        return idempotency.run(
+            uow=uow, principal=f"person:{user.id}", key=key, handler=handler,
+            print_=idempotency.fingerprint(
+                "POST", f"/cases/{reference}/{command.action}",
+                f"{version}\n{command.model_dump_json()}"),
+        )
+
+    return endpoint
+
+
+for _path, _command, _summary in ACTION_ROUTES:
+    router.add_api_route(
+        f"/{{reference}}/{_path}", _endpoint(_command), methods=["POST"],
+        response_model=CaseDetail, summary=_summary,
+        name=_command.model_fields["action"].default.value,
+        operation_id=_command.model_fields["action"].default.value,
+    )

@@ -1,0 +1,80 @@
+"""`qingfeng up`: the services of one machine, started together and stopped together.
+
+Today: the API (uvicorn) and the audit checkpointer. The deadline scheduler, the Prefect
+server and the flow runner join ``background_services`` as their issues land.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+import uvicorn
+
+from api.app import create_app
+from api.deps import AppState
+from cases.audit import write_checkpoint
+from cases.clock import utcnow
+from cases.db import UnitOfWork
+
+log = structlog.get_logger("qingfeng.stack")
+
+
+@dataclass
+class PeriodicService:
+    """Runs ``tick`` every ``interval`` seconds on a thread until stopped."""
+
+    name: str
+    interval: float
+    tick: Callable[[], None]
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # a failed tick is logged and retried on the next one
+                log.exception("service tick failed", service=self.name)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+        self.tick()  # one last tick so nothing done before Ctrl-C waits for the next start
+
+
+def checkpoint_audit(state: AppState) -> None:
+    """Append a global audit checkpoint if any chain moved."""
+    with UnitOfWork(state.db) as uow:
+        write_checkpoint(uow.session, at=utcnow())
+        uow.commit()
+
+
+def background_services(state: AppState) -> list[PeriodicService]:
+    return [PeriodicService("audit-checkpoint", state.settings.audit_checkpoint_seconds,
+                            lambda: checkpoint_audit(state))]
+
+
+def serve(state: AppState, *, on_ready: Callable[[str], None] = lambda _: None) -> None:
+    """Start every service, serve the API until Ctrl-C, then stop everything."""
+    settings = state.settings
+    services = background_services(state)
+    for service in services:
+        service.start()
+    config = uvicorn.Config(create_app(state), host=settings.host, port=settings.port,
+                            log_level=settings.log_level.lower(), access_log=False)
+    server = uvicorn.Server(config)
+    on_ready(f"http://{settings.host}:{settings.port}")
+    try:
+        server.run()
+    finally:
+        for service in reversed(services):
+            service.stop()
+        state.db.dispose()

@@ -1,0 +1,99 @@
+"""Who may see what: role grants scoped to a unit subtree, parties on a case, tokens."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, exists, literal, or_
+from sqlmodel import Session, col, select
+
+from cases.errors import Forbidden, NotFound, Unauthenticated
+from cases.models import ApiToken, CaseParty, ConductCase, Person, RoleGrant, Unit
+from cases.secrets import token_hash
+from cases.vocabulary import STAFF_ROLES, Role
+
+
+def authenticate(session: Session, token: str) -> Person:
+    """The active person behind a bearer token, or Unauthenticated."""
+    row = session.exec(
+        select(ApiToken, Person)
+        .join(Person, col(Person.id) == ApiToken.person_id)
+        .where(ApiToken.secret_hash == token_hash(token))
+    ).first()
+    if row is None or row[0].revoked_at is not None or not row[1].active:
+        raise Unauthenticated("the token is unknown, revoked, or its owner is inactive")
+    return row[1]
+
+
+def roles_in_scope(session: Session, person_id: int, unit_path: str) -> frozenset[str]:
+    """Roles ``person_id`` holds in the unit at ``unit_path`` or any unit above it."""
+    grants = session.exec(
+        select(RoleGrant.role)
+        .join(Unit, col(Unit.id) == RoleGrant.unit_id)
+        .where(RoleGrant.person_id == person_id, literal(unit_path).startswith(col(Unit.path)))
+    ).all()
+    return frozenset(grants)
+
+
+def global_roles(session: Session, person_id: int) -> frozenset[str]:
+    """Every role the person holds anywhere."""
+    return frozenset(session.exec(select(RoleGrant.role).where(RoleGrant.person_id == person_id)))
+
+
+def _handles(person_id: int) -> ColumnElement[bool]:
+    return exists(
+        select(CaseParty.id).where(
+            CaseParty.case_id == ConductCase.id,
+            CaseParty.person_id == person_id,
+            col(CaseParty.capacity).notin_(["reporter"]),
+        )
+    )
+
+
+def scope_condition(person_id: int) -> ColumnElement[bool]:
+    """SQL condition on ConductCase: visible to ``person_id`` (staff scope or own part)."""
+    staff = [r.value for r in STAFF_ROLES]
+    case_unit = select(Unit.path).where(Unit.id == ConductCase.unit_id).scalar_subquery()
+    grant_units = (
+        select(Unit.path)
+        .join(RoleGrant, col(RoleGrant.unit_id) == Unit.id)
+        .where(RoleGrant.person_id == person_id, col(RoleGrant.role).in_(staff))
+    )
+    in_scope = exists(
+        grant_units.where(case_unit.startswith(col(Unit.path)))  # type: ignore[attr-defined]
+    )
+    return or_(in_scope, _handles(person_id))
+
+
+def case_for(session: Session, person: Person, reference: str) -> tuple[ConductCase, Unit]:
+    """The case ``reference`` if ``person`` may see it; otherwise NotFound (never Forbidden)."""
+    assert person.id is not None
+    row = session.exec(
+        select(ConductCase, Unit)
+        .join(Unit, col(Unit.id) == ConductCase.unit_id)
+        .where(ConductCase.reference == reference)
+    ).first()
+    if row is None:
+        raise NotFound(f"no case {reference} that you can see", field="reference")
+    case, unit = row
+    roles = roles_in_scope(session, person.id, unit.path)
+    if not (roles & {r.value for r in STAFF_ROLES}) and not _is_handler(session, case, person):
+        raise NotFound(f"no case {reference} that you can see", field="reference")
+    return case, unit
+
+
+def _is_handler(session: Session, case: ConductCase, person: Person) -> bool:
+    if person.id == case.subject_id:
+        return True
+    return session.exec(
+        select(CaseParty.id).where(
+            CaseParty.case_id == case.id,
+            CaseParty.person_id == person.id,
+            col(CaseParty.capacity) != "reporter",
+        )
+    ).first() is not None
+
+
+def require_admin(session: Session, person: Person) -> None:
+    """Raise Forbidden unless ``person`` is an admin."""
+    assert person.id is not None
+    if Role.ADMIN.value not in global_roles(session, person.id):
+        raise Forbidden("only an admin may do this")

@@ -1,0 +1,122 @@
+"""Putting people on a case: separation of duties and conflict of interest, every time."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from cases.access import roles_in_scope
+from cases.errors import ConflictOfInterest, InvalidInput, SeparationOfDuties
+from cases.guards import ActionContext
+from cases.models import CaseParty, Person, Unit
+from cases.people import related
+from cases.vocabulary import Capacity, Role
+
+# The unit role an assignee must hold (in scope of the case's unit) for each capacity.
+REQUIRED_ROLES: dict[Capacity, frozenset[str]] = {
+    Capacity.INVESTIGATOR: frozenset({Role.INVESTIGATOR.value}),
+    Capacity.VERIFIER: frozenset({Role.VERIFIER.value}),
+    Capacity.ADVISOR: frozenset({Role.ADVISOR.value}),
+    Capacity.APPEAL_REVIEWER: frozenset(
+        {Role.SECRETARY.value, Role.VERIFIER.value, Role.INVESTIGATOR.value}
+    ),
+}
+
+# Capacities a person may not already hold (or have held) on the case to take ``capacity``.
+INCOMPATIBLE: dict[Capacity, frozenset[str]] = {
+    Capacity.INVESTIGATOR: frozenset({Capacity.VERIFIER, Capacity.ADVISOR, Capacity.COSIGNER,
+                                      Capacity.APPEAL_REVIEWER}),
+    Capacity.VERIFIER: frozenset({Capacity.INVESTIGATOR, Capacity.ADVISOR, Capacity.COSIGNER,
+                                  Capacity.APPEAL_REVIEWER}),
+    Capacity.ADVISOR: frozenset({Capacity.INVESTIGATOR, Capacity.VERIFIER,
+                                 Capacity.APPEAL_REVIEWER}),
+    Capacity.APPEAL_REVIEWER: frozenset({c.value for c in Capacity} - {Capacity.APPEAL_REVIEWER}),
+}
+
+
+def check_assignable(
+    session: Session,
+    ctx: ActionContext,
+    person: Person,
+    capacity: Capacity,
+    *,
+    unit: Unit,
+    override_reason: str | None,
+) -> str | None:
+    """Raise on a duty or interest conflict; return the override reason that was used, if any."""
+    assert person.id is not None
+    field = "person"
+    if ctx.is_party(person.id):
+        raise SeparationOfDuties(
+            f"{person.handle} is the reporter or subject of this case", rule="party_not_handler"
+        )
+    held = ctx.capacities(person.id) & INCOMPATIBLE[capacity]
+    if held:
+        raise SeparationOfDuties(
+            f"{person.handle} cannot be {capacity.value}: already "
+            f"{', '.join(sorted(held))} on this case",
+            rule=f"{capacity.value}_separation",
+        )
+    if not roles_in_scope(session, person.id, unit.path) & REQUIRED_ROLES[capacity]:
+        raise InvalidInput(
+            f"{person.handle} holds no role that may act as {capacity.value} for unit {unit.code}",
+            field=field,
+        )
+    conflict = _conflict(session, ctx, person, capacity)
+    if conflict is None:
+        return None
+    if not override_reason:
+        raise ConflictOfInterest(
+            f"{person.handle}: {conflict}; the secretary may override with a reason",
+            field=field, conflict=conflict,
+        )
+    if not ctx.has_role(Role.SECRETARY):
+        raise ConflictOfInterest(
+            f"{person.handle}: {conflict}; only the secretary may override",
+            field="override_reason", conflict=conflict,
+        )
+    return override_reason
+
+
+def _conflict(session: Session, ctx: ActionContext, person: Person, capacity: Capacity) -> str | None:
+    assert person.id is not None
+    # Advisors belong to the subject's unit by design; the same-unit rule is for handlers.
+    if capacity is not Capacity.ADVISOR and person.unit_id == ctx.case.unit_id:
+        return "same unit as the subject"
+    kind = related(session, person.id, [ctx.case.subject_id, ctx.case.reporter_id])
+    return f"declared relationship ({kind}) with a party" if kind else None
+
+
+def put_on_case(
+    session: Session,
+    ctx: ActionContext,
+    person: Person,
+    capacity: Capacity,
+    *,
+    override_reason: str | None = None,
+) -> CaseParty:
+    """Record ``person`` in ``capacity`` (re-activating an earlier row), visible to ctx.parties."""
+    existing = session.exec(
+        select(CaseParty).where(
+            CaseParty.case_id == ctx.case.id,
+            CaseParty.person_id == person.id,
+            CaseParty.capacity == capacity.value,
+        )
+    ).first()
+    party = existing or CaseParty(
+        case_id=ctx.case.id, person_id=person.id, capacity=capacity.value, since=ctx.now
+    )
+    party.active = True
+    party.assigned_by = ctx.actor.id
+    party.override_reason = override_reason or party.override_reason
+    session.add(party)
+    if existing is None:
+        ctx.parties.append(party)
+    return party
+
+
+def deactivate(ctx: ActionContext, session: Session, capacity: Capacity) -> None:
+    """Stand down everyone currently assigned in ``capacity`` (a reassignment)."""
+    for party in ctx.parties:
+        if party.capacity == capacity.value and party.active:
+            party.active = False
+            session.add(party)

@@ -1,0 +1,110 @@
+"""Engines and the unit of work. SQLite: WAL, foreign keys on, writers take the lock up front."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if ":memory:" in url or url == "sqlite://":
+        kwargs["poolclass"] = StaticPool
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
+        # without waiting; writers take the write lock at BEGIN and queue on busy_timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The engines of one database: a writer and a reader (the same engine off SQLite)."""
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.writer = _sqlite_engine(url, immediate=True, pool_size=pool_size)
+            self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
+        else:
+            self.writer = create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+            self.reader = self.writer
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
+
+
+class UnitOfWork:
+    """One database transaction. Re-entrant: an inner ``commit`` defers to the outermost."""
+
+    def __init__(self, db: Database, *, write: bool = True) -> None:
+        self.db = db
+        self.write = write
+        self._depth = 0
+        self._committed = False
+        self._after_commit: list[Callable[[], None]] = []
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            engine = self.db.writer if self.write else self.db.reader
+            self.session = Session(engine, expire_on_commit=False)
+            self._committed = False
+            self._after_commit = []
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            if exc_type is not None and not self._committed:
+                self.session.rollback()
+            # close() ends an uncommitted transaction without expiring loaded objects,
+            # so what a read returned stays usable after the block.
+            self.session.close()
+            if self._committed and exc_type is None:
+                for callback in self._after_commit:
+                    callback()
+
+    def commit(self) -> None:
+        """Commit, unless an outer block owns the transaction (it commits when it is done)."""
+        if self._depth == 1:
+            self.session.commit()
+            self._committed = True
+        else:
+            self.session.flush()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction has committed (wake a worker, say)."""
+        self._after_commit.append(callback)

@@ -1,0 +1,140 @@
+"""A demo university: units, people in every role, and cases in every stage."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+
+from cases import commands as c
+from cases.clock import utcnow
+from cases.db import UnitOfWork
+from cases.models import Person, Unit
+from cases.people import UnitSpec, add_person, import_units
+from cases.policy import Policy
+from cases.secrets import receipt_code
+from cases.service import apply_action, file_report
+from cases.vocabulary import Role, Stage
+
+UNITS = [
+    UnitSpec("league", "校團委", "University Youth League Committee"),
+    UnitSpec("su", "校學(xué)生會", "University Student Union", "league"),
+    UnitSpec("gsu", "研究生會", "Graduate Student Union", "league"),
+    UnitSpec("cs-su", "計算機學(xué)院學(xué)生會", "School of Computing Student Union", "league"),
+    UnitSpec("law-su", "法學(xué)院學(xué)生會", "Law School Student Union", "league"),
+    UnitSpec("med-su", "醫(yī)學(xué)院學(xué)生會", "School of Medicine Student Union", "league"),
+]
+STUDENT_UNITS = ["su", "gsu", "cs-su", "law-su", "med-su"]
+STAFF: list[tuple[str, str, str, list[tuple[Role, str]]]] = [
+    ("admin", "系統(tǒng)管理員", "league", [(Role.ADMIN, "league")]),
+    ("sec.li", "李書記", "league", [(Role.SECRETARY, "league")]),
+    ("inv.wang", "王調(diào)查", "league", [(Role.INVESTIGATOR, "league")]),
+    ("inv.zhao", "趙調(diào)查", "league", [(Role.INVESTIGATOR, "league")]),
+    ("ver.liu", "劉核實", "league", [(Role.VERIFIER, "league")]),
+    ("rev.zhou", "周復(fù)核", "league", [(Role.VERIFIER, "league")]),
+]
+# The stage each demo case is carried to, in order; closing steps need the window to end.
+TARGETS = [Stage.INTAKE, Stage.INVESTIGATION, Stage.VERIFICATION, Stage.DISPOSITION,
+           Stage.APPEAL_WINDOW, Stage.APPEAL_REVIEW, Stage.CLOSED]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    tokens: dict[str, str]
+    references: dict[str, str]
+
+
+def _steps(unit: str) -> list[tuple[str, c.Command, Stage]]:
+    """(actor, command, stage reached) from intake to closure through an appeal."""
+    advisor = f"adv.{unit}"
+    sha = hashlib.sha256(b"demo evidence").hexdigest()
+    return [
+        ("inv.wang", c.Accept(category="formalism", severity="serious",
+                              investigators=["inv.wang", "inv.zhao"]), Stage.INVESTIGATION),
+        ("inv.wang", c.RecordEvidence(description="活動簽到表照片", sha256=sha,
+                                      filename="signin.jpg"), Stage.INVESTIGATION),
+        ("inv.zhao", c.RecordStatement(statement="本人對反映情況作如下說明……"),
+         Stage.INVESTIGATION),
+        ("inv.wang", c.SubmitFindings(result="substantiated", summary="反映情況基本屬實",
+                                      recommended_disposition="public_criticism"),
+         Stage.VERIFICATION),
+        ("sec.li", c.Assign(capacity="verifier", person="ver.liu"), Stage.VERIFICATION),
+        ("ver.liu", c.Confirm(comment="證據(jù)充分"), Stage.DISPOSITION),
+        ("inv.wang", c.Propose(disposition="public_criticism", rationale="情節(jié)較重"),
+         Stage.DISPOSITION),
+        (advisor, c.SignOff(comment="同意"), Stage.DISPOSITION),
+        ("sec.li", c.CoSign(comment="同意"), Stage.APPEAL_WINDOW),
+        ("subject", c.Appeal(grounds="處理過重"), Stage.APPEAL_REVIEW),
+        ("sec.li", c.Assign(capacity="appeal_reviewer", person="rev.zhou"), Stage.APPEAL_REVIEW),
+        ("rev.zhou", c.DecideAppeal(outcome="change", disposition="criticism",
+                                    reasons="情節(jié)輕于認定"), Stage.CLOSED),
+    ]
+
+
+def seed_organisation(uow: UnitOfWork) -> dict[str, str]:
+    """Units and people in every role; returns a token for each staff member."""
+    import_units(uow=uow, specs=UNITS)
+    tokens: dict[str, str] = {}
+    for handle, name, unit, roles in STAFF:
+        _, token = add_person(uow=uow, handle=handle, name=name, unit=unit, roles=roles,
+                              with_token=True)
+        tokens[handle] = token or ""
+    for unit in STUDENT_UNITS:
+        _, token = add_person(uow=uow, handle=f"adv.{unit}", name=f"{unit} 指導(dǎo)教師",
+                              unit=unit, roles=[(Role.ADVISOR, unit)], with_token=True)
+        tokens[f"adv.{unit}"] = token or ""
+    return tokens
+
+
+def seed_cases(uow: UnitOfWork, policy: Policy, *, count: int,
+               now: datetime | None = None) -> Iterator[tuple[str, Stage]]:
+    """File ``count`` reports and carry each to the next stage in TARGETS; yields as it goes."""
+    start = now or utcnow()
+    for index in range(count):
+        unit = STUDENT_UNITS[index % len(STUDENT_UNITS)]
+        target = TARGETS[index % len(TARGETS)]
+        subject_handle = f"stu.{unit}.{index:03d}"
+        filed = file_report(
+            uow=uow, policy=policy, reporter=None, receipt_code=receipt_code(), now=start,
+            report=c.FileReport(unit=unit, subject_handle=subject_handle,
+                                subject_name=f"學(xué)生{index:03d}",
+                                summary=f"學(xué)生會活動中存在形式主義問題 #{index}",
+                                details="多次活動只拍照留痕,未實際開展。"),
+        )
+        _carry(uow, policy, filed.reference, unit, subject_handle, target, start)
+        yield filed.reference, target
+
+
+def _carry(uow: UnitOfWork, policy: Policy, reference: str, unit: str, subject: str,
+           target: Stage, start: datetime) -> None:
+    if target is Stage.INTAKE:
+        return
+    people = _people(uow)
+    for handle, command, reached in _steps(unit):
+        actor = people[subject if handle == "subject" else handle]
+        apply_action(uow=uow, policy=policy, reference=reference, actor=actor, command=command,
+                     now=start)
+        if reached is target:
+            return
+
+
+def _people(uow: UnitOfWork) -> dict[str, Person]:
+    with uow:
+        return {p.handle: p for p in uow.session.exec(select(Person))}
+
+
+def run_demo(uow: UnitOfWork, policy: Policy, *, cases: int,
+             progress: Callable[[str], None] = lambda _: None) -> DemoResult:
+    """Seed the organisation and ``cases`` cases; ``progress`` is told of each case."""
+    with uow:
+        if uow.session.exec(select(Unit).where(Unit.code == "league")).first():
+            raise ValueError("the demo organisation already exists in this database")
+    tokens = seed_organisation(uow)
+    references: dict[str, str] = {}
+    for reference, stage in seed_cases(uow, policy, count=cases, now=utcnow()):
+        references[reference] = stage.value
+        progress(reference)
+    return DemoResult(tokens, references)

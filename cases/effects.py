@@ -1,0 +1,186 @@
+"""What each action does to a case once its rule allows it; returns the audit event's data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session, select
+
+from cases import commands as c
+from cases.assignment import check_assignable, deactivate, put_on_case
+from cases.calendar import due_after
+from cases.errors import InvalidInput
+from cases.guards import ActionContext
+from cases.models import ConductCase, Evidence, Interview, Unit
+from cases.people import person_by_handle
+from cases.vocabulary import Action, AppealOutcome, Capacity, Stage, StatementState
+
+Effect = Callable[[Session, ActionContext, Any], dict[str, Any]]
+SINGLE_HOLDER = frozenset({Capacity.VERIFIER, Capacity.ADVISOR, Capacity.APPEAL_REVIEWER})
+
+
+def _known(ctx: ActionContext, kind: str, code: str, field: str) -> str:
+    codes = {
+        "category": ctx.policy.category_codes,
+        "severity": ctx.policy.severity_codes,
+        "disposition": frozenset(d.code for d in ctx.policy.dispositions),
+    }[kind]
+    if code not in codes:
+        raise InvalidInput(f"unknown {kind} {code!r}; known: {', '.join(sorted(codes))}",
+                           field=field)
+    return code
+
+
+def _unit(session: Session, ctx: ActionContext) -> Unit:
+    unit = session.get(Unit, ctx.case.unit_id)
+    assert unit is not None
+    return unit
+
+
+def _assign(session: Session, ctx: ActionContext, handle: str, capacity: Capacity,
+            override_reason: str | None, field: str) -> dict[str, Any]:
+    person = person_by_handle(session, handle, field=field)
+    used = check_assignable(session, ctx, person, capacity, unit=_unit(session, ctx),
+                            override_reason=override_reason)
+    if capacity in SINGLE_HOLDER:
+        deactivate(ctx, session, capacity)
+    put_on_case(session, ctx, person, capacity, override_reason=used)
+    return {"person": person.handle, "capacity": capacity.value, "coi_override": used}
+
+
+def accept(session: Session, ctx: ActionContext, cmd: c.Accept) -> dict[str, Any]:
+    ctx.case.category = _known(ctx, "category", cmd.category, "category")
+    ctx.case.severity = _known(ctx, "severity", cmd.severity, "severity")
+    put_on_case(session, ctx, ctx.actor, Capacity.TRIAGE)
+    assigned = [
+        _assign(session, ctx, handle, Capacity.INVESTIGATOR, cmd.override_reason, "investigators")
+        for handle in dict.fromkeys(cmd.investigators)
+    ]
+    return {"category": cmd.category, "severity": cmd.severity, "assigned": assigned}
+
+
+def decline(session: Session, ctx: ActionContext, cmd: c.Decline) -> dict[str, Any]:
+    if cmd.duplicate_of and not session.exec(
+        select(ConductCase.id).where(ConductCase.reference == cmd.duplicate_of)
+    ).first():
+        raise InvalidInput(f"no case {cmd.duplicate_of}", field="duplicate_of")
+    put_on_case(session, ctx, ctx.actor, Capacity.TRIAGE)
+    ctx.case.decline_reason = cmd.reason
+    ctx.case.duplicate_of = cmd.duplicate_of
+    return {"reason": cmd.reason, "explanation": cmd.explanation, "duplicate_of": cmd.duplicate_of}
+
+
+def assign(session: Session, ctx: ActionContext, cmd: c.Assign) -> dict[str, Any]:
+    return _assign(session, ctx, cmd.person, Capacity(cmd.capacity), cmd.override_reason, "person")
+
+
+def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence) -> dict[str, Any]:
+    session.add(Evidence(case_id=ctx.case.id, description=cmd.description, filename=cmd.filename,
+                         sha256=cmd.sha256, recorded_by=ctx.actor.id, recorded_at=ctx.now))
+    return {"sha256": cmd.sha256, "filename": cmd.filename}
+
+
+def record_interview(session: Session, ctx: ActionContext, cmd: c.RecordInterview) -> dict[str, Any]:
+    session.add(Interview(case_id=ctx.case.id, interviewee=cmd.interviewee, summary=cmd.summary,
+                          held_on=cmd.held_on, recorded_by=ctx.actor.id, recorded_at=ctx.now))
+    return {"held_on": cmd.held_on}
+
+
+def record_statement(session: Session, ctx: ActionContext, cmd: c.RecordStatement) -> dict[str, Any]:
+    ctx.case.statement_state = StatementState.RECORDED
+    ctx.case.statement_text = cmd.statement
+    return {"by_subject": ctx.actor.id == ctx.case.subject_id}
+
+
+def waive_statement(session: Session, ctx: ActionContext, cmd: c.WaiveStatement) -> dict[str, Any]:
+    ctx.case.statement_state = StatementState.WAIVED
+    return {"note": cmd.note}
+
+
+def submit_findings(session: Session, ctx: ActionContext, cmd: c.SubmitFindings) -> dict[str, Any]:
+    ctx.case.recommended_disposition = _known(
+        ctx, "disposition", cmd.recommended_disposition, "recommended_disposition")
+    ctx.case.findings_result = cmd.result
+    ctx.case.findings_summary = cmd.summary
+    return {"result": cmd.result, "recommended_disposition": cmd.recommended_disposition}
+
+
+def confirm(session: Session, ctx: ActionContext, cmd: c.Confirm) -> dict[str, Any]:
+    return {"comment": cmd.comment}
+
+
+def return_findings(session: Session, ctx: ActionContext, cmd: c.Return) -> dict[str, Any]:
+    ctx.case.returns_count += 1
+    ctx.case.findings_result = None
+    return {"reasons": cmd.reasons, "returns": ctx.case.returns_count}
+
+
+def propose(session: Session, ctx: ActionContext, cmd: c.Propose) -> dict[str, Any]:
+    ctx.case.proposed_disposition = _known(ctx, "disposition", cmd.disposition, "disposition")
+    ctx.case.proposal_rationale = cmd.rationale
+    ctx.case.advisor_signed_by = ctx.case.cosigned_by = None
+    return {"disposition": cmd.disposition, "requires_cosign": ctx.requires_cosign()}
+
+
+def sign_off(session: Session, ctx: ActionContext, cmd: c.SignOff) -> dict[str, Any]:
+    put_on_case(session, ctx, ctx.actor, Capacity.ADVISOR)
+    ctx.case.advisor_signed_by = ctx.actor.id
+    return {"disposition": ctx.case.proposed_disposition, "comment": cmd.comment}
+
+
+def refuse(session: Session, ctx: ActionContext, cmd: c.Refuse) -> dict[str, Any]:
+    by_secretary = ctx.case.advisor_signed_by is not None
+    capacity = Capacity.COSIGNER if by_secretary else Capacity.ADVISOR
+    put_on_case(session, ctx, ctx.actor, capacity)
+    refused = ctx.case.proposed_disposition
+    ctx.case.proposed_disposition = ctx.case.advisor_signed_by = ctx.case.cosigned_by = None
+    return {"refused": refused, "by": capacity.value, "comments": cmd.comments}
+
+
+def co_sign(session: Session, ctx: ActionContext, cmd: c.CoSign) -> dict[str, Any]:
+    put_on_case(session, ctx, ctx.actor, Capacity.COSIGNER)
+    ctx.case.cosigned_by = ctx.actor.id
+    return {"disposition": ctx.case.proposed_disposition, "comment": cmd.comment}
+
+
+def appeal(session: Session, ctx: ActionContext, cmd: c.Appeal) -> dict[str, Any]:
+    ctx.case.appeal_grounds = cmd.grounds
+    return {}
+
+
+def decide_appeal(session: Session, ctx: ActionContext, cmd: c.DecideAppeal) -> dict[str, Any]:
+    put_on_case(session, ctx, ctx.actor, Capacity.APPEAL_REVIEWER)
+    ctx.case.appeal_outcome = cmd.outcome
+    if cmd.outcome is AppealOutcome.CHANGE:
+        ctx.case.decision = _known(ctx, "disposition", cmd.disposition or "", "disposition")
+    elif cmd.outcome is AppealOutcome.OVERTURN:
+        ctx.case.decision = None
+    return {"outcome": cmd.outcome, "decision": ctx.case.decision, "reasons": cmd.reasons}
+
+
+def close(session: Session, ctx: ActionContext, cmd: c.Close) -> dict[str, Any]:
+    return {"note": cmd.note}
+
+
+EFFECTS: dict[Action, Effect] = {
+    Action.ACCEPT: accept, Action.DECLINE: decline, Action.ASSIGN: assign,
+    Action.RECORD_EVIDENCE: record_evidence, Action.RECORD_INTERVIEW: record_interview,
+    Action.RECORD_STATEMENT: record_statement, Action.WAIVE_STATEMENT: waive_statement,
+    Action.SUBMIT_FINDINGS: submit_findings, Action.CONFIRM: confirm,
+    Action.RETURN: return_findings, Action.PROPOSE: propose, Action.SIGN_OFF: sign_off,
+    Action.REFUSE: refuse, Action.CO_SIGN: co_sign, Action.APPEAL: appeal,
+    Action.DECIDE_APPEAL: decide_appeal, Action.CLOSE: close,
+}
+
+
+def on_enter(ctx: ActionContext, stage: Stage) -> None:
+    """Stage-entry bookkeeping that belongs to the stage, not to the action that led there."""
+    case = ctx.case
+    if stage is Stage.INVESTIGATION and case.statement_due_at is None:
+        period = ctx.policy.deadlines.statement_period.for_severity(case.severity)
+        case.statement_due_at = due_after(ctx.now, period, ctx.policy.end_of_day)
+    elif stage is Stage.APPEAL_WINDOW:
+        case.decision, case.decided_at = case.proposed_disposition, ctx.now
+    elif stage is Stage.CLOSED:
+        case.closed_at = ctx.now

@@ -1,0 +1,35 @@
+"""The outbox: everything that leaves the process is first a row written with the change.
+
+Dispatchers (notifications, Prefect stage runs) read it after commit; the unique key makes
+a retried transition or a re-run flow add nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from cases.audit import canonical
+from cases.models import OutboxMessage
+
+STAGE_FLOW = "stage_flow"
+NOTIFICATION = "notification"
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    topic: str,
+    payload: dict[str, Any],
+    now: datetime,
+    case_id: int | None = None,
+) -> bool:
+    """Add a message unless one with ``key`` exists; True when added."""
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+        return False
+    session.add(OutboxMessage(key=key, topic=topic, case_id=case_id, payload=canonical(payload),
+                              created_at=now, available_at=now))
+    return True

@@ -1,0 +1,174 @@
+"""Service functions for the organisation: units, people, role grants, relationships, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from cases.audit import SYSTEM_CHAIN, append_event
+from cases.clock import utcnow
+from cases.db import UnitOfWork
+from cases.errors import InvalidInput, NotFound
+from cases.models import ApiToken, Person, Relationship, RoleGrant, Unit
+from cases.secrets import new_token, token_hash
+from cases.vocabulary import Role
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    code: str
+    name_zh: str
+    name_en: str
+    parent: str | None = None
+    source: str = ""  # "file:line" for error messages
+
+
+def unit_by_code(session: Session, code: str, *, field: str = "unit") -> Unit:
+    """The unit with ``code`` or InvalidInput naming the field."""
+    unit = session.exec(select(Unit).where(Unit.code == code)).first()
+    if unit is None:
+        raise InvalidInput(f"unknown unit {code!r}", field=field)
+    return unit
+
+
+def person_by_handle(session: Session, handle: str, *, field: str = "person") -> Person:
+    """The person with ``handle`` or InvalidInput naming the field."""
+    person = session.exec(select(Person).where(Person.handle == handle)).first()
+    if person is None:
+        raise InvalidInput(f"unknown person {handle!r}", field=field)
+    return person
+
+
+def import_units(*, uow: UnitOfWork, specs: Iterable[UnitSpec]) -> int:
+    """Create or update units (parents first or later in the file); all or nothing."""
+    with uow:
+        session = uow.session
+        pending = list(specs)
+        created = 0
+        for spec in pending:
+            unit = session.exec(select(Unit).where(Unit.code == spec.code)).first()
+            if unit is None:
+                unit = Unit(code=spec.code, name_zh=spec.name_zh, name_en=spec.name_en)
+                created += 1
+            unit.name_zh, unit.name_en = spec.name_zh, spec.name_en
+            session.add(unit)
+        session.flush()
+        by_code = {u.code: u for u in session.exec(select(Unit))}
+        for spec in pending:
+            if spec.parent and spec.parent not in by_code:
+                raise InvalidInput(
+                    f"{spec.source}: parent {spec.parent!r} of unit {spec.code!r} is not defined",
+                    field="parent",
+                )
+            by_code[spec.code].parent_id = by_code[spec.parent].id if spec.parent else None
+        _rebuild_paths(by_code.values(), sources={s.code: s.source for s in pending})
+        append_event(session, chain=SYSTEM_CHAIN, action="units.imported", at=utcnow(),
+                     data={"codes": sorted(s.code for s in pending)})
+        uow.commit()
+        return created
+
+
+def _rebuild_paths(units: Iterable[Unit], *, sources: dict[str, str]) -> None:
+    by_id = {u.id: u for u in units}
+    for unit in by_id.values():
+        chain, current = [], unit
+        while current is not None:
+            if current.id in chain:
+                raise InvalidInput(
+                    f"{sources.get(unit.code, unit.code)}: unit {unit.code!r} is its own ancestor",
+                    field="parent",
+                )
+            chain.append(current.id)
+            current = by_id.get(current.parent_id) if current.parent_id else None
+        unit.path = "/" + "/".join(str(i) for i in reversed(chain)) + "/"
+
+
+def add_person(
+    *,
+    uow: UnitOfWork,
+    handle: str,
+    name: str,
+    unit: str | None = None,
+    roles: Iterable[tuple[Role, str]] = (),
+    email: str | None = None,
+    language: str = "zh-CN",
+    with_token: bool = False,
+) -> tuple[Person, str | None]:
+    """Create a person with role grants ((role, unit code) pairs); optionally a first token."""
+    with uow:
+        session = uow.session
+        if session.exec(select(Person).where(Person.handle == handle)).first():
+            raise InvalidInput(f"a person with handle {handle!r} already exists", field="handle")
+        home = unit_by_code(session, unit) if unit else None
+        person = Person(handle=handle, name=name, email=email, language=language,
+                        unit_id=home.id if home else None, created_at=utcnow())
+        session.add(person)
+        session.flush()
+        assert person.id is not None
+        for role, unit_code in roles:
+            grant_unit = unit_by_code(session, unit_code, field="role")
+            session.add(RoleGrant(person_id=person.id, role=role.value, unit_id=grant_unit.id))
+        token = _issue_token(session, person, "cli") if with_token else None
+        append_event(session, chain=SYSTEM_CHAIN, action="person.added", at=utcnow(),
+                     data={"handle": handle, "roles": sorted(f"{r}@{u}" for r, u in roles)})
+        uow.commit()
+        return person, token
+
+
+def _issue_token(session: Session, person: Person, name: str) -> str:
+    assert person.id is not None
+    public_id, token = new_token()
+    session.add(ApiToken(public_id=public_id, person_id=person.id, name=name,
+                         secret_hash=token_hash(token), created_at=utcnow()))
+    append_event(session, chain=SYSTEM_CHAIN, action="token.created", at=utcnow(),
+                 actor_id=person.id, data={"token": public_id, "name": name})
+    return token
+
+
+def create_token(*, uow: UnitOfWork, handle: str, name: str) -> tuple[str, str]:
+    """A new personal access token for ``handle``: (public id, token shown once)."""
+    with uow:
+        person = person_by_handle(uow.session, handle)
+        token = _issue_token(uow.session, person, name)
+        uow.commit()
+        return token.split("_")[1], token
+
+
+def revoke(*, uow: UnitOfWork, public_id: str) -> None:
+    """Revoke a token by its public id."""
+    with uow:
+        token = uow.session.exec(select(ApiToken).where(ApiToken.public_id == public_id)).first()
+        if token is None:
+            raise NotFound(f"no token {public_id}", field="token")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            uow.session.add(token)
+            append_event(uow.session, chain=SYSTEM_CHAIN, action="token.revoked",
+                         at=utcnow(), data={"token": public_id})
+        uow.commit()
+
+
+def declare_relationship(*, uow: UnitOfWork, handle: str, other: str, kind: str) -> None:
+    """Record that two people are related; it blocks assigning one to the other's case."""
+    with uow:
+        a = person_by_handle(uow.session, handle)
+        b = person_by_handle(uow.session, other, field="other")
+        uow.session.add(Relationship(person_id=a.id, other_id=b.id, kind=kind,
+                                     declared_at=utcnow()))
+        append_event(uow.session, chain=SYSTEM_CHAIN, action="relationship.declared",
+                     at=utcnow(), data={"a": handle, "b": other, "kind": kind})
+        uow.commit()
+
+
+def related(session: Session, person_id: int, others: Iterable[int | None]) -> str | None:
+    """The kind of a declared relationship between ``person_id`` and any of ``others``."""
+    ids = [o for o in others if o is not None]
+    row = session.exec(
+        select(Relationship.kind).where(
+            ((Relationship.person_id == person_id) & col(Relationship.other_id).in_(ids))
+            | ((Relationship.other_id == person_id) & col(Relationship.person_id).in_(ids))
+        )
+    ).first()
+    return row

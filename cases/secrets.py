@@ -1,0 +1,50 @@
+"""Secrets handed out once: personal access tokens (SHA-256 kept) and receipt codes (Argon2)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+TOKEN_PREFIX = "qf"
+_RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read over the phone
+_hasher = PasswordHasher()
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh (public_id, token) pair; the token is shown once and never stored."""
+    public_id = secrets.token_hex(4)
+    return public_id, f"{TOKEN_PREFIX}_{public_id}_{secrets.token_urlsafe(32)}"
+
+
+def token_hash(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough and keeps auth O(1) per request;
+    # Argon2 is for low-entropy secrets (receipt codes) below.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def receipt_code(seed: bytes | None = None) -> str:
+    """A 16-character receipt code in groups of four (random, or derived from ``seed``)."""
+    raw = seed or secrets.token_bytes(16)
+    chars = [_RECEIPT_ALPHABET[b % len(_RECEIPT_ALPHABET)] for b in raw[:16]]
+    return "-".join("".join(chars[i : i + 4]) for i in range(0, 16, 4))
+
+
+def derived_receipt_code(key: bytes, *parts: str) -> str:
+    """A receipt code derived from a server secret, so an idempotent replay can re-issue it."""
+    return receipt_code(hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).digest())
+
+
+def hash_receipt(code: str) -> str:
+    return _hasher.hash(code.upper())
+
+
+def check_receipt(stored_hash: str, code: str) -> bool:
+    """True when ``code`` matches the stored Argon2 hash."""
+    try:
+        return _hasher.verify(stored_hash, code.strip().upper())
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,150 @@
+"""Read models: what a viewer is shown of a case. Privacy rules live here."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from cases.models import AuditEvent, CaseParty, ConductCase, Evidence, Interview, Person, Unit
+
+READ_EVENT = "case.read"
+
+
+class CaseSummary(BaseModel):
+    reference: str
+    stage: str
+    version: int
+    unit: str
+    category: str | None
+    severity: str | None
+    filed_at: datetime
+    due_at: datetime | None
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    at: datetime
+    action: str
+    actor: str | None
+    data: dict[str, Any]
+
+
+class PartyView(BaseModel):
+    person: str
+    name: str
+    capacity: str
+    active: bool
+    coi_override: str | None
+
+
+class CaseDetail(CaseSummary):
+    summary: str
+    details: str
+    subject: str
+    subject_name: str
+    reporter: str | None
+    anonymous: bool
+    decline_reason: str | None
+    duplicate_of: str | None
+    statement_state: str
+    statement_due_at: datetime | None
+    statement: str | None
+    findings_result: str | None
+    findings_summary: str | None
+    recommended_disposition: str | None
+    returns_count: int
+    proposed_disposition: str | None
+    advisor_signed: bool
+    cosigned: bool
+    decision: str | None
+    decided_at: datetime | None
+    appeal_window_ends_at: datetime | None
+    appeal_outcome: str | None
+    closed_at: datetime | None
+    parties: list[PartyView]
+    evidence: list[dict[str, Any]]
+    interviews: list[dict[str, Any]]
+    timeline: list[TimelineEntry]
+    allowed_actions: list[str]
+
+
+def summary_of(case: ConductCase, unit_code: str) -> CaseSummary:
+    """The list view: no personal data, so listing is not a read of anyone's case file."""
+    return CaseSummary(
+        reference=case.reference, stage=case.stage, version=case.version, unit=unit_code,
+        category=case.category, severity=case.severity, filed_at=case.filed_at,
+        due_at=case.due_at,
+    )
+
+
+def detail_of(
+    session: Session, case: ConductCase, unit: Unit, *, viewer: Person, allowed: list[str]
+) -> CaseDetail:
+    """The case file as ``viewer`` may see it: the reporter is hidden from the subject always
+    and from staff when the report is anonymous."""
+    parties = session.exec(
+        select(CaseParty, Person)
+        .join(Person, col(Person.id) == CaseParty.person_id)
+        .where(CaseParty.case_id == case.id)
+        .order_by(col(CaseParty.id))
+    ).all()
+    people = {p.id: p for _, p in parties}
+    subject = session.get(Person, case.subject_id)
+    assert subject is not None
+    reveal_reporter = not case.anonymous and viewer.id != case.subject_id
+    hidden = {case.reporter_id} if not reveal_reporter and case.reporter_id else set()
+    events = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.chain == f"case:{case.id}", AuditEvent.action != READ_EVENT)
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    actor_ids = {e.actor_id for e in events if e.actor_id} - set(people)
+    people.update({p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(actor_ids)))})
+    reporter: str | None = None
+    if reveal_reporter:
+        named = people.get(case.reporter_id) or (
+            session.get(Person, case.reporter_id) if case.reporter_id else None)
+        reporter = named.name if named else case.reporter_name
+    return CaseDetail(
+        **summary_of(case, unit.code).model_dump(),
+        summary=case.summary, details=case.details, subject=subject.handle,
+        subject_name=subject.name, reporter=reporter, anonymous=case.anonymous,
+        decline_reason=case.decline_reason, duplicate_of=case.duplicate_of,
+        statement_state=case.statement_state, statement_due_at=case.statement_due_at,
+        statement=case.statement_text, findings_result=case.findings_result,
+        findings_summary=case.findings_summary,
+        recommended_disposition=case.recommended_disposition, returns_count=case.returns_count,
+        proposed_disposition=case.proposed_disposition,
+        advisor_signed=case.advisor_signed_by is not None, cosigned=case.cosigned_by is not None,
+        decision=case.decision, decided_at=case.decided_at,
+        appeal_window_ends_at=case.appeal_window_ends_at,
+        appeal_outcome=case.appeal_outcome, closed_at=case.closed_at,
+        parties=[
+            PartyView(person=p.handle, name=p.name, capacity=cp.capacity, active=cp.active,
+                      coi_override=cp.override_reason)
+            for cp, p in parties if p.id not in hidden and cp.capacity != "reporter"
+        ],
+        evidence=[
+            {"description": e.description, "filename": e.filename, "sha256": e.sha256,
+             "recorded_at": e.recorded_at}
+            for e in session.exec(select(Evidence).where(Evidence.case_id == case.id))
+        ],
+        interviews=[
+            {"interviewee": i.interviewee, "summary": i.summary, "held_on": i.held_on}
+            for i in session.exec(select(Interview).where(Interview.case_id == case.id))
+        ],
+        timeline=[
+            TimelineEntry(
+                seq=e.seq, at=e.at, action=e.action,
+                actor=None if e.actor_id in hidden or e.actor_id is None
+                else people[e.actor_id].handle,
+                data=json.loads(e.data),
+            )
+            for e in events
+        ],
+        allowed_actions=allowed,
+    )

@@ -1,0 +1,1 @@
+"""Settings (environment, prefix QINGFENG_) and the human-edited case-handling policy."""

@@ -1,0 +1,65 @@
+"""Process settings read from the environment (prefix ``QINGFENG_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
+
+
+class Settings(BaseSettings):
+    """Everything an operator may set; secrets come only from here."""
+
+    model_config = SettingsConfigDict(env_prefix="QINGFENG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and logs live.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is a SQLite file in data_dir. "
+        "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
+    )
+    policy_file: Path = Field(default=DEFAULT_POLICY_FILE, description="Case-handling policy.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = False
+    audit_checkpoint_seconds: float = Field(
+        default=10.0, gt=0, description="How often the global audit checkpoint is appended."
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Server secret (derives replayable receipt codes); "
+        "generated into data_dir/secret_key when unset.",
+    )
+    db_pool_size: int = 20
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite default under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'qingfeng.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
+    return Settings()
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The server secret: QINGFENG_SECRET_KEY, else one generated once into data_dir."""
+    if settings.secret_key.get_secret_value():
+        return settings.secret_key.get_secret_value().encode()
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        import secrets
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip().encode()

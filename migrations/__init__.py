@@ -1,0 +1,1 @@
+"""Alembic migrations for the qingfeng database (run with ``qingfeng migrate``)."""

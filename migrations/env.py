@@ -1,0 +1,34 @@
+"""Alembic environment: the URL comes from the caller's Config or from qingfeng settings."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import cases.models  # noqa: F401  (registers the tables)
+from cases.db import Database
+from config.settings import get_settings
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or get_settings().effective_database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=url, target_metadata=SQLModel.metadata, literal_binds=True,
+                      render_as_batch=url.startswith("sqlite"))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    db = Database(url, pool_size=1)
+    with db.writer.connect() as connection:
+        context.configure(connection=connection, target_metadata=SQLModel.metadata,
+                          render_as_batch=url.startswith("sqlite"))
+        with context.begin_transaction():
+            context.run_migrations()
+    db.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
