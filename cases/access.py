@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, exists, literal, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from cases.errors import Forbidden, NotFound, Unauthenticated
@@ -51,14 +52,16 @@ def _handles(person_id: int) -> ColumnElement[bool]:
 def scope_condition(person_id: int) -> ColumnElement[bool]:
     """SQL condition on ConductCase: visible to ``person_id`` (staff scope or own part)."""
     staff = [r.value for r in STAFF_ROLES]
-    case_unit = select(Unit.path).where(Unit.id == ConductCase.unit_id).scalar_subquery()
-    grant_units = (
-        select(Unit.path)
-        .join(RoleGrant, col(RoleGrant.unit_id) == Unit.id)
-        .where(RoleGrant.person_id == person_id, col(RoleGrant.role).in_(staff))
-    )
+    case_unit, grant_unit = aliased(Unit), aliased(Unit)
     in_scope = exists(
-        grant_units.where(case_unit.startswith(col(Unit.path)))  # type: ignore[attr-defined]
+        select(RoleGrant.id)
+        .join(grant_unit, grant_unit.id == RoleGrant.unit_id)
+        .join(case_unit, case_unit.id == ConductCase.unit_id)
+        .where(
+            RoleGrant.person_id == person_id,
+            col(RoleGrant.role).in_(staff),
+            col(case_unit.path).startswith(grant_unit.path),
+        )
     )
     return or_(in_scope, _handles(person_id))
 

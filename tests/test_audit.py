@@ -1,0 +1,126 @@
+"""The audit trail catches edits, deletions and reorderings made directly in the SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.deps import AppState
+from api.stack import checkpoint_audit
+from cases import audit
+from cases.db import UnitOfWork
+from cases.models import Person
+from cases.vocabulary import Stage
+from tests.helpers import carry_to, file
+
+
+def _verify(state: AppState) -> audit.VerifyReport:
+    with UnitOfWork(state.db, write=False) as uow:
+        return audit.verify(uow.session)
+
+
+@pytest.fixture
+def trail(state: AppState, people: dict[str, Person]) -> tuple[str, str]:
+    first, second = file(state), file(state)
+    carry_to(state, people, first, Stage.DISPOSITION)
+    carry_to(state, people, second, Stage.VERIFICATION)
+    checkpoint_audit(state)
+    return first, second
+
+
+def _sql(db_file: Path, *statements: str) -> None:
+    connection = sqlite3.connect(db_file)
+    with connection:
+        for statement in statements:
+            connection.execute(statement)
+    connection.close()
+
+
+def test_untouched_trail_verifies(state: AppState, trail: tuple[str, str]) -> None:
+    report = _verify(state)
+    assert report.ok, report.problem
+    assert report.events > 10 and report.checkpoints == 1
+
+
+def _first_case_chain(db_file: Path) -> str:
+    connection = sqlite3.connect(db_file)
+    chain = connection.execute(
+        "SELECT chain FROM audit_event WHERE chain LIKE 'case:%' ORDER BY id LIMIT 1").fetchone()
+    connection.close()
+    return str(chain[0])
+
+
+TAMPERINGS: dict[str, Callable[[str], list[str]]] = {
+    "edit event data": lambda ch: [
+        f"UPDATE audit_event SET data = replace(data, 'formalism', 'other') "
+        f"WHERE chain = '{ch}' AND seq = 2"],
+    "edit actor": lambda ch: [
+        f"UPDATE audit_event SET actor_id = actor_id + 1 WHERE chain = '{ch}' AND seq = 3"],
+    "delete a middle event": lambda ch: [
+        f"DELETE FROM audit_event WHERE chain = '{ch}' AND seq = 3"],
+    "delete the last event": lambda ch: [
+        f"DELETE FROM audit_event WHERE chain = '{ch}' AND seq = "
+        f"(SELECT max(seq) FROM audit_event WHERE chain = '{ch}')"],
+    "delete the last event and fix the head": lambda ch: [
+        f"DELETE FROM audit_event WHERE chain = '{ch}' AND seq = "
+        f"(SELECT max(seq) FROM audit_event WHERE chain = '{ch}')",
+        f"UPDATE audit_chain_head SET seq = seq - 1, hash = (SELECT hash FROM audit_event "
+        f"WHERE chain = '{ch}' ORDER BY seq DESC LIMIT 1) WHERE chain = '{ch}'"],
+    "reorder two events": lambda ch: [
+        f"UPDATE audit_event SET seq = -1 WHERE chain = '{ch}' AND seq = 2",
+        f"UPDATE audit_event SET seq = 2 WHERE chain = '{ch}' AND seq = 3",
+        f"UPDATE audit_event SET seq = 3 WHERE chain = '{ch}' AND seq = -1"],
+    "swap contents of two events": lambda ch: [
+        f"UPDATE audit_event SET action = CASE seq WHEN 2 THEN (SELECT action FROM audit_event "
+        f"WHERE chain = '{ch}' AND seq = 3) ELSE (SELECT action FROM audit_event WHERE "
+        f"chain = '{ch}' AND seq = 2) END WHERE chain = '{ch}' AND seq IN (2, 3)"],
+    "delete a whole case's trail": lambda ch: [
+        f"DELETE FROM audit_event WHERE chain = '{ch}'",
+        f"DELETE FROM audit_chain_head WHERE chain = '{ch}'"],
+    "edit a checkpoint": lambda ch: [
+        "UPDATE audit_checkpoint SET heads = replace(heads, '\"system\"', '\"sys\"')"],
+}
+
+
+@pytest.mark.parametrize("how", list(TAMPERINGS))
+def test_verify_finds_tampering(how: str, state: AppState, db_file: Path,
+                                trail: tuple[str, str]) -> None:
+    chain = _first_case_chain(db_file)
+    _sql(db_file, *TAMPERINGS[how](chain))
+    report = _verify(state)
+    assert not report.ok
+    assert report.problem is not None
+
+
+def test_cli_reports_ok_or_the_first_broken_row(state: AppState, db_file: Path,
+                                                trail: tuple[str, str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.settings import get_settings
+
+    monkeypatch.setenv("QINGFENG_DATABASE_URL", f"sqlite:///{db_file}")
+    monkeypatch.setenv("QINGFENG_DATA_DIR", str(db_file.parent))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and ok.output.startswith("OK:")
+    chain = _first_case_chain(db_file)
+    _sql(db_file, f"UPDATE audit_event SET data = '{{}}' WHERE chain = '{chain}' AND seq = 4")
+    broken = runner.invoke(app, ["audit", "verify"])
+    get_settings.cache_clear()
+    assert broken.exit_code == 1
+    assert f"chain {chain}, seq 4" in broken.output and "edited" in broken.output
+
+
+def test_reads_are_on_the_trail(state: AppState, people: dict[str, Person]) -> None:
+    from cases.service import read_case
+
+    ref = file(state)
+    before = _verify(state).events
+    read_case(uow=UnitOfWork(state.db), policy=state.policy, reference=ref,
+              viewer=people["inv.wang"])
+    assert _verify(state).events == before + 1

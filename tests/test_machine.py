@@ -1,0 +1,126 @@
+"""Every (stage, action) pair is either allowed by the table or the right domain error."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.deps import AppState
+from cases import commands as c
+from cases.errors import IllegalAction
+from cases.machine import TRANSITIONS, allowed_actions
+from cases.models import Person
+from cases.vocabulary import Action, Stage
+from tests.helpers import PATH, SHA, act, carry_to, file
+
+# One valid command per action, to try in every stage.
+SAMPLE: dict[Action, c.Command] = {
+    Action.ACCEPT: c.Accept(category="other", severity="minor", investigators=["inv.zhao"]),
+    Action.DECLINE: c.Decline(reason="out_of_scope", explanation="不屬于受理范圍"),
+    Action.ASSIGN: c.Assign(capacity="investigator", person="inv.zhao"),
+    Action.RECORD_EVIDENCE: c.RecordEvidence(description="x", sha256=SHA),
+    Action.RECORD_INTERVIEW: c.RecordInterview(interviewee="a", summary="b", held_on="2026-01-01"),
+    Action.RECORD_STATEMENT: c.RecordStatement(statement="s"),
+    Action.WAIVE_STATEMENT: c.WaiveStatement(note="n"),
+    Action.SUBMIT_FINDINGS: c.SubmitFindings(result="unsubstantiated", summary="s",
+                                             recommended_disposition="no_action"),
+    Action.CONFIRM: c.Confirm(),
+    Action.RETURN: c.Return(reasons=["r"]),
+    Action.PROPOSE: c.Propose(disposition="criticism", rationale="r"),
+    Action.SIGN_OFF: c.SignOff(),
+    Action.REFUSE: c.Refuse(comments="c"),
+    Action.CO_SIGN: c.CoSign(),
+    Action.APPEAL: c.Appeal(grounds="g"),
+    Action.DECIDE_APPEAL: c.DecideAppeal(outcome="uphold", reasons="r"),
+    Action.CLOSE: c.Close(),
+}
+
+
+def test_table_names_only_known_predicates_and_guards() -> None:
+    from cases.guards import BRANCH_CONDITIONS, GUARDS, WHO
+    from cases.machine import Branch
+
+    for (stage, action), rule in TRANSITIONS.items():
+        assert rule.who in WHO, (stage, action)
+        assert all(g in GUARDS for g in rule.guards), (stage, action)
+        if isinstance(rule.to, Branch):
+            assert rule.to.when in BRANCH_CONDITIONS
+    assert not allowed_actions(Stage.CLOSED)
+    assert set(SAMPLE) == set(Action)
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+def test_actions_outside_the_table_name_stage_and_allowed_actions(
+    stage: Stage, state: AppState, people: dict[str, Person]
+) -> None:
+    reference = file(state)
+    carry_to(state, people, reference, stage)
+    for action in Action:
+        if (stage, action) in TRANSITIONS:
+            continue
+        with pytest.raises(IllegalAction) as caught:
+            act(state, people, reference, "sec.li", SAMPLE[action])
+        assert caught.value.extra == {"stage": stage.value,
+                                      "allowed_actions": allowed_actions(stage)}
+        assert f"stage '{stage.value}'" in caught.value.detail
+
+
+def test_every_table_entry_is_carried_out_somewhere(state: AppState,
+                                                    people: dict[str, Person]) -> None:
+    """Walk paths that together use every (stage, action) of the table successfully."""
+    from datetime import timedelta
+
+    from cases.clock import utcnow
+    from tests.helpers import people_with
+
+    done: set[tuple[Stage, Action]] = set()
+
+    def do(ref: str, handle: str, command: c.Command, **kw: object) -> None:
+        before = stage_of(ref)
+        act(state, people, ref, handle, command, **kw)  # type: ignore[arg-type]
+        done.add((before, command.action))
+
+    def stage_of(ref: str) -> Stage:
+        return Stage(act_view(ref).stage)
+
+    def act_view(ref: str):  # type: ignore[no-untyped-def]
+        from cases.db import UnitOfWork
+        from cases.service import read_case
+
+        return read_case(uow=UnitOfWork(state.db), policy=state.policy, reference=ref,
+                         viewer=people["sec.li"])
+
+    declined = file(state)
+    do(declined, "inv.zhao", SAMPLE[Action.DECLINE])
+
+    ref = file(state)
+    start = utcnow()
+    for handle, command, _ in PATH[:3]:
+        do(ref, handle, command, now=start)
+    do(ref, "sec.li", c.Assign(capacity="investigator", person="inv.zhao"), now=start)
+    do(ref, "inv.zhao", c.WaiveStatement(note="期限屆滿未陳述"), now=start + timedelta(days=10))
+    do(ref, "inv.wang", PATH[4][1])
+    do(ref, "sec.li", c.Assign(capacity="verifier", person="ver.liu"))
+    do(ref, "ver.liu", c.Return(reasons=["證據(jù)不足"]))
+    do(ref, "inv.wang", PATH[4][1])
+    do(ref, "ver.liu", c.Confirm())
+    do(ref, "sec.li", c.Assign(capacity="advisor", person="adv.cs-su"))
+    do(ref, "inv.wang", c.Propose(disposition="warning", rationale="r"))
+    do(ref, "adv.cs-su", c.Refuse(comments="過重"))
+    do(ref, "inv.wang", c.Propose(disposition="warning", rationale="r"))
+    do(ref, "adv.cs-su", c.SignOff())
+    do(ref, "sec.li", c.CoSign())
+    from tests.helpers import _subject_handle
+
+    subject = _subject_handle(state, ref)
+    people_with(state, people, subject)
+    do(ref, subject, c.Appeal(grounds="不服"))
+    do(ref, "sec.li", c.Assign(capacity="appeal_reviewer", person="rev.zhou"))
+    do(ref, "rev.zhou", c.DecideAppeal(outcome="overturn", reasons="r"))
+
+    ref2 = file(state)
+    carry_to(state, people, ref2, Stage.APPEAL_WINDOW)
+    do(ref2, "sec.li", c.Close(), now=utcnow() + timedelta(days=40))
+    ref3 = file(state)
+    do(ref3, "inv.wang", PATH[0][1])
+    do(ref3, "inv.wang", c.RecordStatement(statement="本人陳述"))
+    assert done == set(TRANSITIONS)

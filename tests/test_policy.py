@@ -1,0 +1,86 @@
+"""The policy file: the default is valid; a broken one names file, field and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from api.cli import app
+from cases.policy import PolicyError, load_policy
+from config.settings import DEFAULT_POLICY_FILE
+
+
+def _write(tmp_path: Path, change: dict[str, object] | None = None, raw: str | None = None) -> Path:
+    data = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    data.update(change or {})
+    path = tmp_path / "policy.yaml"
+    path.write_text(raw if raw is not None else yaml.safe_dump(data, allow_unicode=True),
+                    encoding="utf-8")
+    return path
+
+
+def test_default_policy_is_valid_and_bilingual() -> None:
+    policy = load_policy(DEFAULT_POLICY_FILE)
+    assert policy.deadlines.investigation.for_severity("grave") == 20
+    assert policy.deadlines.investigation.for_severity("minor") == 10
+    removal = policy.disposition("removal")
+    assert removal and removal.requires_cosign and removal.label.text("en") == "Removal from post"
+    assert policy.disposition("criticism").label.text("zh-CN") == "批評教育"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"deadlines": {"intake": 0}}, "deadlines", "greater than or equal to 1"),
+        ({"categories": []}, "field categories", "at least 1"),
+        ({"severities": [{"code": "minor", "label": {"en": "Minor"}}]},
+         "field severities.0.label.zh-CN", "Field required"),
+        ({"dispositions": [{"code": "a", "label": {"zh-CN": "甲", "en": "A"}},
+                           {"code": "a", "label": {"zh-CN": "乙", "en": "B"}}]},
+         "field dispositions", "duplicate code 'a'"),
+        ({"escalation": [{"step": "late", "offset_working_days": 2, "notify": ["dean"]}]},
+         "field escalation.0.notify.0", "Input should be"),
+    ],
+)
+def test_broken_policy_names_file_field_and_reason(tmp_path: Path, change: dict[str, object],
+                                                   field: str, reason: str) -> None:
+    path = _write(tmp_path, change)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    message = str(caught.value)
+    assert str(path) in message and field in message and reason in message
+
+
+def test_unknown_severity_override_is_named(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    data["deadlines"]["investigation"] = {"working_days": 10, "by_severity": {"gravee": 20}}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError, match="deadlines.investigation.by_severity: unknown severity"):
+        load_policy(path)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, raw="version: 1\ncategories: [\n  - code: x\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert f"{path}:" in str(caught.value) and "not valid YAML" in str(caught.value)
+
+
+def test_service_refuses_to_start_on_a_broken_policy(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.settings import get_settings
+
+    path = _write(tmp_path, {"severities": "grave"})
+    monkeypatch.setenv("QINGFENG_POLICY_FILE", str(path))
+    monkeypatch.setenv("QINGFENG_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["up"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert str(path) in result.output and "severities" in result.output
