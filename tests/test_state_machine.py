@@ -176,10 +176,14 @@ class CaseLifecycle(RuleBasedStateMachine):
         self._apply(reference, actor, command)
 
     @precondition(lambda self: bool(self.references))
-    @rule(data=st.data(), disposition=st.sampled_from(DISPOSITIONS))
-    def advance(self, data: st.DataObject, disposition: str) -> None:
-        """A well-behaved user's next step, so random runs also reach the late stages."""
+    @rule(data=st.data(), disposition=st.sampled_from(DISPOSITIONS), steps=st.integers(1, 8))
+    def advance(self, data: st.DataObject, disposition: str, steps: int) -> None:
+        """Well-behaved users' next steps, so random runs also reach the late stages."""
         reference = data.draw(st.sampled_from(self.references))
+        for _ in range(steps):
+            self._advance_once(reference, disposition)
+
+    def _advance_once(self, reference: str, disposition: str) -> None:
         with UnitOfWork(self.db, write=False) as uow:
             case = uow.session.exec(
                 select(ConductCase).where(ConductCase.reference == reference)).one()
@@ -274,7 +278,7 @@ class CaseLifecycle(RuleBasedStateMachine):
 
 
 CaseLifecycle.TestCase.settings = settings(
-    max_examples=int(os.environ.get("QINGFENG_HYPOTHESIS_EXAMPLES", "20")),
+    max_examples=int(os.environ.get("QINGFENG_HYPOTHESIS_EXAMPLES", "30")),
     stateful_step_count=60, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
