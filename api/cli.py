@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -13,7 +12,6 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.progress import Progress
-from sqlmodel import select
 
 from api.app import build_state
 from api.deps import AppState
@@ -31,15 +29,23 @@ from cases.vocabulary import Action, Role
 from config.logging import configure_logging
 from config.settings import get_settings
 
-app = typer.Typer(help="qingfeng 清風(fēng): conduct cases about student-union staff.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="qingfeng 清風(fēng): conduct cases about student-union staff.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 users = typer.Typer(help="People, roles and tokens.", no_args_is_help=True)
 units = typer.Typer(help="Organisation units.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 cases_app = typer.Typer(help="Look at and act on cases.", no_args_is_help=True)
 policy_app = typer.Typer(help="The case-handling policy.", no_args_is_help=True)
-for sub, name in ((users, "users"), (units, "units"), (audit_app, "audit"),
-                  (cases_app, "cases"), (policy_app, "policy")):
+for sub, name in (
+    (users, "users"),
+    (units, "units"),
+    (audit_app, "audit"),
+    (cases_app, "cases"),
+    (policy_app, "policy"),
+):
     app.add_typer(sub, name=name)
 
 out = Console()
@@ -101,8 +107,10 @@ def up(no_migrate: Annotated[bool, typer.Option(help="Skip migrating first.")] =
         upgrade(settings.effective_database_url)
 
     def ready(url: str) -> None:
-        out.print(f"qingfeng is starting on {url}\n  API docs: {url}/docs\n"
-                  f"  ready:    {url}/readyz\n  data:     {settings.data_dir.resolve()}")
+        out.print(
+            f"qingfeng is starting on {url}\n  API docs: {url}/docs\n"
+            f"  ready:    {url}/readyz\n  data:     {settings.data_dir.resolve()}"
+        )
 
     serve(state, on_ready=ready)
 
@@ -113,7 +121,8 @@ def _role(value: str) -> tuple[Role, str]:
         return Role(role), unit
     except ValueError as exc:
         raise typer.BadParameter(
-            f"{value!r}: role must be one of {', '.join(r.value for r in Role)}") from exc
+            f"{value!r}: role must be one of {', '.join(r.value for r in Role)}"
+        ) from exc
 
 
 @users.command("add")
@@ -133,8 +142,16 @@ def users_add(
     missing = [f"{r}@?" for r, u in grants if not u]
     if missing:
         raise typer.BadParameter(f"give a unit: {', '.join(missing)}", param_hint="--role")
-    _, secret = people.add_person(uow=UnitOfWork(state.db), handle=handle, name=name, unit=unit,
-                                  roles=grants, email=email, language=language, with_token=token)
+    _, secret = people.add_person(
+        uow=UnitOfWork(state.db),
+        handle=handle,
+        name=name,
+        unit=unit,
+        roles=grants,
+        email=email,
+        language=language,
+        with_token=token,
+    )
     out.print(f"added {handle}")
     if secret:
         out.print(f"token (shown once): {secret}", highlight=False)
@@ -180,12 +197,16 @@ def demo(cases: Annotated[int, typer.Option(min=1, max=10_000)] = 21) -> None:
     state = _state()
     with Progress(console=out) as progress:
         task = progress.add_task("filing and handling cases", total=cases)
-        result = run_demo(UnitOfWork(state.db), state.policy, cases=cases,
-                          progress=lambda _: progress.advance(task))
+        result = run_demo(
+            UnitOfWork(state.db),
+            state.policy,
+            cases=cases,
+            progress=lambda _: progress.advance(task),
+        )
     out.print("demo tokens (use as 'Authorization: Bearer …'):")
     for handle, token in result.tokens.items():
         out.print(f"  {handle:12} {token}", highlight=False)
-    first = {}
+    first: dict[str, str] = {}
     for reference, stage in result.references.items():
         first.setdefault(stage, reference)
     out.print("a case in each stage: " + ", ".join(f"{s}={r}" for s, r in first.items()))
@@ -198,8 +219,10 @@ def audit_verify() -> None:
     with UnitOfWork(_state().db, write=False) as uow:
         report = audit.verify(uow.session)
     if report.ok:
-        out.print(f"OK: {report.events} events in {report.chains} chains, "
-                  f"{report.checkpoints} checkpoints")
+        out.print(
+            f"OK: {report.events} events in {report.chains} chains, "
+            f"{report.checkpoints} checkpoints"
+        )
         return
     err.print(f"BROKEN: {report.problem}", highlight=False)
     raise typer.Exit(1)
@@ -217,49 +240,77 @@ def audit_checkpoint() -> None:
 
 @cases_app.command("show")
 @fails_cleanly
-def cases_show(reference: str, as_: Annotated[str, typer.Option("--as", help="Viewer handle")],
-               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def cases_show(
+    reference: str,
+    as_: Annotated[str, typer.Option("--as", help="Viewer handle")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Show a case as a person sees it (the read is audited)."""
     state = _state()
-    case = service.read_case(uow=UnitOfWork(state.db), policy=state.policy, reference=reference,
-                             viewer=_person(state, as_))
+    case = service.read_case(
+        uow=UnitOfWork(state.db),
+        policy=state.policy,
+        reference=reference,
+        viewer=_person(state, as_),
+    )
     if as_json:
         out.print_json(case.model_dump_json())
         return
-    out.print(f"[bold]{case.reference}[/bold]  stage={case.stage}  version={case.version}  "
-              f"unit={case.unit}  due={case.due_at:%Y-%m-%d %H:%M}Z" if case.due_at else
-              f"[bold]{case.reference}[/bold]  stage={case.stage}  version={case.version}")
+    out.print(
+        f"[bold]{case.reference}[/bold]  stage={case.stage}  version={case.version}  "
+        f"unit={case.unit}  due={case.due_at:%Y-%m-%d %H:%M}Z"
+        if case.due_at
+        else f"[bold]{case.reference}[/bold]  stage={case.stage}  version={case.version}"
+    )
     out.print(f"summary: {case.summary}\nallowed now: {', '.join(case.allowed_actions) or '-'}")
     for entry in case.timeline:
-        out.print(f"  {entry.seq:3} {entry.at:%Y-%m-%d %H:%M} {entry.action:22} "
-                  f"{entry.actor or '-'}", highlight=False)
+        out.print(
+            f"  {entry.seq:3} {entry.at:%Y-%m-%d %H:%M} {entry.action:22} {entry.actor or '-'}",
+            highlight=False,
+        )
 
 
 @cases_app.command("file")
 @fails_cleanly
-def cases_file(data: Annotated[str, typer.Option(help="The report as JSON")],
-               as_: Annotated[str | None, typer.Option("--as")] = None) -> None:
+def cases_file(
+    data: Annotated[str, typer.Option(help="The report as JSON")],
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+) -> None:
     """File a report from the command line; prints the reference and receipt code."""
     state = _state()
     code = receipt_code()
     filed = service.file_report(
-        uow=UnitOfWork(state.db), policy=state.policy, report=FileReport.model_validate_json(data),
-        reporter=_person(state, as_) if as_ else None, receipt_code=code)
+        uow=UnitOfWork(state.db),
+        policy=state.policy,
+        report=FileReport.model_validate_json(data),
+        reporter=_person(state, as_) if as_ else None,
+        receipt_code=code,
+    )
     out.print(f"{filed.reference} filed; receipt code (shown once): {code}", highlight=False)
 
 
 @cases_app.command("act")
 @fails_cleanly
-def cases_act(reference: str, action: Action,
-              as_: Annotated[str, typer.Option("--as", help="Actor handle")],
-              data: Annotated[str, typer.Option(help="Command fields as JSON")] = "{}") -> None:
+def cases_act(
+    reference: str,
+    action: Action,
+    as_: Annotated[str, typer.Option("--as", help="Actor handle")],
+    data: Annotated[str, typer.Option(help="Command fields as JSON")] = "{}",
+) -> None:
     """Carry out a staff action as a person, e.g. `cases act QF-2026-00001 accept --as inv.wang`."""
     state = _state()
     command = TypeAdapter(COMMANDS[action]).validate_python({**json.loads(data), "action": action})
-    case = service.apply_action(uow=UnitOfWork(state.db), policy=state.policy,
-                                reference=reference, actor=_person(state, as_), command=command)
-    out.print(f"{case.reference}: stage={case.stage} version={case.version}; "
-              f"allowed now: {', '.join(case.allowed_actions) or '-'}")
+    case = service.apply_action(
+        uow=UnitOfWork(state.db),
+        policy=state.policy,
+        reference=reference,
+        actor=_person(state, as_),
+        command=command,
+    )
+    out.print(
+        f"{case.reference}: stage={case.stage} version={case.version}; "
+        f"allowed now: {', '.join(case.allowed_actions) or '-'}"
+    )
 
 
 @policy_app.command("check")
@@ -268,8 +319,10 @@ def policy_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     """Validate a policy file (default: the configured one)."""
     target = path or get_settings().policy_file
     policy = load_policy(target)
-    out.print(f"{target}: OK (version {policy.version}, {len(policy.categories)} categories, "
-              f"{len(policy.dispositions)} dispositions)")
+    out.print(
+        f"{target}: OK (version {policy.version}, {len(policy.categories)} categories, "
+        f"{len(policy.dispositions)} dispositions)"
+    )
 
 
 def main() -> None:
@@ -277,4 +330,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

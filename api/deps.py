@@ -69,14 +69,18 @@ CurrentUser = Annotated[Person, Depends(current_user)]
 OptionalUser = Annotated[Person | None, Depends(optional_user)]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=200,
-           description="Repeat a POST safely: same key and body, one effect, same response."),
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a POST safely: same key and body, one effect, same response.",
+    ),
 ]
 
 
 def expected_version(
-    if_match: Annotated[str | None, Header(alias="If-Match",
-                                           description="The case's ETag from GET /cases/{ref}")] = None,
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", description="The case's ETag from GET /cases/{ref}")
+    ] = None,
 ) -> int:
     """The case version the client last saw, from If-Match (required on case actions)."""
     if if_match is None:
@@ -86,8 +90,9 @@ def expected_version(
         )
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise VersionConflict(f"If-Match {if_match!r} is not an ETag of this case",
-                              field="If-Match")
+        raise VersionConflict(
+            f"If-Match {if_match!r} is not an ETag of this case", field="If-Match"
+        )
     return int(value)
 
 

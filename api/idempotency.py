@@ -27,8 +27,9 @@ def fingerprint(method: str, path: str, body: str) -> str:
 def _stored(uow: UnitOfWork, principal: str, key: str) -> IdempotencyRecord | None:
     with uow:
         return uow.session.exec(
-            select(IdempotencyRecord).where(IdempotencyRecord.principal == principal,
-                                            IdempotencyRecord.key == key)
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+            )
         ).first()
 
 
@@ -68,11 +69,16 @@ def run(
                 return _replay(found, print_, restore)
             status, body, headers = handler()
             kept = store(body) if store else body
-            uow.session.add(IdempotencyRecord(
-                principal=principal, key=key, fingerprint=print_, status_code=status,
-                response_body=json.dumps({"body": kept, "headers": headers}, default=str),
-                created_at=utcnow(),
-            ))
+            uow.session.add(
+                IdempotencyRecord(
+                    principal=principal,
+                    key=key,
+                    fingerprint=print_,
+                    status_code=status,
+                    response_body=json.dumps({"body": kept, "headers": headers}, default=str),
+                    created_at=utcnow(),
+                )
+            )
             uow.commit()
         return JSONResponse(body, status_code=status, headers=headers)
     except (IntegrityError, VersionConflict):

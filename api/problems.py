@@ -28,10 +28,23 @@ STATUS: dict[type[errors.DomainError], int] = {
 }
 
 
-def problem(status: int, kind: str, title: str, detail: str, *, instance: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": f"/problems/{kind}", "title": title, "status": status, "detail": detail,
-            **{k: v for k, v in extra.items() if v is not None}}
+def problem(
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
     if instance:
         body["instance"] = instance
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -40,15 +53,20 @@ def problem(status: int, kind: str, title: str, detail: str, *, instance: str | 
 def status_of(exc: errors.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 
 def _field(loc: tuple[Any, ...]) -> str:
     if loc and loc[0] == "header":
-        return "-".join(p.capitalize() for p in str(loc[1]).split("-")) if len(loc) > 1 else "header"
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path") else list(
-        map(str, loc))
+        return (
+            "-".join(p.capitalize() for p in str(loc[1]).split("-")) if len(loc) > 1 else "header"
+        )
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path")
+        else list(map(str, loc))
+    )
     return ".".join(parts) or "body"
 
 
@@ -59,17 +77,38 @@ def install(app: FastAPI) -> None:
     async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
         status = status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return problem(status, exc.kind, exc.title, exc.detail, instance=request.url.path,
-                       headers=headers, field=exc.field, **exc.extra)
+        return problem(
+            status,
+            exc.kind,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            field=exc.field,
+            **exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [{"field": _field(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
-        return problem(422, "invalid-input", "Invalid input", detail, instance=request.url.path,
-                       field=problems[0]["field"] if problems else None, errors=problems)
+        return problem(
+            422,
+            "invalid-input",
+            "Invalid input",
+            detail,
+            instance=request.url.path,
+            field=problems[0]["field"] if problems else None,
+            errors=problems,
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail),
-                       instance=request.url.path, headers=exc.headers)
+        return problem(
+            exc.status_code,
+            "http-error",
+            str(exc.detail),
+            str(exc.detail),
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )

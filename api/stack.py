@@ -58,8 +58,13 @@ def checkpoint_audit(state: AppState) -> None:
 
 
 def background_services(state: AppState) -> list[PeriodicService]:
-    return [PeriodicService("audit-checkpoint", state.settings.audit_checkpoint_seconds,
-                            lambda: checkpoint_audit(state))]
+    return [
+        PeriodicService(
+            "audit-checkpoint",
+            state.settings.audit_checkpoint_seconds,
+            lambda: checkpoint_audit(state),
+        )
+    ]
 
 
 def serve(state: AppState, *, on_ready: Callable[[str], None] = lambda _: None) -> None:
@@ -68,8 +73,13 @@ def serve(state: AppState, *, on_ready: Callable[[str], None] = lambda _: None) 
     services = background_services(state)
     for service in services:
         service.start()
-    config = uvicorn.Config(create_app(state), host=settings.host, port=settings.port,
-                            log_level=settings.log_level.lower(), access_log=False)
+    config = uvicorn.Config(
+        create_app(state),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     on_ready(f"http://{settings.host}:{settings.port}")
     try:

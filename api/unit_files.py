@@ -24,8 +24,13 @@ def _spec(row: dict[str, object], where: str) -> UnitSpec:
     if unknown:
         raise UnitFileError(f"{where}: unknown column(s) {', '.join(sorted(map(str, unknown)))}")
     parent = str(row.get("parent") or "").strip() or None
-    return UnitSpec(code=str(row["code"]).strip(), name_zh=str(row["name_zh"]).strip(),
-                    name_en=str(row["name_en"]).strip(), parent=parent, source=where)
+    return UnitSpec(
+        code=str(row["code"]).strip(),
+        name_zh=str(row["name_zh"]).strip(),
+        name_en=str(row["name_en"]).strip(),
+        parent=parent,
+        source=where,
+    )
 
 
 def read_csv(path: Path) -> list[UnitSpec]:
@@ -33,8 +38,9 @@ def read_csv(path: Path) -> list[UnitSpec]:
         reader = csv.DictReader(handle)
         specs = []
         for row in reader:
-            specs.append(_spec({k: v for k, v in row.items() if k is not None},
-                               f"{path}:{reader.line_num}"))
+            specs.append(
+                _spec({k: v for k, v in row.items() if k is not None}, f"{path}:{reader.line_num}")
+            )
         return specs
 
 
@@ -44,7 +50,9 @@ def read_yaml(path: Path) -> list[UnitSpec]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise UnitFileError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise UnitFileError(
+            f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from exc
     if not isinstance(root, yaml.SequenceNode):
         raise UnitFileError(f"{path}:1: expected a list of units")
     specs = []
@@ -64,7 +72,8 @@ def read_units(path: Path) -> list[UnitSpec]:
     seen: dict[str, str] = {}
     for spec in specs:
         if spec.code in seen:
-            raise UnitFileError(f"{spec.source}: unit {spec.code!r} already defined at "
-                                f"{seen[spec.code]}")
+            raise UnitFileError(
+                f"{spec.source}: unit {spec.code!r} already defined at {seen[spec.code]}"
+            )
         seen[spec.code] = spec.source
     return specs

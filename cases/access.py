@@ -55,8 +55,8 @@ def scope_condition(person_id: int) -> ColumnElement[bool]:
     case_unit, grant_unit = aliased(Unit), aliased(Unit)
     in_scope = exists(
         select(RoleGrant.id)
-        .join(grant_unit, grant_unit.id == RoleGrant.unit_id)
-        .join(case_unit, case_unit.id == ConductCase.unit_id)
+        .join(grant_unit, col(grant_unit.id) == RoleGrant.unit_id)
+        .join(case_unit, col(case_unit.id) == ConductCase.unit_id)
         .where(
             RoleGrant.person_id == person_id,
             col(RoleGrant.role).in_(staff),
@@ -86,13 +86,16 @@ def case_for(session: Session, person: Person, reference: str) -> tuple[ConductC
 def _is_handler(session: Session, case: ConductCase, person: Person) -> bool:
     if person.id == case.subject_id:
         return True
-    return session.exec(
-        select(CaseParty.id).where(
-            CaseParty.case_id == case.id,
-            CaseParty.person_id == person.id,
-            col(CaseParty.capacity) != "reporter",
-        )
-    ).first() is not None
+    return (
+        session.exec(
+            select(CaseParty.id).where(
+                CaseParty.case_id == case.id,
+                CaseParty.person_id == person.id,
+                col(CaseParty.capacity) != "reporter",
+            )
+        ).first()
+        is not None
+    )
 
 
 def require_admin(session: Session, person: Person) -> None:

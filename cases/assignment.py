@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from cases.access import roles_in_scope
 from cases.errors import ConflictOfInterest, InvalidInput, SeparationOfDuties
 from cases.guards import ActionContext
-from cases.models import CaseParty, Person, Unit
+from cases.models import CaseParty, Person, Unit, pk
 from cases.people import related
 from cases.vocabulary import Capacity, Role
 
@@ -23,12 +23,15 @@ REQUIRED_ROLES: dict[Capacity, frozenset[str]] = {
 
 # Capacities a person may not already hold (or have held) on the case to take ``capacity``.
 INCOMPATIBLE: dict[Capacity, frozenset[str]] = {
-    Capacity.INVESTIGATOR: frozenset({Capacity.VERIFIER, Capacity.ADVISOR, Capacity.COSIGNER,
-                                      Capacity.APPEAL_REVIEWER}),
-    Capacity.VERIFIER: frozenset({Capacity.INVESTIGATOR, Capacity.ADVISOR, Capacity.COSIGNER,
-                                  Capacity.APPEAL_REVIEWER}),
-    Capacity.ADVISOR: frozenset({Capacity.INVESTIGATOR, Capacity.VERIFIER,
-                                 Capacity.APPEAL_REVIEWER}),
+    Capacity.INVESTIGATOR: frozenset(
+        {Capacity.VERIFIER, Capacity.ADVISOR, Capacity.COSIGNER, Capacity.APPEAL_REVIEWER}
+    ),
+    Capacity.VERIFIER: frozenset(
+        {Capacity.INVESTIGATOR, Capacity.ADVISOR, Capacity.COSIGNER, Capacity.APPEAL_REVIEWER}
+    ),
+    Capacity.ADVISOR: frozenset(
+        {Capacity.INVESTIGATOR, Capacity.VERIFIER, Capacity.APPEAL_REVIEWER}
+    ),
     Capacity.APPEAL_REVIEWER: frozenset({c.value for c in Capacity} - {Capacity.APPEAL_REVIEWER}),
 }
 
@@ -67,17 +70,21 @@ def check_assignable(
     if not override_reason:
         raise ConflictOfInterest(
             f"{person.handle}: {conflict}; the secretary may override with a reason",
-            field=field, conflict=conflict,
+            field=field,
+            conflict=conflict,
         )
     if not ctx.has_role(Role.SECRETARY):
         raise ConflictOfInterest(
             f"{person.handle}: {conflict}; only the secretary may override",
-            field="override_reason", conflict=conflict,
+            field="override_reason",
+            conflict=conflict,
         )
     return override_reason
 
 
-def _conflict(session: Session, ctx: ActionContext, person: Person, capacity: Capacity) -> str | None:
+def _conflict(
+    session: Session, ctx: ActionContext, person: Person, capacity: Capacity
+) -> str | None:
     assert person.id is not None
     # Advisors belong to the subject's unit by design; the same-unit rule is for handlers.
     if capacity is not Capacity.ADVISOR and person.unit_id == ctx.case.unit_id:
@@ -103,7 +110,7 @@ def put_on_case(
         )
     ).first()
     party = existing or CaseParty(
-        case_id=ctx.case.id, person_id=person.id, capacity=capacity.value, since=ctx.now
+        case_id=pk(ctx.case), person_id=pk(person), capacity=capacity.value, since=ctx.now
     )
     party.active = True
     party.assigned_by = ctx.actor.id

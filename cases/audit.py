@@ -40,8 +40,14 @@ def _digest(*parts: Any) -> str:
 def event_hash(event: AuditEvent) -> str:
     """The hash an event must carry, from its own fields and its chain's previous hash."""
     return _digest(
-        event.prev_hash, event.chain, event.seq, event.case_id, event.at.isoformat(),
-        event.actor_id, event.action, event.data,
+        event.prev_hash,
+        event.chain,
+        event.seq,
+        event.case_id,
+        event.at.isoformat(),
+        event.actor_id,
+        event.action,
+        event.data,
     )
 
 
@@ -66,8 +72,15 @@ def append_event(
     if head is None:
         head = AuditChainHead(chain=chain, seq=0, hash=GENESIS)
     event = AuditEvent(
-        chain=chain, seq=head.seq + 1, case_id=case_id, at=at, actor_id=actor_id,
-        action=action, data=canonical(data or {}), prev_hash=head.hash, hash="",
+        chain=chain,
+        seq=head.seq + 1,
+        case_id=case_id,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        data=canonical(data or {}),
+        prev_hash=head.hash,
+        hash="",
     )
     event.hash = event_hash(event)
     head.seq, head.hash = event.seq, event.hash
@@ -161,7 +174,10 @@ def _first_checkpoint_break(session: Session) -> tuple[str | None, int]:
                 select(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq == seq)
             ).first()
             if event is None or event.hash != digest:
-                return f"{where}: records chain {chain} at seq {seq}, which is gone or changed", count
+                return (
+                    f"{where}: records chain {chain} at seq {seq}, which is gone or changed",
+                    count,
+                )
     return None, count
 
 

@@ -153,8 +153,22 @@ class Close(Command):
 COMMANDS: dict[Action, type[Command]] = {
     c.model_fields["action"].default: c
     for c in (
-        Accept, Decline, Assign, RecordEvidence, RecordInterview, RecordStatement,
-        WaiveStatement, SubmitFindings, Confirm, Return, Propose, SignOff, Refuse, CoSign,
-        Appeal, DecideAppeal, Close,
+        Accept,
+        Decline,
+        Assign,
+        RecordEvidence,
+        RecordInterview,
+        RecordStatement,
+        WaiveStatement,
+        SubmitFindings,
+        Confirm,
+        Return,
+        Propose,
+        SignOff,
+        Refuse,
+        CoSign,
+        Appeal,
+        DecideAppeal,
+        Close,
     )
 }

@@ -12,13 +12,15 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from cases.calendar import due_after
-from cases.models import ConductCase, Deadline
+from cases.models import ConductCase, Deadline, pk
 from cases.policy import Policy
 from cases.vocabulary import Stage
 
 
-def stage_due_at(policy: Policy, stage: Stage, severity: str | None, start: datetime) -> datetime | None:
-    """When ``stage`` entered at ``start`` is due (end of its Nth working day), if it has a deadline."""
+def stage_due_at(
+    policy: Policy, stage: Stage, severity: str | None, start: datetime
+) -> datetime | None:
+    """When ``stage`` entered at ``start`` is due (end of its Nth working day), if ever."""
     deadline = policy.deadlines.for_stage(stage)
     if deadline is None:
         return None
@@ -29,8 +31,15 @@ def open_stage(session: Session, case: ConductCase, policy: Policy, now: datetim
     """Set the case's due time for its current stage and write the stage's due step."""
     case.due_at = stage_due_at(policy, Stage(case.stage), case.severity, now)
     if case.due_at is not None:
-        session.add(Deadline(case_id=case.id, stage=case.stage, stage_entry=case.stage_entry,
-                             step="due", due_at=case.due_at))
+        session.add(
+            Deadline(
+                case_id=pk(case),
+                stage=case.stage,
+                stage_entry=case.stage_entry,
+                step="due",
+                due_at=case.due_at,
+            )
+        )
 
 
 def cancel_pending(session: Session, case: ConductCase) -> int:

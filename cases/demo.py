@@ -12,6 +12,7 @@ from sqlmodel import select
 from cases import commands as c
 from cases.clock import utcnow
 from cases.db import UnitOfWork
+from cases.errors import InvalidInput
 from cases.models import Person, Unit
 from cases.people import UnitSpec, add_person, import_units
 from cases.policy import Policy
@@ -37,8 +38,15 @@ STAFF: list[tuple[str, str, str, list[tuple[Role, str]]]] = [
     ("rev.zhou", "周復(fù)核", "league", [(Role.VERIFIER, "league")]),
 ]
 # The stage each demo case is carried to, in order; closing steps need the window to end.
-TARGETS = [Stage.INTAKE, Stage.INVESTIGATION, Stage.VERIFICATION, Stage.DISPOSITION,
-           Stage.APPEAL_WINDOW, Stage.APPEAL_REVIEW, Stage.CLOSED]
+TARGETS = [
+    Stage.INTAKE,
+    Stage.INVESTIGATION,
+    Stage.VERIFICATION,
+    Stage.DISPOSITION,
+    Stage.APPEAL_WINDOW,
+    Stage.APPEAL_REVIEW,
+    Stage.CLOSED,
+]
 
 
 @dataclass(frozen=True)
@@ -52,25 +60,48 @@ def _steps(unit: str) -> list[tuple[str, c.Command, Stage]]:
     advisor = f"adv.{unit}"
     sha = hashlib.sha256(b"demo evidence").hexdigest()
     return [
-        ("inv.wang", c.Accept(category="formalism", severity="serious",
-                              investigators=["inv.wang", "inv.zhao"]), Stage.INVESTIGATION),
-        ("inv.wang", c.RecordEvidence(description="活動簽到表照片", sha256=sha,
-                                      filename="signin.jpg"), Stage.INVESTIGATION),
-        ("inv.zhao", c.RecordStatement(statement="本人對反映情況作如下說明……"),
-         Stage.INVESTIGATION),
-        ("inv.wang", c.SubmitFindings(result="substantiated", summary="反映情況基本屬實",
-                                      recommended_disposition="public_criticism"),
-         Stage.VERIFICATION),
+        (
+            "inv.wang",
+            c.Accept(
+                category="formalism", severity="serious", investigators=["inv.wang", "inv.zhao"]
+            ),
+            Stage.INVESTIGATION,
+        ),
+        (
+            "inv.wang",
+            c.RecordEvidence(description="活動簽到表照片", sha256=sha, filename="signin.jpg"),
+            Stage.INVESTIGATION,
+        ),
+        (
+            "inv.zhao",
+            c.RecordStatement(statement="本人對反映情況作如下說明……"),
+            Stage.INVESTIGATION,
+        ),
+        (
+            "inv.wang",
+            c.SubmitFindings(
+                result="substantiated",
+                summary="反映情況基本屬實",
+                recommended_disposition="public_criticism",
+            ),
+            Stage.VERIFICATION,
+        ),
         ("sec.li", c.Assign(capacity="verifier", person="ver.liu"), Stage.VERIFICATION),
         ("ver.liu", c.Confirm(comment="證據(jù)充分"), Stage.DISPOSITION),
-        ("inv.wang", c.Propose(disposition="public_criticism", rationale="情節(jié)較重"),
-         Stage.DISPOSITION),
+        (
+            "inv.wang",
+            c.Propose(disposition="public_criticism", rationale="情節(jié)較重"),
+            Stage.DISPOSITION,
+        ),
         (advisor, c.SignOff(comment="同意"), Stage.DISPOSITION),
         ("sec.li", c.CoSign(comment="同意"), Stage.APPEAL_WINDOW),
         ("subject", c.Appeal(grounds="處理過重"), Stage.APPEAL_REVIEW),
         ("sec.li", c.Assign(capacity="appeal_reviewer", person="rev.zhou"), Stage.APPEAL_REVIEW),
-        ("rev.zhou", c.DecideAppeal(outcome="change", disposition="criticism",
-                                    reasons="情節(jié)輕于認定"), Stage.CLOSED),
+        (
+            "rev.zhou",
+            c.DecideAppeal(outcome="change", disposition="criticism", reasons="情節(jié)輕于認定"),
+            Stage.CLOSED,
+        ),
     ]
 
 
@@ -79,18 +110,26 @@ def seed_organisation(uow: UnitOfWork) -> dict[str, str]:
     import_units(uow=uow, specs=UNITS)
     tokens: dict[str, str] = {}
     for handle, name, unit, roles in STAFF:
-        _, token = add_person(uow=uow, handle=handle, name=name, unit=unit, roles=roles,
-                              with_token=True)
+        _, token = add_person(
+            uow=uow, handle=handle, name=name, unit=unit, roles=roles, with_token=True
+        )
         tokens[handle] = token or ""
     for unit in STUDENT_UNITS:
-        _, token = add_person(uow=uow, handle=f"adv.{unit}", name=f"{unit} 指導(dǎo)教師",
-                              unit=unit, roles=[(Role.ADVISOR, unit)], with_token=True)
+        _, token = add_person(
+            uow=uow,
+            handle=f"adv.{unit}",
+            name=f"{unit} 指導(dǎo)教師",
+            unit=unit,
+            roles=[(Role.ADVISOR, unit)],
+            with_token=True,
+        )
         tokens[f"adv.{unit}"] = token or ""
     return tokens
 
 
-def seed_cases(uow: UnitOfWork, policy: Policy, *, count: int,
-               now: datetime | None = None) -> Iterator[tuple[str, Stage]]:
+def seed_cases(
+    uow: UnitOfWork, policy: Policy, *, count: int, now: datetime | None = None
+) -> Iterator[tuple[str, Stage]]:
     """File ``count`` reports and carry each to the next stage in TARGETS; yields as it goes."""
     start = now or utcnow()
     for index in range(count):
@@ -98,25 +137,40 @@ def seed_cases(uow: UnitOfWork, policy: Policy, *, count: int,
         target = TARGETS[index % len(TARGETS)]
         subject_handle = f"stu.{unit}.{index:03d}"
         filed = file_report(
-            uow=uow, policy=policy, reporter=None, receipt_code=receipt_code(), now=start,
-            report=c.FileReport(unit=unit, subject_handle=subject_handle,
-                                subject_name=f"學(xué)生{index:03d}",
-                                summary=f"學(xué)生會活動中存在形式主義問題 #{index}",
-                                details="多次活動只拍照留痕,未實際開展。"),
+            uow=uow,
+            policy=policy,
+            reporter=None,
+            receipt_code=receipt_code(),
+            now=start,
+            report=c.FileReport(
+                unit=unit,
+                subject_handle=subject_handle,
+                subject_name=f"學(xué)生{index:03d}",
+                summary=f"學(xué)生會活動中存在形式主義問題 #{index}",
+                details="多次活動只拍照留痕,未實際開展。",
+            ),
         )
         _carry(uow, policy, filed.reference, unit, subject_handle, target, start)
         yield filed.reference, target
 
 
-def _carry(uow: UnitOfWork, policy: Policy, reference: str, unit: str, subject: str,
-           target: Stage, start: datetime) -> None:
+def _carry(
+    uow: UnitOfWork,
+    policy: Policy,
+    reference: str,
+    unit: str,
+    subject: str,
+    target: Stage,
+    start: datetime,
+) -> None:
     if target is Stage.INTAKE:
         return
     people = _people(uow)
     for handle, command, reached in _steps(unit):
         actor = people[subject if handle == "subject" else handle]
-        apply_action(uow=uow, policy=policy, reference=reference, actor=actor, command=command,
-                     now=start)
+        apply_action(
+            uow=uow, policy=policy, reference=reference, actor=actor, command=command, now=start
+        )
         if reached is target:
             return
 
@@ -126,12 +180,13 @@ def _people(uow: UnitOfWork) -> dict[str, Person]:
         return {p.handle: p for p in uow.session.exec(select(Person))}
 
 
-def run_demo(uow: UnitOfWork, policy: Policy, *, cases: int,
-             progress: Callable[[str], None] = lambda _: None) -> DemoResult:
+def run_demo(
+    uow: UnitOfWork, policy: Policy, *, cases: int, progress: Callable[[str], None] = lambda _: None
+) -> DemoResult:
     """Seed the organisation and ``cases`` cases; ``progress`` is told of each case."""
     with uow:
         if uow.session.exec(select(Unit).where(Unit.code == "league")).first():
-            raise ValueError("the demo organisation already exists in this database")
+            raise InvalidInput("the demo organisation already exists in this database")
     tokens = seed_organisation(uow)
     references: dict[str, str] = {}
     for reference, stage in seed_cases(uow, policy, count=cases, now=utcnow()):

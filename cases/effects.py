@@ -12,7 +12,7 @@ from cases.assignment import check_assignable, deactivate, put_on_case
 from cases.calendar import due_after
 from cases.errors import InvalidInput
 from cases.guards import ActionContext
-from cases.models import ConductCase, Evidence, Interview, Unit
+from cases.models import ConductCase, Evidence, Interview, Unit, pk
 from cases.people import person_by_handle
 from cases.vocabulary import Action, AppealOutcome, Capacity, Stage, StatementState
 
@@ -27,8 +27,9 @@ def _known(ctx: ActionContext, kind: str, code: str, field: str) -> str:
         "disposition": frozenset(d.code for d in ctx.policy.dispositions),
     }[kind]
     if code not in codes:
-        raise InvalidInput(f"unknown {kind} {code!r}; known: {', '.join(sorted(codes))}",
-                           field=field)
+        raise InvalidInput(
+            f"unknown {kind} {code!r}; known: {', '.join(sorted(codes))}", field=field
+        )
     return code
 
 
@@ -38,11 +39,18 @@ def _unit(session: Session, ctx: ActionContext) -> Unit:
     return unit
 
 
-def _assign(session: Session, ctx: ActionContext, handle: str, capacity: Capacity,
-            override_reason: str | None, field: str) -> dict[str, Any]:
+def _assign(
+    session: Session,
+    ctx: ActionContext,
+    handle: str,
+    capacity: Capacity,
+    override_reason: str | None,
+    field: str,
+) -> dict[str, Any]:
     person = person_by_handle(session, handle, field=field)
-    used = check_assignable(session, ctx, person, capacity, unit=_unit(session, ctx),
-                            override_reason=override_reason)
+    used = check_assignable(
+        session, ctx, person, capacity, unit=_unit(session, ctx), override_reason=override_reason
+    )
     if capacity in SINGLE_HOLDER:
         deactivate(ctx, session, capacity)
     put_on_case(session, ctx, person, capacity, override_reason=used)
@@ -61,9 +69,12 @@ def accept(session: Session, ctx: ActionContext, cmd: c.Accept) -> dict[str, Any
 
 
 def decline(session: Session, ctx: ActionContext, cmd: c.Decline) -> dict[str, Any]:
-    if cmd.duplicate_of and not session.exec(
-        select(ConductCase.id).where(ConductCase.reference == cmd.duplicate_of)
-    ).first():
+    if (
+        cmd.duplicate_of
+        and not session.exec(
+            select(ConductCase.id).where(ConductCase.reference == cmd.duplicate_of)
+        ).first()
+    ):
         raise InvalidInput(f"no case {cmd.duplicate_of}", field="duplicate_of")
     put_on_case(session, ctx, ctx.actor, Capacity.TRIAGE)
     ctx.case.decline_reason = cmd.reason
@@ -76,18 +87,38 @@ def assign(session: Session, ctx: ActionContext, cmd: c.Assign) -> dict[str, Any
 
 
 def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence) -> dict[str, Any]:
-    session.add(Evidence(case_id=ctx.case.id, description=cmd.description, filename=cmd.filename,
-                         sha256=cmd.sha256, recorded_by=ctx.actor.id, recorded_at=ctx.now))
+    session.add(
+        Evidence(
+            case_id=pk(ctx.case),
+            description=cmd.description,
+            filename=cmd.filename,
+            sha256=cmd.sha256,
+            recorded_by=pk(ctx.actor),
+            recorded_at=ctx.now,
+        )
+    )
     return {"sha256": cmd.sha256, "filename": cmd.filename}
 
 
-def record_interview(session: Session, ctx: ActionContext, cmd: c.RecordInterview) -> dict[str, Any]:
-    session.add(Interview(case_id=ctx.case.id, interviewee=cmd.interviewee, summary=cmd.summary,
-                          held_on=cmd.held_on, recorded_by=ctx.actor.id, recorded_at=ctx.now))
+def record_interview(
+    session: Session, ctx: ActionContext, cmd: c.RecordInterview
+) -> dict[str, Any]:
+    session.add(
+        Interview(
+            case_id=pk(ctx.case),
+            interviewee=cmd.interviewee,
+            summary=cmd.summary,
+            held_on=cmd.held_on,
+            recorded_by=pk(ctx.actor),
+            recorded_at=ctx.now,
+        )
+    )
     return {"held_on": cmd.held_on}
 
 
-def record_statement(session: Session, ctx: ActionContext, cmd: c.RecordStatement) -> dict[str, Any]:
+def record_statement(
+    session: Session, ctx: ActionContext, cmd: c.RecordStatement
+) -> dict[str, Any]:
     ctx.case.statement_state = StatementState.RECORDED
     ctx.case.statement_text = cmd.statement
     return {"by_subject": ctx.actor.id == ctx.case.subject_id}
@@ -100,7 +131,8 @@ def waive_statement(session: Session, ctx: ActionContext, cmd: c.WaiveStatement)
 
 def submit_findings(session: Session, ctx: ActionContext, cmd: c.SubmitFindings) -> dict[str, Any]:
     ctx.case.recommended_disposition = _known(
-        ctx, "disposition", cmd.recommended_disposition, "recommended_disposition")
+        ctx, "disposition", cmd.recommended_disposition, "recommended_disposition"
+    )
     ctx.case.findings_result = cmd.result
     ctx.case.findings_summary = cmd.summary
     return {"result": cmd.result, "recommended_disposition": cmd.recommended_disposition}
@@ -164,13 +196,23 @@ def close(session: Session, ctx: ActionContext, cmd: c.Close) -> dict[str, Any]:
 
 
 EFFECTS: dict[Action, Effect] = {
-    Action.ACCEPT: accept, Action.DECLINE: decline, Action.ASSIGN: assign,
-    Action.RECORD_EVIDENCE: record_evidence, Action.RECORD_INTERVIEW: record_interview,
-    Action.RECORD_STATEMENT: record_statement, Action.WAIVE_STATEMENT: waive_statement,
-    Action.SUBMIT_FINDINGS: submit_findings, Action.CONFIRM: confirm,
-    Action.RETURN: return_findings, Action.PROPOSE: propose, Action.SIGN_OFF: sign_off,
-    Action.REFUSE: refuse, Action.CO_SIGN: co_sign, Action.APPEAL: appeal,
-    Action.DECIDE_APPEAL: decide_appeal, Action.CLOSE: close,
+    Action.ACCEPT: accept,
+    Action.DECLINE: decline,
+    Action.ASSIGN: assign,
+    Action.RECORD_EVIDENCE: record_evidence,
+    Action.RECORD_INTERVIEW: record_interview,
+    Action.RECORD_STATEMENT: record_statement,
+    Action.WAIVE_STATEMENT: waive_statement,
+    Action.SUBMIT_FINDINGS: submit_findings,
+    Action.CONFIRM: confirm,
+    Action.RETURN: return_findings,
+    Action.PROPOSE: propose,
+    Action.SIGN_OFF: sign_off,
+    Action.REFUSE: refuse,
+    Action.CO_SIGN: co_sign,
+    Action.APPEAL: appeal,
+    Action.DECIDE_APPEAL: decide_appeal,
+    Action.CLOSE: close,
 }
 
 

@@ -120,72 +120,93 @@ def _handled(c: ActionContext, *capacities: Capacity) -> bool:
 GUARDS: dict[str, Guard] = {
     "actor_not_party": lambda c: (
         "the reporter and the subject may not handle their own case"
-        if c.is_party(c.actor.id) else None
+        if c.is_party(c.actor.id)
+        else None
     ),
     "statement_pending": lambda c: (
-        None if c.case.statement_state == StatementState.PENDING
+        None
+        if c.case.statement_state == StatementState.PENDING
         else f"the subject's statement is already {c.case.statement_state}"
     ),
     "statement_period_ended": lambda c: (
-        None if c.case.statement_due_at is not None and c.now >= c.case.statement_due_at
+        None
+        if c.case.statement_due_at is not None and c.now >= c.case.statement_due_at
         else f"the statement period runs until {c.case.statement_due_at:%Y-%m-%d %H:%M} UTC"
-        if c.case.statement_due_at else "the subject has not been given a statement period"
+        if c.case.statement_due_at
+        else "the subject has not been given a statement period"
     ),
     "statement_recorded_or_waived": lambda c: (
-        None if c.case.statement_state != StatementState.PENDING
+        None
+        if c.case.statement_state != StatementState.PENDING
         else "findings need the subject's statement, or the statement period ended and waived"
     ),
     "verifier_did_not_investigate": lambda c: (
         "a verifier may not verify findings of a case they investigated"
-        if _handled(c, Capacity.INVESTIGATOR) else None
+        if _handled(c, Capacity.INVESTIGATOR)
+        else None
     ),
     "reasons_given": lambda c: (
-        None if isinstance(c.command, Return) and c.command.reasons
+        None
+        if isinstance(c.command, Return) and c.command.reasons
         else "returning findings needs at least one reason"
     ),
     "nothing_proposed": lambda c: (
-        None if c.case.proposed_disposition is None
+        None
+        if c.case.proposed_disposition is None
         else f"'{c.case.proposed_disposition}' is already proposed"
     ),
     "proposal_pending": lambda c: (
         None if c.case.proposed_disposition is not None else "no disposition is proposed"
     ),
     "proposal_awaits_advisor": lambda c: (
-        "no disposition is proposed" if c.case.proposed_disposition is None
-        else "the advisor has already signed off" if c.case.advisor_signed_by is not None
+        "no disposition is proposed"
+        if c.case.proposed_disposition is None
+        else "the advisor has already signed off"
+        if c.case.advisor_signed_by is not None
         else None
     ),
     "proposal_awaits_cosign": lambda c: (
-        None if _awaits_cosign(c)
+        None
+        if _awaits_cosign(c)
         else "no co-signature is awaited (needs an advisor-signed sanction that policy marks "
         "as requiring the secretary)"
     ),
     "advisor_not_investigator": lambda c: (
         "the signing advisor may not be an investigator or verifier of the case"
-        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER) else None
+        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
+        else None
     ),
     "cosigner_did_not_investigate": lambda c: (
         "the co-signing secretary may not be an investigator or verifier of the case"
-        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER) else None
+        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
+        else None
     ),
     "within_appeal_window": lambda c: (
-        None if c.case.appeal_window_ends_at and c.now <= c.case.appeal_window_ends_at
+        None
+        if c.case.appeal_window_ends_at and c.now <= c.case.appeal_window_ends_at
         else "the appeal window has ended"
     ),
     "appeal_window_ended": lambda c: (
-        None if c.case.appeal_window_ends_at and c.now > c.case.appeal_window_ends_at
+        None
+        if c.case.appeal_window_ends_at and c.now > c.case.appeal_window_ends_at
         else "the appeal window is still open"
     ),
     "reviewer_took_no_part": lambda c: (
         "the appeal reviewer must have taken no part in the case"
-        if c.capacities(c.actor.id) - {Capacity.APPEAL_REVIEWER.value} else None
+        if c.capacities(c.actor.id) - {Capacity.APPEAL_REVIEWER.value}
+        else None
     ),
 }
 
-SOD_GUARDS = frozenset({
-    "actor_not_party", "verifier_did_not_investigate", "advisor_not_investigator",
-    "cosigner_did_not_investigate", "reviewer_took_no_part",
-})
+SOD_GUARDS = frozenset(
+    {
+        "actor_not_party",
+        "verifier_did_not_investigate",
+        "advisor_not_investigator",
+        "cosigner_did_not_investigate",
+        "reviewer_took_no_part",
+    }
+)
 
 BRANCH_CONDITIONS: dict[str, Check] = {
     "needs_cosign": lambda c: c.requires_cosign() and c.case.cosigned_by is None,

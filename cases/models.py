@@ -7,13 +7,14 @@ stores them as UTC on SQLite and as timestamptz on PostgreSQL).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 class Unit(SQLModel, table=True):
-    """An organisation unit; ``path`` ('/1/4/') makes 'this unit and everything under it' a prefix."""
+    """An organisation unit; ``path`` ('/1/4/') makes 'this unit and all below it' a prefix."""
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=64)
@@ -237,3 +238,14 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response_body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def pk(row: _Stored) -> int:
+    """The primary key of a row that has been flushed (so it has one)."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has not been flushed yet")
+    return row.id

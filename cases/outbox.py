@@ -30,6 +30,14 @@ def enqueue(
     """Add a message unless one with ``key`` exists; True when added."""
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
         return False
-    session.add(OutboxMessage(key=key, topic=topic, case_id=case_id, payload=canonical(payload),
-                              created_at=now, available_at=now))
+    session.add(
+        OutboxMessage(
+            key=key,
+            topic=topic,
+            case_id=case_id,
+            payload=canonical(payload),
+            created_at=now,
+            available_at=now,
+        )
+    )
     return True

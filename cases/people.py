@@ -11,7 +11,7 @@ from cases.audit import SYSTEM_CHAIN, append_event
 from cases.clock import utcnow
 from cases.db import UnitOfWork
 from cases.errors import InvalidInput, NotFound
-from cases.models import ApiToken, Person, Relationship, RoleGrant, Unit
+from cases.models import ApiToken, Person, Relationship, RoleGrant, Unit, pk
 from cases.secrets import new_token, token_hash
 from cases.vocabulary import Role
 
@@ -64,8 +64,13 @@ def import_units(*, uow: UnitOfWork, specs: Iterable[UnitSpec]) -> int:
                 )
             by_code[spec.code].parent_id = by_code[spec.parent].id if spec.parent else None
         _rebuild_paths(by_code.values(), sources={s.code: s.source for s in pending})
-        append_event(session, chain=SYSTEM_CHAIN, action="units.imported", at=utcnow(),
-                     data={"codes": sorted(s.code for s in pending)})
+        append_event(
+            session,
+            chain=SYSTEM_CHAIN,
+            action="units.imported",
+            at=utcnow(),
+            data={"codes": sorted(s.code for s in pending)},
+        )
         uow.commit()
         return created
 
@@ -73,7 +78,8 @@ def import_units(*, uow: UnitOfWork, specs: Iterable[UnitSpec]) -> int:
 def _rebuild_paths(units: Iterable[Unit], *, sources: dict[str, str]) -> None:
     by_id = {u.id: u for u in units}
     for unit in by_id.values():
-        chain, current = [], unit
+        chain: list[int | None] = []
+        current: Unit | None = unit
         while current is not None:
             if current.id in chain:
                 raise InvalidInput(
@@ -102,17 +108,28 @@ def add_person(
         if session.exec(select(Person).where(Person.handle == handle)).first():
             raise InvalidInput(f"a person with handle {handle!r} already exists", field="handle")
         home = unit_by_code(session, unit) if unit else None
-        person = Person(handle=handle, name=name, email=email, language=language,
-                        unit_id=home.id if home else None, created_at=utcnow())
+        person = Person(
+            handle=handle,
+            name=name,
+            email=email,
+            language=language,
+            unit_id=home.id if home else None,
+            created_at=utcnow(),
+        )
         session.add(person)
         session.flush()
         assert person.id is not None
         for role, unit_code in roles:
             grant_unit = unit_by_code(session, unit_code, field="role")
-            session.add(RoleGrant(person_id=person.id, role=role.value, unit_id=grant_unit.id))
+            session.add(RoleGrant(person_id=pk(person), role=role.value, unit_id=pk(grant_unit)))
         token = _issue_token(session, person, "cli") if with_token else None
-        append_event(session, chain=SYSTEM_CHAIN, action="person.added", at=utcnow(),
-                     data={"handle": handle, "roles": sorted(f"{r}@{u}" for r, u in roles)})
+        append_event(
+            session,
+            chain=SYSTEM_CHAIN,
+            action="person.added",
+            at=utcnow(),
+            data={"handle": handle, "roles": sorted(f"{r}@{u}" for r, u in roles)},
+        )
         uow.commit()
         return person, token
 
@@ -120,10 +137,23 @@ def add_person(
 def _issue_token(session: Session, person: Person, name: str) -> str:
     assert person.id is not None
     public_id, token = new_token()
-    session.add(ApiToken(public_id=public_id, person_id=person.id, name=name,
-                         secret_hash=token_hash(token), created_at=utcnow()))
-    append_event(session, chain=SYSTEM_CHAIN, action="token.created", at=utcnow(),
-                 actor_id=person.id, data={"token": public_id, "name": name})
+    session.add(
+        ApiToken(
+            public_id=public_id,
+            person_id=person.id,
+            name=name,
+            secret_hash=token_hash(token),
+            created_at=utcnow(),
+        )
+    )
+    append_event(
+        session,
+        chain=SYSTEM_CHAIN,
+        action="token.created",
+        at=utcnow(),
+        actor_id=person.id,
+        data={"token": public_id, "name": name},
+    )
     return token
 
 
@@ -145,8 +175,13 @@ def revoke(*, uow: UnitOfWork, public_id: str) -> None:
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             uow.session.add(token)
-            append_event(uow.session, chain=SYSTEM_CHAIN, action="token.revoked",
-                         at=utcnow(), data={"token": public_id})
+            append_event(
+                uow.session,
+                chain=SYSTEM_CHAIN,
+                action="token.revoked",
+                at=utcnow(),
+                data={"token": public_id},
+            )
         uow.commit()
 
 
@@ -155,10 +190,16 @@ def declare_relationship(*, uow: UnitOfWork, handle: str, other: str, kind: str)
     with uow:
         a = person_by_handle(uow.session, handle)
         b = person_by_handle(uow.session, other, field="other")
-        uow.session.add(Relationship(person_id=a.id, other_id=b.id, kind=kind,
-                                     declared_at=utcnow()))
-        append_event(uow.session, chain=SYSTEM_CHAIN, action="relationship.declared",
-                     at=utcnow(), data={"a": handle, "b": other, "kind": kind})
+        uow.session.add(
+            Relationship(person_id=pk(a), other_id=pk(b), kind=kind, declared_at=utcnow())
+        )
+        append_event(
+            uow.session,
+            chain=SYSTEM_CHAIN,
+            action="relationship.declared",
+            at=utcnow(),
+            data={"a": handle, "b": other, "kind": kind},
+        )
         uow.commit()
 
 
@@ -167,8 +208,8 @@ def related(session: Session, person_id: int, others: Iterable[int | None]) -> s
     ids = [o for o in others if o is not None]
     row = session.exec(
         select(Relationship.kind).where(
-            ((Relationship.person_id == person_id) & col(Relationship.other_id).in_(ids))
-            | ((Relationship.other_id == person_id) & col(Relationship.person_id).in_(ids))
+            (col(Relationship.person_id) == person_id) & col(Relationship.other_id).in_(ids)
+            | (col(Relationship.other_id) == person_id) & col(Relationship.person_id).in_(ids)
         )
     ).first()
     return row

@@ -49,7 +49,11 @@ def decode_cursor(cursor: str) -> int:
 
 
 def list_cases(
-    *, uow: UnitOfWork, viewer: Person, filters: CaseFilter, cursor: str | None = None,
+    *,
+    uow: UnitOfWork,
+    viewer: Person,
+    filters: CaseFilter,
+    cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
     """Cases the viewer may see, newest first, ``limit`` at a time."""
@@ -85,8 +89,11 @@ def list_cases(
                 col(ConductCase.id).in_(
                     select(CaseParty.case_id)
                     .join(Person, col(Person.id) == CaseParty.person_id)
-                    .where(Person.handle == filters.assignee, col(CaseParty.active),
-                           col(CaseParty.capacity).notin_(["reporter", "subject"]))
+                    .where(
+                        Person.handle == filters.assignee,
+                        col(CaseParty.active),
+                        col(CaseParty.capacity).notin_(["reporter", "subject"]),
+                    )
                 )
             )
         rows = session.exec(query).all()

@@ -27,7 +27,7 @@ from cases.errors import (
 )
 from cases.guards import BRANCH_CONDITIONS, GUARDS, SOD_GUARDS, WHO, WHO_TEXT, ActionContext
 from cases.machine import Branch, Rule, allowed_actions, rule_for
-from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit
+from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
 from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue
 from cases.people import unit_by_code
 from cases.policy import Policy
@@ -50,7 +50,7 @@ def _next_reference(session: Session, year: int) -> str:
             update(ReferenceCounter)
             .where(col(ReferenceCounter.year) == year)
             .values(last=ReferenceCounter.last + 1)
-            .returning(ReferenceCounter.last)
+            .returning(col(ReferenceCounter.last))
         ).scalar_one_or_none()
         if bumped is not None:
             return f"QF-{year}-{bumped:05d}"
@@ -65,31 +65,69 @@ def _next_reference(session: Session, year: int) -> str:
 def _subject(session: Session, report: FileReport, unit: Unit, now: datetime) -> Person:
     person = session.exec(select(Person).where(Person.handle == report.subject_handle)).first()
     if person is None:  # a staff member not yet in the directory: recorded as named
-        person = Person(handle=report.subject_handle, name=report.subject_name,
-                        unit_id=unit.id, created_at=now)
+        person = Person(
+            handle=report.subject_handle, name=report.subject_name, unit_id=pk(unit), created_at=now
+        )
         session.add(person)
         session.flush()
     return person
 
 
-def _record_event(session: Session, case: ConductCase, *, action: str, actor_id: int | None,
-                  data: dict[str, object], now: datetime, stage_changed: bool) -> None:
+def _record_event(
+    session: Session,
+    case: ConductCase,
+    *,
+    action: str,
+    actor_id: int | None,
+    data: dict[str, object],
+    now: datetime,
+    stage_changed: bool,
+) -> None:
     """Audit event plus the outbox rows every change of a case writes."""
     assert case.id is not None
-    event = append_event(session, chain=case_chain(case.id), case_id=case.id, actor_id=actor_id,
-                         action=f"case.{action}", at=now, data=data)
-    common = {"case_id": case.id, "reference": case.reference, "stage": case.stage,
-              "event": action, "event_seq": event.seq}
-    enqueue(session, key=f"event:{case.id}:{event.seq}", topic=NOTIFICATION, payload=common,
-            now=now, case_id=case.id)
+    event = append_event(
+        session,
+        chain=case_chain(case.id),
+        case_id=case.id,
+        actor_id=actor_id,
+        action=f"case.{action}",
+        at=now,
+        data=data,
+    )
+    common = {
+        "case_id": case.id,
+        "reference": case.reference,
+        "stage": case.stage,
+        "event": action,
+        "event_seq": event.seq,
+    }
+    enqueue(
+        session,
+        key=f"event:{case.id}:{event.seq}",
+        topic=NOTIFICATION,
+        payload=common,
+        now=now,
+        case_id=case.id,
+    )
     if stage_changed:
-        enqueue(session, key=f"flow:{case.id}:{case.stage}:{event.seq}", topic=STAGE_FLOW,
-                payload=common, now=now, case_id=case.id)
+        enqueue(
+            session,
+            key=f"flow:{case.id}:{case.stage}:{event.seq}",
+            topic=STAGE_FLOW,
+            payload=common,
+            now=now,
+            case_id=case.id,
+        )
 
 
 def file_report(
-    *, uow: UnitOfWork, policy: Policy, report: FileReport, reporter: Person | None,
-    receipt_code: str, now: datetime | None = None,
+    *,
+    uow: UnitOfWork,
+    policy: Policy,
+    report: FileReport,
+    reporter: Person | None,
+    receipt_code: str,
+    now: datetime | None = None,
 ) -> FiledReport:
     """Create a case in intake from a report; only the receipt code's hash is kept."""
     now = now or utcnow()
@@ -101,22 +139,39 @@ def file_report(
             raise InvalidInput("a report cannot name its own reporter", field="subject_handle")
         named = reporter is None and not report.anonymous
         case = ConductCase(
-            reference=_next_reference(session, now.year), stage=Stage.INTAKE,
-            stage_entered_at=now, unit_id=unit.id, subject_id=subject.id,
-            reporter_id=reporter.id if reporter else None, anonymous=report.anonymous,
+            reference=_next_reference(session, now.year),
+            stage=Stage.INTAKE,
+            stage_entered_at=now,
+            unit_id=pk(unit),
+            subject_id=pk(subject),
+            reporter_id=reporter.id if reporter else None,
+            anonymous=report.anonymous,
             reporter_name=report.reporter_name if named else None,
-            reporter_contact=report.reporter_contact, receipt_hash=hash_receipt(receipt_code),
-            summary=report.summary, details=report.details, filed_at=now,
+            reporter_contact=report.reporter_contact,
+            receipt_hash=hash_receipt(receipt_code),
+            summary=report.summary,
+            details=report.details,
+            filed_at=now,
         )
         session.add(case)
         session.flush()
-        parties = [(subject, Capacity.SUBJECT)] + ([(reporter, Capacity.REPORTER)] if reporter else [])
+        parties = [(subject, Capacity.SUBJECT)] + (
+            [(reporter, Capacity.REPORTER)] if reporter else []
+        )
         for person, capacity in parties:
-            session.add(CaseParty(case_id=case.id, person_id=person.id, capacity=capacity,
-                                  since=now))
+            session.add(
+                CaseParty(case_id=pk(case), person_id=pk(person), capacity=capacity, since=now)
+            )
         open_stage(session, case, policy, now)
-        _record_event(session, case, action="filed", actor_id=None, now=now, stage_changed=True,
-                      data={"unit": unit.code, "anonymous": report.anonymous})
+        _record_event(
+            session,
+            case,
+            action="filed",
+            actor_id=None,
+            now=now,
+            stage_changed=True,
+            data={"unit": unit.code, "anonymous": report.anonymous},
+        )
         uow.commit()
         return FiledReport(case.reference, case.version, case.stage, case.filed_at)
 
@@ -125,11 +180,25 @@ def _parties(session: Session, case: ConductCase) -> list[CaseParty]:
     return list(session.exec(select(CaseParty).where(CaseParty.case_id == case.id)))
 
 
-def _context(session: Session, case: ConductCase, unit: Unit, actor: Person, policy: Policy,
-             now: datetime, command: Command | None = None) -> ActionContext:
+def _context(
+    session: Session,
+    case: ConductCase,
+    unit: Unit,
+    actor: Person,
+    policy: Policy,
+    now: datetime,
+    command: Command | None = None,
+) -> ActionContext:
     assert actor.id is not None
-    return ActionContext(case=case, actor=actor, roles=roles_in_scope(session, actor.id, unit.path),
-                         parties=_parties(session, case), policy=policy, now=now, command=command)
+    return ActionContext(
+        case=case,
+        actor=actor,
+        roles=roles_in_scope(session, actor.id, unit.path),
+        parties=_parties(session, case),
+        policy=policy,
+        now=now,
+        command=command,
+    )
 
 
 def check_rule(ctx: ActionContext, rule: Rule, action: str) -> None:
@@ -164,8 +233,14 @@ def _next_stage(rule: Rule, ctx: ActionContext) -> Stage | None:
 
 
 def apply_action(
-    *, uow: UnitOfWork, policy: Policy, reference: str, actor: Person, command: Command,
-    expected_version: int | None = None, now: datetime | None = None,
+    *,
+    uow: UnitOfWork,
+    policy: Policy,
+    reference: str,
+    actor: Person,
+    command: Command,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> CaseDetail:
     """Carry out one staff action on a case in one transaction, or raise a domain error."""
     now = now or utcnow()
@@ -186,8 +261,15 @@ def apply_action(
         if changed:
             assert target is not None
             _enter(session, ctx, target)
-        _record_event(session, case, action=command.action, actor_id=actor.id, data=data,
-                      now=now, stage_changed=changed)
+        _record_event(
+            session,
+            case,
+            action=command.action,
+            actor_id=actor.id,
+            data=data,
+            now=now,
+            stage_changed=changed,
+        )
         session.add(case)
         session.flush()
         detail = detail_of(session, case, unit, viewer=actor, allowed=_permitted_now(ctx))
@@ -199,8 +281,9 @@ def _bump_version(session: Session, case: ConductCase, expected: int) -> None:
     # The conditional UPDATE both detects a lost update and (on PostgreSQL) locks the row,
     # so of two concurrent identical actions exactly one gets past this line.
     if case.version != expected:
-        raise VersionConflict(f"the case is at version {case.version}, not {expected}",
-                              current_version=case.version)
+        raise VersionConflict(
+            f"the case is at version {case.version}, not {expected}", current_version=case.version
+        )
     moved = session.execute(
         update(ConductCase)
         .where(col(ConductCase.id) == case.id, col(ConductCase.version) == expected)
@@ -223,8 +306,9 @@ def _enter(session: Session, ctx: ActionContext, target: Stage) -> None:
         case.appeal_window_ends_at = case.due_at
 
 
-def read_case(*, uow: UnitOfWork, policy: Policy, reference: str, viewer: Person,
-              now: datetime | None = None) -> CaseDetail:
+def read_case(
+    *, uow: UnitOfWork, policy: Policy, reference: str, viewer: Person, now: datetime | None = None
+) -> CaseDetail:
     """The case file as ``viewer`` may see it; the read itself is audited."""
     now = now or utcnow()
     with uow:
@@ -232,8 +316,14 @@ def read_case(*, uow: UnitOfWork, policy: Policy, reference: str, viewer: Person
         case, unit = case_for(session, viewer, reference)
         assert case.id is not None
         ctx = _context(session, case, unit, viewer, policy, now)
-        append_event(session, chain=case_chain(case.id), case_id=case.id, actor_id=viewer.id,
-                     action=READ_EVENT, at=now)
+        append_event(
+            session,
+            chain=case_chain(case.id),
+            case_id=case.id,
+            actor_id=viewer.id,
+            action=READ_EVENT,
+            at=now,
+        )
         detail = detail_of(session, case, unit, viewer=viewer, allowed=_permitted_now(ctx))
         uow.commit()
         return detail

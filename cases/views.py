@@ -75,8 +75,13 @@ class CaseDetail(CaseSummary):
 def summary_of(case: ConductCase, unit_code: str) -> CaseSummary:
     """The list view: no personal data, so listing is not a read of anyone's case file."""
     return CaseSummary(
-        reference=case.reference, stage=case.stage, version=case.version, unit=unit_code,
-        category=case.category, severity=case.severity, filed_at=case.filed_at,
+        reference=case.reference,
+        stage=case.stage,
+        version=case.version,
+        unit=unit_code,
+        category=case.category,
+        severity=case.severity,
+        filed_at=case.filed_at,
         due_at=case.due_at,
     )
 
@@ -103,34 +108,58 @@ def detail_of(
         .order_by(col(AuditEvent.seq))
     ).all()
     actor_ids = {e.actor_id for e in events if e.actor_id} - set(people)
-    people.update({p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(actor_ids)))})
+    people.update(
+        {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(actor_ids)))}
+    )
     reporter: str | None = None
     if reveal_reporter:
         named = people.get(case.reporter_id) or (
-            session.get(Person, case.reporter_id) if case.reporter_id else None)
+            session.get(Person, case.reporter_id) if case.reporter_id else None
+        )
         reporter = named.name if named else case.reporter_name
     return CaseDetail(
         **summary_of(case, unit.code).model_dump(),
-        summary=case.summary, details=case.details, subject=subject.handle,
-        subject_name=subject.name, reporter=reporter, anonymous=case.anonymous,
-        decline_reason=case.decline_reason, duplicate_of=case.duplicate_of,
-        statement_state=case.statement_state, statement_due_at=case.statement_due_at,
-        statement=case.statement_text, findings_result=case.findings_result,
+        summary=case.summary,
+        details=case.details,
+        subject=subject.handle,
+        subject_name=subject.name,
+        reporter=reporter,
+        anonymous=case.anonymous,
+        decline_reason=case.decline_reason,
+        duplicate_of=case.duplicate_of,
+        statement_state=case.statement_state,
+        statement_due_at=case.statement_due_at,
+        statement=case.statement_text,
+        findings_result=case.findings_result,
         findings_summary=case.findings_summary,
-        recommended_disposition=case.recommended_disposition, returns_count=case.returns_count,
+        recommended_disposition=case.recommended_disposition,
+        returns_count=case.returns_count,
         proposed_disposition=case.proposed_disposition,
-        advisor_signed=case.advisor_signed_by is not None, cosigned=case.cosigned_by is not None,
-        decision=case.decision, decided_at=case.decided_at,
+        advisor_signed=case.advisor_signed_by is not None,
+        cosigned=case.cosigned_by is not None,
+        decision=case.decision,
+        decided_at=case.decided_at,
         appeal_window_ends_at=case.appeal_window_ends_at,
-        appeal_outcome=case.appeal_outcome, closed_at=case.closed_at,
+        appeal_outcome=case.appeal_outcome,
+        closed_at=case.closed_at,
         parties=[
-            PartyView(person=p.handle, name=p.name, capacity=cp.capacity, active=cp.active,
-                      coi_override=cp.override_reason)
-            for cp, p in parties if p.id not in hidden and cp.capacity != "reporter"
+            PartyView(
+                person=p.handle,
+                name=p.name,
+                capacity=cp.capacity,
+                active=cp.active,
+                coi_override=cp.override_reason,
+            )
+            for cp, p in parties
+            if p.id not in hidden and cp.capacity != "reporter"
         ],
         evidence=[
-            {"description": e.description, "filename": e.filename, "sha256": e.sha256,
-             "recorded_at": e.recorded_at}
+            {
+                "description": e.description,
+                "filename": e.filename,
+                "sha256": e.sha256,
+                "recorded_at": e.recorded_at,
+            }
             for e in session.exec(select(Evidence).where(Evidence.case_id == case.id))
         ],
         interviews=[
@@ -139,8 +168,11 @@ def detail_of(
         ],
         timeline=[
             TimelineEntry(
-                seq=e.seq, at=e.at, action=e.action,
-                actor=None if e.actor_id in hidden or e.actor_id is None
+                seq=e.seq,
+                at=e.at,
+                action=e.action,
+                actor=None
+                if e.actor_id in hidden or e.actor_id is None
                 else people[e.actor_id].handle,
                 data=json.loads(e.data),
             )

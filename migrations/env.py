@@ -12,8 +12,12 @@ url = config.get_main_option("sqlalchemy.url") or get_settings().effective_datab
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url, target_metadata=SQLModel.metadata, literal_binds=True,
-                      render_as_batch=url.startswith("sqlite"))
+    context.configure(
+        url=url,
+        target_metadata=SQLModel.metadata,
+        literal_binds=True,
+        render_as_batch=url.startswith("sqlite"),
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -21,8 +25,11 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     db = Database(url, pool_size=1)
     with db.writer.connect() as connection:
-        context.configure(connection=connection, target_metadata=SQLModel.metadata,
-                          render_as_batch=url.startswith("sqlite"))
+        context.configure(
+            connection=connection,
+            target_metadata=SQLModel.metadata,
+            render_as_batch=url.startswith("sqlite"),
+        )
         with context.begin_transaction():
             context.run_migrations()
     db.dispose()

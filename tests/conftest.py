@@ -13,14 +13,14 @@ from sqlmodel import select
 
 os.environ.setdefault("QINGFENG_DATA_DIR", "/tmp/qingfeng-tests-unused")
 
-from api.app import create_app  # noqa: E402
-from api.deps import AppState  # noqa: E402
-from cases.db import Database, UnitOfWork  # noqa: E402
-from cases.demo import seed_organisation  # noqa: E402
-from cases.migrate import upgrade  # noqa: E402
-from cases.models import Person  # noqa: E402
-from cases.policy import Policy, load_policy  # noqa: E402
-from config.settings import DEFAULT_POLICY_FILE, Settings  # noqa: E402
+from api.app import create_app
+from api.deps import AppState
+from cases.db import Database, UnitOfWork
+from cases.demo import seed_organisation
+from cases.migrate import upgrade
+from cases.models import Person
+from cases.policy import Policy, load_policy
+from config.settings import DEFAULT_POLICY_FILE, Settings
 
 
 @pytest.fixture(scope="session")

@@ -19,35 +19,74 @@ _numbers = count(1)
 SHA = hashlib.sha256(b"evidence").hexdigest()
 
 
-def file(state: AppState, *, unit: str = "cs-su", subject: str | None = None,
-         reporter: Person | None = None, anonymous: bool = True,
-         now: datetime | None = None) -> str:
+def file(
+    state: AppState,
+    *,
+    unit: str = "cs-su",
+    subject: str | None = None,
+    reporter: Person | None = None,
+    anonymous: bool = True,
+    now: datetime | None = None,
+) -> str:
     """File a report and return its reference."""
-    report = c.FileReport(unit=unit, subject_handle=subject or f"stu.{next(_numbers):05d}",
-                          subject_name="張同學(xué)", summary="反映問題", details="詳細情況",
-                          anonymous=anonymous)
-    return file_report(uow=UnitOfWork(state.db), policy=state.policy, report=report,
-                       reporter=reporter, receipt_code="ABCD-EFGH-JKMN-PQRS", now=now).reference
+    report = c.FileReport(
+        unit=unit,
+        subject_handle=subject or f"stu.{next(_numbers):05d}",
+        subject_name="張同學(xué)",
+        summary="反映問題",
+        details="詳細情況",
+        anonymous=anonymous,
+    )
+    return file_report(
+        uow=UnitOfWork(state.db),
+        policy=state.policy,
+        report=report,
+        reporter=reporter,
+        receipt_code="ABCD-EFGH-JKMN-PQRS",
+        now=now,
+    ).reference
 
 
-def act(state: AppState, people: dict[str, Person], reference: str, handle: str,
-        command: c.Command, *, now: datetime | None = None,
-        expected_version: int | None = None) -> CaseDetail:
-    return apply_action(uow=UnitOfWork(state.db), policy=state.policy, reference=reference,
-                        actor=people[handle], command=command, now=now,
-                        expected_version=expected_version)
+def act(
+    state: AppState,
+    people: dict[str, Person],
+    reference: str,
+    handle: str,
+    command: c.Command,
+    *,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> CaseDetail:
+    return apply_action(
+        uow=UnitOfWork(state.db),
+        policy=state.policy,
+        reference=reference,
+        actor=people[handle],
+        command=command,
+        now=now,
+        expected_version=expected_version,
+    )
 
 
 # The happy path; each step: (actor, command, stage after it).
 PATH: list[tuple[str, c.Command, Stage]] = [
-    ("inv.wang", c.Accept(category="formalism", severity="serious",
-                          investigators=["inv.wang"]), Stage.INVESTIGATION),
+    (
+        "inv.wang",
+        c.Accept(category="formalism", severity="serious", investigators=["inv.wang"]),
+        Stage.INVESTIGATION,
+    ),
     ("inv.wang", c.RecordEvidence(description="照片", sha256=SHA), Stage.INVESTIGATION),
-    ("inv.wang", c.RecordInterview(interviewee="證人甲", summary="說明", held_on="2026-11-20"),
-     Stage.INVESTIGATION),
+    (
+        "inv.wang",
+        c.RecordInterview(interviewee="證人甲", summary="說明", held_on="2026-11-20"),
+        Stage.INVESTIGATION,
+    ),
     ("inv.wang", c.RecordStatement(statement="陳述"), Stage.INVESTIGATION),
-    ("inv.wang", c.SubmitFindings(result="substantiated", summary="屬實",
-                                  recommended_disposition="warning"), Stage.VERIFICATION),
+    (
+        "inv.wang",
+        c.SubmitFindings(result="substantiated", summary="屬實", recommended_disposition="warning"),
+        Stage.VERIFICATION,
+    ),
     ("sec.li", c.Assign(capacity="verifier", person="ver.liu"), Stage.VERIFICATION),
     ("ver.liu", c.Confirm(), Stage.DISPOSITION),
     ("inv.wang", c.Propose(disposition="warning", rationale="較重"), Stage.DISPOSITION),
@@ -56,8 +95,14 @@ PATH: list[tuple[str, c.Command, Stage]] = [
 ]
 
 
-def carry_to(state: AppState, people: dict[str, Person], reference: str, stage: Stage,
-             *, now: datetime | None = None) -> None:
+def carry_to(
+    state: AppState,
+    people: dict[str, Person],
+    reference: str,
+    stage: Stage,
+    *,
+    now: datetime | None = None,
+) -> None:
     """Carry a case in intake to ``stage``: along PATH to its first arrival there, then
     an appeal (appeal review) or the end of the appeal window (closed)."""
     if stage is Stage.INTAKE:
@@ -68,8 +113,14 @@ def carry_to(state: AppState, people: dict[str, Person], reference: str, stage: 
             return
     if stage is Stage.APPEAL_REVIEW:
         subject = _subject_handle(state, reference)
-        act(state, people_with(state, people, subject), reference, subject,
-            c.Appeal(grounds="不服"), now=now)
+        act(
+            state,
+            people_with(state, people, subject),
+            reference,
+            subject,
+            c.Appeal(grounds="不服"),
+            now=now,
+        )
     elif stage is Stage.CLOSED:
         later = (now or utcnow()) + timedelta(days=40)
         act(state, people, reference, "sec.li", c.Close(), now=later)

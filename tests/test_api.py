@@ -9,8 +9,13 @@ from fastapi.testclient import TestClient
 from tests.conftest import bearer
 from tests.helpers import SHA
 
-REPORT = {"unit": "cs-su", "subject_handle": "2023010001", "subject_name": "張三",
-          "summary": "學(xué)生會干部搞圈子", "details": "在部門內(nèi)搞小圈子,排斥新成員。"}
+REPORT = {
+    "unit": "cs-su",
+    "subject_handle": "2023010001",
+    "subject_name": "張三",
+    "summary": "學(xué)生會干部搞圈子",
+    "details": "在部門內(nèi)搞小圈子,排斥新成員。",
+}
 
 
 class Staff:
@@ -20,10 +25,14 @@ class Staff:
         self.client, self.tokens, self.reference = client, tokens, reference
         self.etag = '"1"'
 
-    def do(self, who: str, path: str, body: dict[str, Any] | None = None,
-           status: int = 200) -> dict[str, Any]:
-        response = self.client.post(f"/cases/{self.reference}/{path}", json=body or {},
-                                    headers={**bearer(self.tokens[who]), "If-Match": self.etag})
+    def do(
+        self, who: str, path: str, body: dict[str, Any] | None = None, status: int = 200
+    ) -> dict[str, Any]:
+        response = self.client.post(
+            f"/cases/{self.reference}/{path}",
+            json=body or {},
+            headers={**bearer(self.tokens[who]), "If-Match": self.etag},
+        )
         assert response.status_code == status, response.text
         if status == 200:
             self.etag = response.headers["ETag"]
@@ -36,19 +45,27 @@ def _file(client: TestClient, **extra: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
-def test_case_through_return_refusal_and_appeal(client: TestClient,
-                                                tokens: dict[str, str]) -> None:
+def test_case_through_return_refusal_and_appeal(client: TestClient, tokens: dict[str, str]) -> None:
     filed = _file(client)
     assert filed["reference"].startswith("QF-") and len(filed["receipt_code"]) == 19
     staff = Staff(client, tokens, filed["reference"])
-    staff.do("inv.wang", "accept", {"category": "cliques", "severity": "serious",
-                                    "investigators": ["inv.wang", "inv.zhao"]})
+    staff.do(
+        "inv.wang",
+        "accept",
+        {"category": "cliques", "severity": "serious", "investigators": ["inv.wang", "inv.zhao"]},
+    )
     staff.do("inv.zhao", "evidence", {"description": "聊天記錄截圖", "sha256": SHA})
-    staff.do("inv.wang", "interviews", {"interviewee": "部門成員", "summary": "證實",
-                                        "held_on": "2026-11-20"})
+    staff.do(
+        "inv.wang",
+        "interviews",
+        {"interviewee": "部門成員", "summary": "證實", "held_on": "2026-11-20"},
+    )
     staff.do("inv.wang", "statement", {"statement": "被反映人陳述"})
-    findings = {"result": "partly_substantiated", "summary": "部分屬實",
-                "recommended_disposition": "warning"}
+    findings = {
+        "result": "partly_substantiated",
+        "summary": "部分屬實",
+        "recommended_disposition": "warning",
+    }
     staff.do("inv.wang", "findings", findings)
     staff.do("sec.li", "assign", {"capacity": "verifier", "person": "ver.liu"})
     returned = staff.do("ver.liu", "return", {"reasons": ["缺少當(dāng)事人以外的證言"]})
@@ -63,25 +80,30 @@ def test_case_through_return_refusal_and_appeal(client: TestClient,
     decided = staff.do("sec.li", "co-sign")
     assert decided["stage"] == "appeal_window" and decided["decision"] == "public_criticism"
 
-    subject_token = client.post("/admin/people/2023010001/tokens", json={"name": "申訴"},
-                                headers=bearer(tokens["admin"])).json()["token"]
+    subject_token = client.post(
+        "/admin/people/2023010001/tokens", json={"name": "申訴"}, headers=bearer(tokens["admin"])
+    ).json()["token"]
     staff.tokens = {**tokens, "subject": subject_token}
     seen_by_subject = client.get(f"/cases/{staff.reference}", headers=bearer(subject_token))
     assert seen_by_subject.status_code == 200 and seen_by_subject.json()["reporter"] is None
     staff.do("subject", "appeal", {"grounds": "處理過重"})
     staff.do("sec.li", "assign", {"capacity": "appeal_reviewer", "person": "rev.zhou"})
-    closed = staff.do("rev.zhou", "appeal-decision", {"outcome": "change",
-                                                      "disposition": "criticism",
-                                                      "reasons": "情節(jié)較輕"})
+    closed = staff.do(
+        "rev.zhou",
+        "appeal-decision",
+        {"outcome": "change", "disposition": "criticism", "reasons": "情節(jié)較輕"},
+    )
     assert (closed["stage"], closed["decision"], closed["appeal_outcome"]) == (
-        "closed", "criticism", "change")
+        "closed",
+        "criticism",
+        "change",
+    )
     actions = [e["action"] for e in closed["timeline"]]
     assert actions.count("case.return") == 1 and actions.count("case.refuse") == 1
     assert actions[0] == "case.filed" and actions[-1] == "case.decide_appeal"
 
 
-def test_errors_are_problem_json_with_the_field(client: TestClient,
-                                                tokens: dict[str, str]) -> None:
+def test_errors_are_problem_json_with_the_field(client: TestClient, tokens: dict[str, str]) -> None:
     bad = client.post("/reports", json={**REPORT, "summary": ""})
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
@@ -101,18 +123,27 @@ def test_errors_are_problem_json_with_the_field(client: TestClient,
     assert illegal.status_code == 409
     assert illegal.json()["allowed_actions"] == ["accept", "decline"]
     assert illegal.json()["stage"] == "intake"
-    bad_code = client.post(f"/cases/{ref}/accept", json={**accept, "category": "nope"},
-                           headers={**headers, "If-Match": '"1"'})
+    bad_code = client.post(
+        f"/cases/{ref}/accept",
+        json={**accept, "category": "nope"},
+        headers={**headers, "If-Match": '"1"'},
+    )
     assert bad_code.status_code == 422 and bad_code.json()["field"] == "category"
     ok = client.post(f"/cases/{ref}/accept", json=accept, headers={**headers, "If-Match": '"1"'})
     assert ok.status_code == 200 and ok.headers["ETag"] == '"2"'
-    stale = client.post(f"/cases/{ref}/decline", json={"reason": "duplicate"},
-                        headers={**headers, "If-Match": '"1"'})
+    stale = client.post(
+        f"/cases/{ref}/decline",
+        json={"reason": "duplicate"},
+        headers={**headers, "If-Match": '"1"'},
+    )
     assert stale.status_code == 422 and stale.json()["field"].startswith("explanation")
     stale = client.post(f"/cases/{ref}/record", json={}, headers={**headers, "If-Match": '"1"'})
     assert stale.status_code == 404
-    stale = client.post(f"/cases/{ref}/evidence", json={"description": "x", "sha256": SHA},
-                        headers={**headers, "If-Match": '"1"'})
+    stale = client.post(
+        f"/cases/{ref}/evidence",
+        json={"description": "x", "sha256": SHA},
+        headers={**headers, "If-Match": '"1"'},
+    )
     assert stale.status_code == 412 and stale.json()["type"] == "/problems/version-conflict"
     assert client.get("/cases", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert client.get("/cases").status_code == 401
@@ -124,19 +155,22 @@ def test_case_outside_scope_is_404(client: TestClient, tokens: dict[str, str]) -
     missing = client.get("/cases/QF-2026-99999", headers=bearer(tokens["adv.cs-su"]))
     assert outsider.status_code == missing.status_code == 404
     assert outsider.json()["detail"].replace(ref, "X") == missing.json()["detail"].replace(
-        "QF-2026-99999", "X")
+        "QF-2026-99999", "X"
+    )
     assert client.get(f"/cases/{ref}", headers=bearer(tokens["adv.law-su"])).status_code == 200
 
 
-def test_idempotency_key_replays_and_rejects_a_changed_body(client: TestClient,
-                                                           tokens: dict[str, str]) -> None:
+def test_idempotency_key_replays_and_rejects_a_changed_body(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
     first = client.post("/reports", json=REPORT, headers={"Idempotency-Key": "k-1"})
     again = client.post("/reports", json=REPORT, headers={"Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()  # the same reference and the same receipt code
     assert again.headers["Idempotent-Replayed"] == "true"
-    changed = client.post("/reports", json={**REPORT, "summary": "別的"},
-                          headers={"Idempotency-Key": "k-1"})
+    changed = client.post(
+        "/reports", json={**REPORT, "summary": "別的"}, headers={"Idempotency-Key": "k-1"}
+    )
     assert changed.status_code == 422 and changed.json()["field"] == "Idempotency-Key"
 
     ref = first.json()["reference"]
@@ -169,11 +203,13 @@ def test_list_filters_and_cursor_pages(client: TestClient, tokens: dict[str, str
     assert {i["unit"] for i in law} == {"law-su"} and len(law) == 3
     advisor = client.get("/cases", headers=bearer(tokens["adv.cs-su"])).json()["items"]
     assert {i["unit"] for i in advisor} == {"cs-su"}
-    intake = client.get("/cases", params={"stage": "intake", "filed_from": "2000-01-01T00:00:00Z"},
-                        headers=headers).json()["items"]
+    intake = client.get(
+        "/cases", params={"stage": "intake", "filed_from": "2000-01-01T00:00:00Z"}, headers=headers
+    ).json()["items"]
     assert len(intake) == 6
-    assert client.get("/cases", params={"assignee": "inv.wang"},
-                      headers=headers).json()["items"] == []
+    assert (
+        client.get("/cases", params={"assignee": "inv.wang"}, headers=headers).json()["items"] == []
+    )
     bad = client.get("/cases", params={"cursor": "garbage!"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["field"] == "cursor"
     bad = client.get("/cases", params={"stage": "limbo"}, headers=headers)
@@ -193,6 +229,7 @@ def test_tokens_can_be_revoked(client: TestClient, tokens: dict[str, str]) -> No
     assert client.get("/me", headers=headers).json()["roles"] == ["investigator"]
     assert client.delete(f"/admin/tokens/{token_id}", headers=headers).status_code == 204
     assert client.get("/me", headers=headers).status_code == 401
-    other = client.post("/admin/people/inv.wang/tokens", json={"name": "x"}, headers=bearer(
-        tokens["ver.liu"]))
+    other = client.post(
+        "/admin/people/inv.wang/tokens", json={"name": "x"}, headers=bearer(tokens["ver.liu"])
+    )
     assert other.status_code == 403

@@ -50,7 +50,8 @@ def test_untouched_trail_verifies(state: AppState, trail: tuple[str, str]) -> No
 def _first_case_chain(db_file: Path) -> str:
     connection = sqlite3.connect(db_file)
     chain = connection.execute(
-        "SELECT chain FROM audit_event WHERE chain LIKE 'case:%' ORDER BY id LIMIT 1").fetchone()
+        "SELECT chain FROM audit_event WHERE chain LIKE 'case:%' ORDER BY id LIMIT 1"
+    ).fetchone()
     connection.close()
     return str(chain[0])
 
@@ -58,38 +59,48 @@ def _first_case_chain(db_file: Path) -> str:
 TAMPERINGS: dict[str, Callable[[str], list[str]]] = {
     "edit event data": lambda ch: [
         f"UPDATE audit_event SET data = replace(data, 'formalism', 'other') "
-        f"WHERE chain = '{ch}' AND seq = 2"],
+        f"WHERE chain = '{ch}' AND seq = 2"
+    ],
     "edit actor": lambda ch: [
-        f"UPDATE audit_event SET actor_id = actor_id + 1 WHERE chain = '{ch}' AND seq = 3"],
+        f"UPDATE audit_event SET actor_id = actor_id + 1 WHERE chain = '{ch}' AND seq = 3"
+    ],
     "delete a middle event": lambda ch: [
-        f"DELETE FROM audit_event WHERE chain = '{ch}' AND seq = 3"],
+        f"DELETE FROM audit_event WHERE chain = '{ch}' AND seq = 3"
+    ],
     "delete the last event": lambda ch: [
         f"DELETE FROM audit_event WHERE chain = '{ch}' AND seq = "
-        f"(SELECT max(seq) FROM audit_event WHERE chain = '{ch}')"],
+        f"(SELECT max(seq) FROM audit_event WHERE chain = '{ch}')"
+    ],
     "delete the last event and fix the head": lambda ch: [
         f"DELETE FROM audit_event WHERE chain = '{ch}' AND seq = "
         f"(SELECT max(seq) FROM audit_event WHERE chain = '{ch}')",
         f"UPDATE audit_chain_head SET seq = seq - 1, hash = (SELECT hash FROM audit_event "
-        f"WHERE chain = '{ch}' ORDER BY seq DESC LIMIT 1) WHERE chain = '{ch}'"],
+        f"WHERE chain = '{ch}' ORDER BY seq DESC LIMIT 1) WHERE chain = '{ch}'",
+    ],
     "reorder two events": lambda ch: [
         f"UPDATE audit_event SET seq = -1 WHERE chain = '{ch}' AND seq = 2",
         f"UPDATE audit_event SET seq = 2 WHERE chain = '{ch}' AND seq = 3",
-        f"UPDATE audit_event SET seq = 3 WHERE chain = '{ch}' AND seq = -1"],
+        f"UPDATE audit_event SET seq = 3 WHERE chain = '{ch}' AND seq = -1",
+    ],
     "swap contents of two events": lambda ch: [
         f"UPDATE audit_event SET action = CASE seq WHEN 2 THEN (SELECT action FROM audit_event "
         f"WHERE chain = '{ch}' AND seq = 3) ELSE (SELECT action FROM audit_event WHERE "
-        f"chain = '{ch}' AND seq = 2) END WHERE chain = '{ch}' AND seq IN (2, 3)"],
+        f"chain = '{ch}' AND seq = 2) END WHERE chain = '{ch}' AND seq IN (2, 3)"
+    ],
     "delete a whole case's trail": lambda ch: [
         f"DELETE FROM audit_event WHERE chain = '{ch}'",
-        f"DELETE FROM audit_chain_head WHERE chain = '{ch}'"],
+        f"DELETE FROM audit_chain_head WHERE chain = '{ch}'",
+    ],
     "edit a checkpoint": lambda ch: [
-        "UPDATE audit_checkpoint SET heads = replace(heads, '\"system\"', '\"sys\"')"],
+        "UPDATE audit_checkpoint SET heads = replace(heads, '\"system\"', '\"sys\"')"
+    ],
 }
 
 
 @pytest.mark.parametrize("how", list(TAMPERINGS))
-def test_verify_finds_tampering(how: str, state: AppState, db_file: Path,
-                                trail: tuple[str, str]) -> None:
+def test_verify_finds_tampering(
+    how: str, state: AppState, db_file: Path, trail: tuple[str, str]
+) -> None:
     chain = _first_case_chain(db_file)
     _sql(db_file, *TAMPERINGS[how](chain))
     report = _verify(state)
@@ -97,9 +108,9 @@ def test_verify_finds_tampering(how: str, state: AppState, db_file: Path,
     assert report.problem is not None
 
 
-def test_cli_reports_ok_or_the_first_broken_row(state: AppState, db_file: Path,
-                                                trail: tuple[str, str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_reports_ok_or_the_first_broken_row(
+    state: AppState, db_file: Path, trail: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from config.settings import get_settings
 
     monkeypatch.setenv("QINGFENG_DATABASE_URL", f"sqlite:///{db_file}")
@@ -121,6 +132,7 @@ def test_reads_are_on_the_trail(state: AppState, people: dict[str, Person]) -> N
 
     ref = file(state)
     before = _verify(state).events
-    read_case(uow=UnitOfWork(state.db), policy=state.policy, reference=ref,
-              viewer=people["inv.wang"])
+    read_case(
+        uow=UnitOfWork(state.db), policy=state.policy, reference=ref, viewer=people["inv.wang"]
+    )
     assert _verify(state).events == before + 1

@@ -21,8 +21,9 @@ SAMPLE: dict[Action, c.Command] = {
     Action.RECORD_INTERVIEW: c.RecordInterview(interviewee="a", summary="b", held_on="2026-01-01"),
     Action.RECORD_STATEMENT: c.RecordStatement(statement="s"),
     Action.WAIVE_STATEMENT: c.WaiveStatement(note="n"),
-    Action.SUBMIT_FINDINGS: c.SubmitFindings(result="unsubstantiated", summary="s",
-                                             recommended_disposition="no_action"),
+    Action.SUBMIT_FINDINGS: c.SubmitFindings(
+        result="unsubstantiated", summary="s", recommended_disposition="no_action"
+    ),
     Action.CONFIRM: c.Confirm(),
     Action.RETURN: c.Return(reasons=["r"]),
     Action.PROPOSE: c.Propose(disposition="criticism", rationale="r"),
@@ -59,13 +60,16 @@ def test_actions_outside_the_table_name_stage_and_allowed_actions(
             continue
         with pytest.raises(IllegalAction) as caught:
             act(state, people, reference, "sec.li", SAMPLE[action])
-        assert caught.value.extra == {"stage": stage.value,
-                                      "allowed_actions": allowed_actions(stage)}
+        assert caught.value.extra == {
+            "stage": stage.value,
+            "allowed_actions": allowed_actions(stage),
+        }
         assert f"stage '{stage.value}'" in caught.value.detail
 
 
-def test_every_table_entry_is_carried_out_somewhere(state: AppState,
-                                                    people: dict[str, Person]) -> None:
+def test_every_table_entry_is_carried_out_somewhere(
+    state: AppState, people: dict[str, Person]
+) -> None:
     """Walk paths that together use every (stage, action) of the table successfully."""
     from datetime import timedelta
 
@@ -86,8 +90,9 @@ def test_every_table_entry_is_carried_out_somewhere(state: AppState,
         from cases.db import UnitOfWork
         from cases.service import read_case
 
-        return read_case(uow=UnitOfWork(state.db), policy=state.policy, reference=ref,
-                         viewer=people["sec.li"])
+        return read_case(
+            uow=UnitOfWork(state.db), policy=state.policy, reference=ref, viewer=people["sec.li"]
+        )
 
     declined = file(state)
     do(declined, "inv.zhao", SAMPLE[Action.DECLINE])

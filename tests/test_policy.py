@@ -17,8 +17,9 @@ def _write(tmp_path: Path, change: dict[str, object] | None = None, raw: str | N
     data = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
     data.update(change or {})
     path = tmp_path / "policy.yaml"
-    path.write_text(raw if raw is not None else yaml.safe_dump(data, allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(
+        raw if raw is not None else yaml.safe_dump(data, allow_unicode=True), encoding="utf-8"
+    )
     return path
 
 
@@ -36,17 +37,31 @@ def test_default_policy_is_valid_and_bilingual() -> None:
     [
         ({"deadlines": {"intake": 0}}, "deadlines", "greater than or equal to 1"),
         ({"categories": []}, "field categories", "at least 1"),
-        ({"severities": [{"code": "minor", "label": {"en": "Minor"}}]},
-         "field severities.0.label.zh-CN", "Field required"),
-        ({"dispositions": [{"code": "a", "label": {"zh-CN": "甲", "en": "A"}},
-                           {"code": "a", "label": {"zh-CN": "乙", "en": "B"}}]},
-         "field dispositions", "duplicate code 'a'"),
-        ({"escalation": [{"step": "late", "offset_working_days": 2, "notify": ["dean"]}]},
-         "field escalation.0.notify.0", "Input should be"),
+        (
+            {"severities": [{"code": "minor", "label": {"en": "Minor"}}]},
+            "field severities.0.label.zh-CN",
+            "Field required",
+        ),
+        (
+            {
+                "dispositions": [
+                    {"code": "a", "label": {"zh-CN": "甲", "en": "A"}},
+                    {"code": "a", "label": {"zh-CN": "乙", "en": "B"}},
+                ]
+            },
+            "field dispositions",
+            "duplicate code 'a'",
+        ),
+        (
+            {"escalation": [{"step": "late", "offset_working_days": 2, "notify": ["dean"]}]},
+            "field escalation.0.notify.0",
+            "Input should be",
+        ),
     ],
 )
-def test_broken_policy_names_file_field_and_reason(tmp_path: Path, change: dict[str, object],
-                                                   field: str, reason: str) -> None:
+def test_broken_policy_names_file_field_and_reason(
+    tmp_path: Path, change: dict[str, object], field: str, reason: str
+) -> None:
     path = _write(tmp_path, change)
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
@@ -59,7 +74,9 @@ def test_unknown_severity_override_is_named(tmp_path: Path) -> None:
     data["deadlines"]["investigation"] = {"working_days": 10, "by_severity": {"gravee": 20}}
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(PolicyError, match="deadlines.investigation.by_severity: unknown severity"):
+    with pytest.raises(
+        PolicyError, match=r"deadlines\.investigation\.by_severity: unknown severity"
+    ):
         load_policy(path)
 
 
@@ -70,8 +87,9 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     assert f"{path}:" in str(caught.value) and "not valid YAML" in str(caught.value)
 
 
-def test_service_refuses_to_start_on_a_broken_policy(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_service_refuses_to_start_on_a_broken_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from config.settings import get_settings
 
     path = _write(tmp_path, {"severities": "grave"})

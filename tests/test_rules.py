@@ -26,19 +26,36 @@ from cases.vocabulary import Role, Stage
 from tests.helpers import PATH, act, carry_to, file, people_with
 
 
-def _add(state: AppState, people: dict[str, Person], handle: str, unit: str,
-         *roles: tuple[Role, str]) -> Person:
-    person, _ = add_person(uow=UnitOfWork(state.db), handle=handle, name=handle, unit=unit,
-                           roles=list(roles))
+def _add(
+    state: AppState, people: dict[str, Person], handle: str, unit: str, *roles: tuple[Role, str]
+) -> Person:
+    person, _ = add_person(
+        uow=UnitOfWork(state.db), handle=handle, name=handle, unit=unit, roles=list(roles)
+    )
     people[handle] = person
     return person
 
 
-def _accept(state: AppState, people: dict[str, Person], ref: str, *investigators: str,
-            override: str | None = None, by: str = "inv.wang") -> None:
-    act(state, people, ref, by, c.Accept(category="other", severity="minor",
-                                         investigators=list(investigators) or ["inv.wang"],
-                                         override_reason=override))
+def _accept(
+    state: AppState,
+    people: dict[str, Person],
+    ref: str,
+    *investigators: str,
+    override: str | None = None,
+    by: str = "inv.wang",
+) -> None:
+    act(
+        state,
+        people,
+        ref,
+        by,
+        c.Accept(
+            category="other",
+            severity="minor",
+            investigators=list(investigators) or ["inv.wang"],
+            override_reason=override,
+        ),
+    )
 
 
 def _case(state: AppState, ref: str) -> ConductCase:
@@ -63,8 +80,14 @@ def test_subject_may_not_be_assigned_to_their_own_case(state: AppState, people) 
 
 
 def test_verifier_must_not_have_investigated(state: AppState, people) -> None:
-    _add(state, people, "both.qian", "league", (Role.INVESTIGATOR, "league"),
-         (Role.VERIFIER, "league"))
+    _add(
+        state,
+        people,
+        "both.qian",
+        "league",
+        (Role.INVESTIGATOR, "league"),
+        (Role.VERIFIER, "league"),
+    )
     ref = file(state)
     _accept(state, people, ref, "both.qian")
     with pytest.raises(SeparationOfDuties) as caught:
@@ -74,15 +97,27 @@ def test_verifier_must_not_have_investigated(state: AppState, people) -> None:
 
 def test_action_guard_catches_a_verifier_who_investigated(state: AppState, people) -> None:
     """Even if rows were put there behind the engine's back, the action itself refuses."""
-    _add(state, people, "both.qian", "league", (Role.INVESTIGATOR, "league"),
-         (Role.VERIFIER, "league"))
+    _add(
+        state,
+        people,
+        "both.qian",
+        "league",
+        (Role.INVESTIGATOR, "league"),
+        (Role.VERIFIER, "league"),
+    )
     ref = file(state)
     carry_to(state, people, ref, Stage.VERIFICATION)
     case = _case(state, ref)
     with UnitOfWork(state.db) as uow:
         for capacity in ("investigator", "verifier"):
-            uow.session.add(CaseParty(case_id=case.id, person_id=people["both.qian"].id,
-                                      capacity=capacity, since=utcnow()))
+            uow.session.add(
+                CaseParty(
+                    case_id=case.id,
+                    person_id=people["both.qian"].id,
+                    capacity=capacity,
+                    since=utcnow(),
+                )
+            )
         uow.commit()
     with pytest.raises(SeparationOfDuties) as caught:
         act(state, people, ref, "both.qian", c.Confirm())
@@ -90,8 +125,7 @@ def test_action_guard_catches_a_verifier_who_investigated(state: AppState, peopl
 
 
 def test_signing_advisor_is_not_an_investigator(state: AppState, people) -> None:
-    _add(state, people, "adv.inv", "cs-su", (Role.ADVISOR, "cs-su"),
-         (Role.INVESTIGATOR, "league"))
+    _add(state, people, "adv.inv", "cs-su", (Role.ADVISOR, "cs-su"), (Role.INVESTIGATOR, "league"))
     ref = file(state)
     _accept(state, people, ref, "inv.wang", "adv.inv", override="指導(dǎo)教師兼任", by="sec.li")
     with pytest.raises(SeparationOfDuties):
@@ -118,8 +152,9 @@ def test_appeal_reviewer_took_no_part(state: AppState, people) -> None:
     assert done.stage == "closed" and done.decision == "warning"
 
 
-def test_same_unit_blocks_assignment_unless_the_secretary_overrides(state: AppState,
-                                                                    people) -> None:
+def test_same_unit_blocks_assignment_unless_the_secretary_overrides(
+    state: AppState, people
+) -> None:
     _add(state, people, "inv.cs", "cs-su", (Role.INVESTIGATOR, "league"))
     ref = file(state, unit="cs-su")
     with pytest.raises(ConflictOfInterest) as caught:
@@ -128,20 +163,31 @@ def test_same_unit_blocks_assignment_unless_the_secretary_overrides(state: AppSt
     with pytest.raises(ConflictOfInterest) as caught:  # an investigator cannot override
         _accept(state, people, ref, "inv.cs", override="人手不足")
     assert caught.value.field == "override_reason"
-    view = act(state, people, ref, "sec.li", c.Accept(
-        category="other", severity="minor", investigators=["inv.cs"], override_reason="人手不足"))
+    view = act(
+        state,
+        people,
+        ref,
+        "sec.li",
+        c.Accept(
+            category="other", severity="minor", investigators=["inv.cs"], override_reason="人手不足"
+        ),
+    )
     party = next(p for p in view.parties if p.person == "inv.cs")
     assert party.coi_override == "人手不足"
     with UnitOfWork(state.db, write=False) as uow:
-        accepted = uow.session.exec(select(AuditEvent).where(
-            AuditEvent.case_id == _case(state, ref).id, AuditEvent.action == "case.accept")).one()
+        accepted = uow.session.exec(
+            select(AuditEvent).where(
+                AuditEvent.case_id == _case(state, ref).id, AuditEvent.action == "case.accept"
+            )
+        ).one()
     assert json.loads(accepted.data)["assigned"][0]["coi_override"] == "人手不足"
 
 
 def test_declared_relationship_blocks_assignment(state: AppState, people) -> None:
     ref = file(state, subject="stu.roommate")
-    declare_relationship(uow=UnitOfWork(state.db), handle="inv.zhao", other="stu.roommate",
-                         kind="roommate")
+    declare_relationship(
+        uow=UnitOfWork(state.db), handle="inv.zhao", other="stu.roommate", kind="roommate"
+    )
     with pytest.raises(ConflictOfInterest) as caught:
         _accept(state, people, ref, "inv.zhao")
     assert "roommate" in caught.value.detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -19,10 +20,10 @@ from cases import commands as c
 from cases.clock import utcnow
 from cases.db import Database, UnitOfWork
 from cases.demo import seed_organisation
-from cases.people import add_person
 from cases.errors import DomainError
 from cases.migrate import upgrade
 from cases.models import AuditEvent, CaseParty, ConductCase, Person
+from cases.people import add_person
 from cases.policy import load_policy
 from cases.service import apply_action, file_report
 from cases.views import READ_EVENT
@@ -30,8 +31,17 @@ from cases.vocabulary import Action, Role, Stage
 from config.settings import DEFAULT_POLICY_FILE
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
-STAFF = ["sec.li", "inv.wang", "inv.zhao", "ver.liu", "rev.zhou", "adv.cs-su", "adv.law-su",
-         "both.qian", "adv.inv"]
+STAFF = [
+    "sec.li",
+    "inv.wang",
+    "inv.zhao",
+    "ver.liu",
+    "rev.zhou",
+    "adv.cs-su",
+    "adv.law-su",
+    "both.qian",
+    "adv.inv",
+]
 SUBJECTS = ["stu.a", "stu.b", "inv.zhao", "ver.liu"]  # staff can be reported too
 UNITS = ["cs-su", "law-su"]
 DISPOSITIONS = [d.code for d in POLICY.dispositions]
@@ -47,11 +57,24 @@ def _template_db() -> Path:
         db = Database(f"sqlite:///{path}")
         seed_organisation(UnitOfWork(db))
         # People with two hats, so that duty conflicts are possible at all.
-        add_person(uow=UnitOfWork(db), handle="both.qian", name="錢", unit="league",
-                   roles=[(Role.INVESTIGATOR, "league"), (Role.VERIFIER, "league")])
-        add_person(uow=UnitOfWork(db), handle="adv.inv", name="孫", unit="cs-su",
-                   roles=[(Role.ADVISOR, "cs-su"), (Role.INVESTIGATOR, "league"),
-                          (Role.SECRETARY, "league")])
+        add_person(
+            uow=UnitOfWork(db),
+            handle="both.qian",
+            name="錢",
+            unit="league",
+            roles=[(Role.INVESTIGATOR, "league"), (Role.VERIFIER, "league")],
+        )
+        add_person(
+            uow=UnitOfWork(db),
+            handle="adv.inv",
+            name="孫",
+            unit="cs-su",
+            roles=[
+                (Role.ADVISOR, "cs-su"),
+                (Role.INVESTIGATOR, "league"),
+                (Role.SECRETARY, "league"),
+            ],
+        )
         db.dispose()
         _template["path"] = path
     return _template["path"]
@@ -59,51 +82,80 @@ def _template_db() -> Path:
 
 STRATEGIES: dict[Action, st.SearchStrategy[c.Command]] = {
     Action.ACCEPT: st.builds(
-        c.Accept, category=st.just("other"), severity=st.sampled_from(["minor", "grave"]),
-        investigators=st.lists(st.sampled_from(["inv.wang", "both.qian", "adv.inv", *STAFF]),
-                               min_size=1,
-                               max_size=2),
-        override_reason=st.sampled_from([None, "人手不足"])),
+        c.Accept,
+        category=st.just("other"),
+        severity=st.sampled_from(["minor", "grave"]),
+        investigators=st.lists(
+            st.sampled_from(["inv.wang", "both.qian", "adv.inv", *STAFF]), min_size=1, max_size=2
+        ),
+        override_reason=st.sampled_from([None, "人手不足"]),
+    ),
     Action.DECLINE: st.builds(c.Decline, reason=st.just("out_of_scope"), explanation=st.just("x")),
     Action.ASSIGN: st.one_of(
-        st.builds(c.Assign, capacity=st.just("verifier"),
-                  person=st.sampled_from(["ver.liu", "both.qian", "rev.zhou"])),
-        st.builds(c.Assign, capacity=st.just("appeal_reviewer"),
-                  person=st.sampled_from(["rev.zhou", "ver.liu", "inv.zhao"])),
-        st.builds(c.Assign, capacity=st.just("advisor"),
-                  person=st.sampled_from(["adv.cs-su", "adv.inv", "adv.law-su"])),
-        st.builds(c.Assign, capacity=st.sampled_from(["investigator", "verifier", "advisor",
-                                                      "appeal_reviewer"]),
-                  person=st.sampled_from(STAFF + SUBJECTS),
-                  override_reason=st.sampled_from([None, "r"])),
+        st.builds(
+            c.Assign,
+            capacity=st.just("verifier"),
+            person=st.sampled_from(["ver.liu", "both.qian", "rev.zhou"]),
+        ),
+        st.builds(
+            c.Assign,
+            capacity=st.just("appeal_reviewer"),
+            person=st.sampled_from(["rev.zhou", "ver.liu", "inv.zhao"]),
+        ),
+        st.builds(
+            c.Assign,
+            capacity=st.just("advisor"),
+            person=st.sampled_from(["adv.cs-su", "adv.inv", "adv.law-su"]),
+        ),
+        st.builds(
+            c.Assign,
+            capacity=st.sampled_from(["investigator", "verifier", "advisor", "appeal_reviewer"]),
+            person=st.sampled_from(STAFF + SUBJECTS),
+            override_reason=st.sampled_from([None, "r"]),
+        ),
     ),
-    Action.RECORD_EVIDENCE: st.builds(c.RecordEvidence, description=st.just("e"),
-                                      sha256=st.just("0" * 64)),
-    Action.RECORD_INTERVIEW: st.builds(c.RecordInterview, interviewee=st.just("i"),
-                                       summary=st.just("s"), held_on=st.just("2026-01-01")),
+    Action.RECORD_EVIDENCE: st.builds(
+        c.RecordEvidence, description=st.just("e"), sha256=st.just("0" * 64)
+    ),
+    Action.RECORD_INTERVIEW: st.builds(
+        c.RecordInterview,
+        interviewee=st.just("i"),
+        summary=st.just("s"),
+        held_on=st.just("2026-01-01"),
+    ),
     Action.RECORD_STATEMENT: st.builds(c.RecordStatement, statement=st.just("s")),
     Action.WAIVE_STATEMENT: st.builds(c.WaiveStatement, note=st.just("n")),
-    Action.SUBMIT_FINDINGS: st.builds(c.SubmitFindings, result=st.just("substantiated"),
-                                      summary=st.just("s"),
-                                      recommended_disposition=st.sampled_from(DISPOSITIONS)),
+    Action.SUBMIT_FINDINGS: st.builds(
+        c.SubmitFindings,
+        result=st.just("substantiated"),
+        summary=st.just("s"),
+        recommended_disposition=st.sampled_from(DISPOSITIONS),
+    ),
     Action.CONFIRM: st.builds(c.Confirm),
     Action.RETURN: st.builds(c.Return, reasons=st.lists(st.just("r"), max_size=1)),
-    Action.PROPOSE: st.builds(c.Propose, disposition=st.sampled_from(DISPOSITIONS),
-                              rationale=st.just("r")),
+    Action.PROPOSE: st.builds(
+        c.Propose, disposition=st.sampled_from(DISPOSITIONS), rationale=st.just("r")
+    ),
     Action.SIGN_OFF: st.builds(c.SignOff),
     Action.REFUSE: st.builds(c.Refuse, comments=st.just("c")),
     Action.CO_SIGN: st.builds(c.CoSign),
     Action.APPEAL: st.builds(c.Appeal, grounds=st.just("g")),
-    Action.DECIDE_APPEAL: st.builds(c.DecideAppeal, outcome=st.sampled_from(["uphold",
-                                                                             "overturn"]),
-                                    reasons=st.just("r")),
+    Action.DECIDE_APPEAL: st.builds(
+        c.DecideAppeal, outcome=st.sampled_from(["uphold", "overturn"]), reasons=st.just("r")
+    ),
     Action.CLOSE: st.builds(c.Close),
 }
 # Forward-leaning choices per stage (repeats weigh), so random runs reach every stage.
 FORWARD: dict[Stage, list[str]] = {
     Stage.INTAKE: ["accept", "accept", "accept", "decline"],
-    Stage.INVESTIGATION: ["record_statement", "submit_findings", "submit_findings", "assign",
-                          "waive_statement", "record_evidence"],
+    Stage.INVESTIGATION: [
+        "record_statement",
+        "submit_findings",
+        "submit_findings",
+        "assign",
+        "waive_statement",
+        "record_evidence",
+    ],
     Stage.VERIFICATION: ["assign", "confirm", "confirm", "return"],
     Stage.DISPOSITION: ["propose", "sign_off", "co_sign", "sign_off", "refuse", "assign"],
     Stage.APPEAL_WINDOW: ["appeal", "close"],
@@ -112,14 +164,20 @@ FORWARD: dict[Stage, list[str]] = {
 }
 # Who is likely to be the right actor, so random runs get past intake; any actor is tried too.
 LIKELY: dict[Action, list[str]] = {
-    Action.ACCEPT: ["inv.wang", "sec.li"], Action.DECLINE: ["inv.zhao"],
-    Action.ASSIGN: ["sec.li"], Action.RECORD_EVIDENCE: ["inv.wang", "inv.zhao"],
-    Action.RECORD_INTERVIEW: ["inv.wang"], Action.RECORD_STATEMENT: ["inv.wang", "inv.zhao"],
-    Action.WAIVE_STATEMENT: ["inv.wang", "inv.zhao"], Action.SUBMIT_FINDINGS: ["inv.wang",
-                                                                              "inv.zhao"],
-    Action.CONFIRM: ["ver.liu", "both.qian", "rev.zhou"], Action.RETURN: ["ver.liu", "rev.zhou"],
-    Action.PROPOSE: ["inv.wang", "sec.li"], Action.SIGN_OFF: ["adv.cs-su", "adv.inv", "adv.law-su"],
-    Action.REFUSE: ["adv.cs-su", "adv.law-su", "sec.li"], Action.CO_SIGN: ["sec.li"],
+    Action.ACCEPT: ["inv.wang", "sec.li"],
+    Action.DECLINE: ["inv.zhao"],
+    Action.ASSIGN: ["sec.li"],
+    Action.RECORD_EVIDENCE: ["inv.wang", "inv.zhao"],
+    Action.RECORD_INTERVIEW: ["inv.wang"],
+    Action.RECORD_STATEMENT: ["inv.wang", "inv.zhao"],
+    Action.WAIVE_STATEMENT: ["inv.wang", "inv.zhao"],
+    Action.SUBMIT_FINDINGS: ["inv.wang", "inv.zhao"],
+    Action.CONFIRM: ["ver.liu", "both.qian", "rev.zhou"],
+    Action.RETURN: ["ver.liu", "rev.zhou"],
+    Action.PROPOSE: ["inv.wang", "sec.li"],
+    Action.SIGN_OFF: ["adv.cs-su", "adv.inv", "adv.law-su"],
+    Action.REFUSE: ["adv.cs-su", "adv.law-su", "sec.li"],
+    Action.CO_SIGN: ["sec.li"],
     Action.APPEAL: ["stu.a", "stu.b", "inv.zhao", "ver.liu"],
     Action.DECIDE_APPEAL: ["rev.zhou", "sec.li", "adv.inv", "ver.liu"],
     Action.CLOSE: ["sec.li"],
@@ -145,18 +203,33 @@ class CaseLifecycle(RuleBasedStateMachine):
             return uow.session.exec(select(Person).where(Person.handle == handle)).first()
 
     @precondition(lambda self: len(self.references) < 2)
-    @rule(unit=st.sampled_from(UNITS), subject=st.sampled_from(SUBJECTS),
-          reporter=st.sampled_from([None, "inv.wang", "stu.c"]))
+    @rule(
+        unit=st.sampled_from(UNITS),
+        subject=st.sampled_from(SUBJECTS),
+        reporter=st.sampled_from([None, "inv.wang", "stu.c"]),
+    )
     def file(self, unit: str, subject: str, reporter: str | None) -> None:
-        report = c.FileReport(unit=unit, subject_handle=subject, subject_name=subject,
-                              summary="s", details="d", anonymous=reporter is None)
+        report = c.FileReport(
+            unit=unit,
+            subject_handle=subject,
+            subject_name=subject,
+            summary="s",
+            details="d",
+            anonymous=reporter is None,
+        )
         try:
-            filed = file_report(uow=UnitOfWork(self.db), policy=POLICY, report=report,
-                                reporter=self._person(reporter) if reporter else None,
-                                receipt_code="AAAA-BBBB-CCCC-DDDD", now=self.now)
+            filed = file_report(
+                uow=UnitOfWork(self.db),
+                policy=POLICY,
+                report=report,
+                reporter=self._person(reporter) if reporter else None,
+                receipt_code="AAAA-BBBB-CCCC-DDDD",
+                now=self.now,
+            )
         except DomainError:
             return
         self.references.append(filed.reference)
+        STAGES_SEEN.add(Stage(filed.stage))
 
     @rule(days=st.integers(min_value=0, max_value=12))
     def pass_time(self, days: int) -> None:
@@ -168,7 +241,8 @@ class CaseLifecycle(RuleBasedStateMachine):
         reference = data.draw(st.sampled_from(self.references))
         with UnitOfWork(self.db, write=False) as uow:
             stage = uow.session.exec(
-                select(ConductCase.stage).where(ConductCase.reference == reference)).one()
+                select(ConductCase.stage).where(ConductCase.reference == reference)
+            ).one()
         choices = FORWARD[Stage(stage)] if in_stage else []
         action = Action(data.draw(st.sampled_from(choices or [a.value for a in Action])))
         command = data.draw(STRATEGIES[action])
@@ -186,25 +260,40 @@ class CaseLifecycle(RuleBasedStateMachine):
     def _advance_once(self, reference: str, disposition: str) -> None:
         with UnitOfWork(self.db, write=False) as uow:
             case = uow.session.exec(
-                select(ConductCase).where(ConductCase.reference == reference)).one()
-            capacities = set(uow.session.exec(select(CaseParty.capacity).where(
-                CaseParty.case_id == case.id, col(CaseParty.active))))
+                select(ConductCase).where(ConductCase.reference == reference)
+            ).one()
+            capacities = set(
+                uow.session.exec(
+                    select(CaseParty.capacity).where(
+                        CaseParty.case_id == case.id, col(CaseParty.active)
+                    )
+                )
+            )
             subject = uow.session.get(Person, case.subject_id)
             unit = "cs-su" if case.unit_id == self._unit_id("cs-su") else "law-su"
         assert subject is not None
         stage = Stage(case.stage)
         step: tuple[str, c.Command] | None = {
-            Stage.INTAKE: ("inv.wang", c.Accept(category="other", severity="minor",
-                                                investigators=["inv.wang"])),
+            Stage.INTAKE: (
+                "inv.wang",
+                c.Accept(category="other", severity="minor", investigators=["inv.wang"]),
+            ),
             Stage.INVESTIGATION: ("inv.wang", c.RecordStatement(statement="s"))
-            if case.statement_state == "pending" else
-            ("inv.wang", c.SubmitFindings(result="substantiated", summary="s",
-                                          recommended_disposition=disposition)),
-            Stage.VERIFICATION: ("ver.liu", c.Confirm()) if "verifier" in capacities
+            if case.statement_state == "pending"
+            else (
+                "inv.wang",
+                c.SubmitFindings(
+                    result="substantiated", summary="s", recommended_disposition=disposition
+                ),
+            ),
+            Stage.VERIFICATION: ("ver.liu", c.Confirm())
+            if "verifier" in capacities
             else ("sec.li", c.Assign(capacity="verifier", person="ver.liu")),
             Stage.DISPOSITION: ("inv.wang", c.Propose(disposition=disposition, rationale="r"))
-            if case.proposed_disposition is None else (f"adv.{unit}", c.SignOff())
-            if case.advisor_signed_by is None else ("sec.li", c.CoSign()),
+            if case.proposed_disposition is None
+            else (f"adv.{unit}", c.SignOff())
+            if case.advisor_signed_by is None
+            else ("sec.li", c.CoSign()),
             Stage.APPEAL_WINDOW: (subject.handle, c.Appeal(grounds="g")),
             Stage.APPEAL_REVIEW: ("rev.zhou", c.DecideAppeal(outcome="uphold", reasons="r"))
             if "appeal_reviewer" in capacities
@@ -227,23 +316,31 @@ class CaseLifecycle(RuleBasedStateMachine):
         person = self._person(actor)
         if person is None:
             return
-        try:
-            apply_action(uow=UnitOfWork(self.db), policy=POLICY, reference=reference,
-                         actor=person, command=command, now=self.now)
-        except DomainError:
-            pass
+        with contextlib.suppress(DomainError):
+            view = apply_action(
+                uow=UnitOfWork(self.db),
+                policy=POLICY,
+                reference=reference,
+                actor=person,
+                command=command,
+                now=self.now,
+            )
+            STAGES_SEEN.add(Stage(view.stage))
 
     @invariant()
     def promises_hold(self) -> None:
         with UnitOfWork(self.db, write=False) as uow:
             s = uow.session
             for case in s.exec(select(ConductCase)):
-                STAGES_SEEN.add(Stage(case.stage))  # a legal stage, or this raises
+                assert Stage(case.stage)  # a legal stage, or this raises
                 assert case.version >= self.versions.get(case.reference, 1)
                 self.versions[case.reference] = case.version
-                changes = s.exec(select(AuditEvent.action).where(
-                    AuditEvent.case_id == case.id,
-                    col(AuditEvent.action).notin_([READ_EVENT, "case.filed"]))).all()
+                changes = s.exec(
+                    select(AuditEvent.action).where(
+                        AuditEvent.case_id == case.id,
+                        col(AuditEvent.action).notin_([READ_EVENT, "case.filed"]),
+                    )
+                ).all()
                 assert case.version == 1 + len(changes)
                 self._separation_of_duties(s, case)
             report = audit.verify(s)
@@ -269,8 +366,11 @@ class CaseLifecycle(RuleBasedStateMachine):
         for signer in (case.advisor_signed_by, case.cosigned_by):
             if signer is not None:
                 assert not held.get(signer, set()) & {"investigator", "verifier"}
-        actors = s.exec(select(AuditEvent.actor_id, AuditEvent.action).where(
-            AuditEvent.case_id == case.id, AuditEvent.action != READ_EVENT)).all()
+        actors = s.exec(
+            select(AuditEvent.actor_id, AuditEvent.action).where(
+                AuditEvent.case_id == case.id, AuditEvent.action != READ_EVENT
+            )
+        ).all()
         for actor_id, action in actors:
             if actor_id is not None and actor_id in (case.reporter_id, case.subject_id):
                 assert action in ("case.appeal", "case.record_statement")
@@ -279,7 +379,10 @@ class CaseLifecycle(RuleBasedStateMachine):
 
 CaseLifecycle.TestCase.settings = settings(
     max_examples=int(os.environ.get("QINGFENG_HYPOTHESIS_EXAMPLES", "30")),
-    stateful_step_count=60, deadline=None, derandomize=True, database=None,
+    stateful_step_count=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
@@ -288,4 +391,4 @@ CaseLifecycle.TestCase.settings = settings(
 def test_random_actions_keep_every_promise() -> None:
     CaseLifecycle.TestCase().runTest()
     # Not vacuous: the random runs carried cases through every stage.
-    assert STAGES_SEEN == set(Stage)
+    assert set(Stage) == STAGES_SEEN

@@ -39,10 +39,15 @@ def me(user: CurrentUser, uow: ReadUowDep) -> Me:
     return Me(handle=user.handle, name=user.name, roles=sorted(roles))
 
 
-@router.post("/admin/people/{handle}/tokens", status_code=201, response_model=TokenCreated,
-             summary="Create a personal access token (admin, or for yourself)")
-def create_token(handle: str, body: NewToken, user: CurrentUser, uow: UowDep,
-                 key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/admin/people/{handle}/tokens",
+    status_code=201,
+    response_model=TokenCreated,
+    summary="Create a personal access token (admin, or for yourself)",
+)
+def create_token(
+    handle: str, body: NewToken, user: CurrentUser, uow: UowDep, key: IdempotencyKey = None
+) -> JSONResponse:
     def handler() -> idempotency.Outcome:
         with uow:
             if handle != user.handle:
@@ -53,10 +58,15 @@ def create_token(handle: str, body: NewToken, user: CurrentUser, uow: UowDep,
 
     # A replay says which token was made but cannot show its secret: we never store it.
     return idempotency.run(
-        uow=uow, principal=f"person:{user.id}", key=key, handler=handler,
-        print_=idempotency.fingerprint("POST", f"/admin/people/{handle}/tokens",
-                                       body.model_dump_json()),
-        store=lambda b: {**b, "token": None}, restore=None,
+        uow=uow,
+        principal=f"person:{user.id}",
+        key=key,
+        handler=handler,
+        print_=idempotency.fingerprint(
+            "POST", f"/admin/people/{handle}/tokens", body.model_dump_json()
+        ),
+        store=lambda b: {**b, "token": None},
+        restore=None,
     )
 
 
@@ -64,7 +74,8 @@ def create_token(handle: str, body: NewToken, user: CurrentUser, uow: UowDep,
 def revoke_token(token_id: str, user: CurrentUser, uow: UowDep) -> Response:
     with uow:
         owner = uow.session.exec(
-            select(ApiToken.person_id).where(ApiToken.public_id == token_id)).first()
+            select(ApiToken.person_id).where(ApiToken.public_id == token_id)
+        ).first()
         if owner != user.id:
             require_admin(uow.session, user)
         people.revoke(uow=uow, public_id=token_id)

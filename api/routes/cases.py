@@ -35,8 +35,15 @@ def list_(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
-    filters = CaseFilter(stage=stage, unit=unit, category=category, severity=severity,
-                         assignee=assignee, filed_from=filed_from, filed_to=filed_to)
+    filters = CaseFilter(
+        stage=stage,
+        unit=unit,
+        category=category,
+        severity=severity,
+        assignee=assignee,
+        filed_from=filed_from,
+        filed_to=filed_to,
+    )
     page = list_cases(uow=uow, viewer=user, filters=filters, cursor=cursor, limit=limit)
     return CasePage(items=page.items, next_cursor=page.next_cursor)
 
@@ -71,23 +78,34 @@ ACTION_ROUTES: list[tuple[str, type[c.Command], str]] = [
 def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
     def endpoint(
         reference: str,
-        command: command_type,  # type: ignore[valid-type]
+        command: command_type,  # type: ignore[valid-type]  # resolved per route by FastAPI
         user: CurrentUser,
         uow: UowDep,
         policy: PolicyDep,
         version: IfMatch,
         key: IdempotencyKey = None,
     ) -> JSONResponse:
+        sent: c.Command = command
+
         def handler() -> idempotency.Outcome:
-            case = service.apply_action(uow=uow, policy=policy, reference=reference, actor=user,
-                                        command=command, expected_version=version)
+            case = service.apply_action(
+                uow=uow,
+                policy=policy,
+                reference=reference,
+                actor=user,
+                command=sent,
+                expected_version=version,
+            )
             return 200, case.model_dump(mode="json"), {"ETag": etag(case.version)}
 
         return idempotency.run(
-            uow=uow, principal=f"person:{user.id}", key=key, handler=handler,
+            uow=uow,
+            principal=f"person:{user.id}",
+            key=key,
+            handler=handler,
             print_=idempotency.fingerprint(
-                "POST", f"/cases/{reference}/{command.action}",
-                f"{version}\n{command.model_dump_json()}"),
+                "POST", f"/cases/{reference}/{sent.action}", f"{version}\n{sent.model_dump_json()}"
+            ),
         )
 
     return endpoint
@@ -95,8 +113,11 @@ def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
 
 for _path, _command, _summary in ACTION_ROUTES:
     router.add_api_route(
-        f"/{{reference}}/{_path}", _endpoint(_command), methods=["POST"],
-        response_model=CaseDetail, summary=_summary,
+        f"/{{reference}}/{_path}",
+        _endpoint(_command),
+        methods=["POST"],
+        response_model=CaseDetail,
+        summary=_summary,
         name=_command.model_fields["action"].default.value,
         operation_id=_command.model_fields["action"].default.value,
     )

@@ -27,5 +27,7 @@ def readyz(state: StateDep) -> JSONResponse:
     except Exception as exc:  # readiness reports, it does not crash
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = checks["database"] == "ok"
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

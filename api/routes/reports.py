@@ -17,19 +17,35 @@ from cases.secrets import derived_receipt_code, receipt_code
 router = APIRouter(tags=["reports"])
 
 
-@router.post("/reports", status_code=201, response_model=ReportFiled,
-             summary="File a report (named or anonymous)")
-def file_report(report: FileReport, user: OptionalUser, uow: UowDep, policy: PolicyDep,
-                state: StateDep, key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=ReportFiled,
+    summary="File a report (named or anonymous)",
+)
+def file_report(
+    report: FileReport,
+    user: OptionalUser,
+    uow: UowDep,
+    policy: PolicyDep,
+    state: StateDep,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
     principal = f"person:{user.id}" if user else "anonymous"
     # With a key, the code is derived from it, so a replay can show it again without storing it.
     code = derived_receipt_code(state.secret, principal, key) if key else receipt_code()
 
     def handler() -> idempotency.Outcome:
-        filed = service.file_report(uow=uow, policy=policy, report=report, reporter=user,
-                                    receipt_code=code)
-        body = ReportFiled(reference=filed.reference, stage=filed.stage, version=filed.version,
-                           filed_at=filed.filed_at, receipt_code=code).model_dump(mode="json")
+        filed = service.file_report(
+            uow=uow, policy=policy, report=report, reporter=user, receipt_code=code
+        )
+        body = ReportFiled(
+            reference=filed.reference,
+            stage=filed.stage,
+            version=filed.version,
+            filed_at=filed.filed_at,
+            receipt_code=code,
+        ).model_dump(mode="json")
         return 201, body, {"ETag": etag(filed.version), "Location": f"/cases/{filed.reference}"}
 
     def without_code(body: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +55,11 @@ def file_report(report: FileReport, user: OptionalUser, uow: UowDep, policy: Pol
         return {**body, "receipt_code": code}
 
     return idempotency.run(
-        uow=uow, principal=principal, key=key,
+        uow=uow,
+        principal=principal,
+        key=key,
         print_=idempotency.fingerprint("POST", "/reports", report.model_dump_json()),
-        handler=handler, store=without_code, restore=with_code,
+        handler=handler,
+        store=without_code,
+        restore=with_code,
     )

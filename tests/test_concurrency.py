@@ -1,0 +1,121 @@
+"""Of two concurrent identical actions exactly one succeeds; nothing is half-written."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.deps import AppState
+from cases import commands as c
+from cases.db import UnitOfWork
+from cases.errors import DomainError, VersionConflict
+from cases.models import Person
+from tests.conftest import bearer
+from tests.helpers import act, file
+
+
+def test_two_identical_actions_at_once_one_wins(state: AppState, people: dict[str, Person]) -> None:
+    for _ in range(5):
+        ref = file(state)
+        barrier = threading.Barrier(2)
+        accept = c.Accept(category="other", severity="minor", investigators=["inv.wang"])
+
+        def attempt(
+            ref: str = ref, barrier: threading.Barrier = barrier, accept: c.Accept = accept
+        ) -> str:
+            barrier.wait()
+            try:
+                act(state, people, ref, "inv.wang", accept, expected_version=1)
+                return "ok"
+            except VersionConflict:
+                return "conflict"
+
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = sorted(pool.map(lambda _: attempt(), range(2)))
+        assert outcomes == ["conflict", "ok"]
+        with UnitOfWork(state.db, write=False) as uow:
+            from sqlmodel import select
+
+            from cases.models import AuditEvent, ConductCase, Deadline
+
+            case = uow.session.exec(select(ConductCase).where(ConductCase.reference == ref)).one()
+            accepts = uow.session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.case_id == case.id, AuditEvent.action == "case.accept"
+                )
+            ).all()
+            deadlines = uow.session.exec(
+                select(Deadline).where(
+                    Deadline.case_id == case.id, Deadline.stage == "investigation"
+                )
+            ).all()
+        assert case.version == 2 and len(accepts) == 1 and len(deadlines) == 1
+
+
+def test_failed_action_writes_nothing(state: AppState, people: dict[str, Person]) -> None:
+    ref = file(state)
+    bad = c.Accept(category="other", severity="minor", investigators=["inv.wang", "nobody"])
+    with pytest.raises(DomainError):
+        act(state, people, ref, "inv.wang", bad)
+    detail = act(
+        state,
+        people,
+        ref,
+        "inv.wang",
+        c.Accept(category="other", severity="minor", investigators=["inv.wang"]),
+    )
+    assert detail.version == 2 and [
+        p.person for p in detail.parties if p.capacity == "investigator"
+    ] == ["inv.wang"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_url(state: AppState) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_concurrent_requests_over_http(live_url: str, tokens: dict[str, str]) -> None:
+    """Real HTTP, real SQLite file: 8 identical requests racing, one 200 and seven 412."""
+    filed = httpx.post(
+        f"{live_url}/reports",
+        json={
+            "unit": "cs-su",
+            "subject_handle": "2023",
+            "subject_name": "甲",
+            "summary": "s",
+            "details": "d",
+        },
+    ).json()
+    url = f"{live_url}/cases/{filed['reference']}/accept"
+    body = {"category": "other", "severity": "minor", "investigators": ["inv.wang"]}
+    headers = {**bearer(tokens["inv.wang"]), "If-Match": '"1"'}
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(
+            pool.map(lambda _: httpx.post(url, json=body, headers=headers).status_code, range(8))
+        )
+    assert codes == [200] + [412] * 7
