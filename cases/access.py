@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import ColumnElement, exists, literal, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -66,7 +68,16 @@ def scope_condition(person_id: int) -> ColumnElement[bool]:
     return or_(in_scope, _handles(person_id))
 
 
-def case_for(session: Session, person: Person, reference: str) -> tuple[ConductCase, Unit]:
+@dataclass(frozen=True)
+class VisibleCase:
+    """A case the person may see, its unit, and the roles the person holds over it."""
+
+    case: ConductCase
+    unit: Unit
+    roles: frozenset[str]
+
+
+def case_for(session: Session, person: Person, reference: str) -> VisibleCase:
     """The case ``reference`` if ``person`` may see it; otherwise NotFound (never Forbidden)."""
     assert person.id is not None
     row = session.exec(
@@ -80,7 +91,7 @@ def case_for(session: Session, person: Person, reference: str) -> tuple[ConductC
     roles = roles_in_scope(session, person.id, unit.path)
     if not (roles & {r.value for r in STAFF_ROLES}) and not _is_handler(session, case, person):
         raise NotFound(f"no case {reference} that you can see", field="reference")
-    return case, unit
+    return VisibleCase(case, unit, roles)
 
 
 def _is_handler(session: Session, case: ConductCase, person: Person) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from cases.access import roles_in_scope
 from cases.errors import ConflictOfInterest, InvalidInput, SeparationOfDuties
@@ -102,13 +102,10 @@ def put_on_case(
     override_reason: str | None = None,
 ) -> CaseParty:
     """Record ``person`` in ``capacity`` (re-activating an earlier row), visible to ctx.parties."""
-    existing = session.exec(
-        select(CaseParty).where(
-            CaseParty.case_id == ctx.case.id,
-            CaseParty.person_id == person.id,
-            CaseParty.capacity == capacity.value,
-        )
-    ).first()
+    existing = next(
+        (p for p in ctx.parties if p.person_id == person.id and p.capacity == capacity.value),
+        None,
+    )
     party = existing or CaseParty(
         case_id=pk(ctx.case), person_id=pk(person), capacity=capacity.value, since=ctx.now
     )

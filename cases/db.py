@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -44,6 +45,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite has one writer. Queueing writers of this process on a lock wakes the next
+        # one the moment the last commits; busy_timeout's sleep-and-retry (up to 100 ms a
+        # try) still covers writers in other processes, such as the CLI.
+        self.write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             self.writer = _sqlite_engine(url, immediate=True, pool_size=pool_size)
             self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
@@ -69,11 +74,16 @@ class UnitOfWork:
         self._depth = 0
         self._committed = False
         self._after_commit: list[Callable[[], None]] = []
+        self._locked = False
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
             engine = self.db.writer if self.write else self.db.reader
+            self._locked = self.write and self.db.write_lock is not None
+            if self._locked:
+                assert self.db.write_lock is not None
+                self.db.write_lock.acquire()
             self.session = Session(engine, expire_on_commit=False)
             self._committed = False
             self._after_commit = []
@@ -93,6 +103,8 @@ class UnitOfWork:
             # close() ends an uncommitted transaction without expiring loaded objects,
             # so what a read returned stays usable after the block.
             self.session.close()
+            if self._locked and self.db.write_lock is not None:
+                self.db.write_lock.release()
             if self._committed and exc_type is None:
                 for callback in self._after_commit:
                     callback()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from cases.audit import canonical
 from cases.models import OutboxMessage
@@ -26,10 +26,9 @@ def enqueue(
     payload: dict[str, Any],
     now: datetime,
     case_id: int | None = None,
-) -> bool:
-    """Add a message unless one with ``key`` exists; True when added."""
-    if session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
-        return False
+) -> None:
+    """Add a message. Its key is unique: a second write of the same key fails the
+    transaction, which is what a replayed transition must do."""
     session.add(
         OutboxMessage(
             key=key,
@@ -40,4 +39,3 @@ def enqueue(
             available_at=now,
         )
     )
-    return True

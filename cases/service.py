@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from cases.access import case_for, roles_in_scope
+from cases.access import VisibleCase, case_for
 from cases.audit import append_event, case_chain
 from cases.clock import utcnow
 from cases.commands import Command, FileReport
@@ -17,22 +17,19 @@ from cases.db import UnitOfWork
 from cases.deadlines import cancel_pending, open_stage
 from cases.effects import EFFECTS, on_enter
 from cases.errors import (
-    DomainError,
-    Forbidden,
-    GuardFailed,
     IllegalAction,
     InvalidInput,
-    SeparationOfDuties,
     VersionConflict,
 )
-from cases.guards import BRANCH_CONDITIONS, GUARDS, SOD_GUARDS, WHO, WHO_TEXT, ActionContext
-from cases.machine import Branch, Rule, allowed_actions, rule_for
+from cases.guards import ActionContext
+from cases.machine import allowed_actions, rule_for
 from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
 from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue
 from cases.people import unit_by_code
 from cases.policy import Policy
+from cases.rules import check_rule, next_stage, permitted_actions
 from cases.secrets import hash_receipt
-from cases.views import READ_EVENT, CaseDetail, detail_of
+from cases.views import READ_EVENT, CaseDetail, CaseState, detail_of, state_of
 from cases.vocabulary import Capacity, Stage
 
 
@@ -182,54 +179,21 @@ def _parties(session: Session, case: ConductCase) -> list[CaseParty]:
 
 def _context(
     session: Session,
-    case: ConductCase,
-    unit: Unit,
+    seen: VisibleCase,
     actor: Person,
     policy: Policy,
     now: datetime,
     command: Command | None = None,
 ) -> ActionContext:
-    assert actor.id is not None
     return ActionContext(
-        case=case,
+        case=seen.case,
         actor=actor,
-        roles=roles_in_scope(session, actor.id, unit.path),
-        parties=_parties(session, case),
+        roles=seen.roles,
+        parties=_parties(session, seen.case),
         policy=policy,
         now=now,
         command=command,
     )
-
-
-def check_rule(ctx: ActionContext, rule: Rule, action: str) -> None:
-    """Raise unless ``ctx.actor`` is who the rule names and every guard holds."""
-    if not WHO[rule.who](ctx):
-        raise Forbidden(f"'{action}' may only be done by {WHO_TEXT[rule.who]}", who=rule.who)
-    for name in rule.guards:
-        reason = GUARDS[name](ctx)
-        if reason is not None:
-            if name in SOD_GUARDS:
-                raise SeparationOfDuties(reason, rule=name)
-            raise GuardFailed(reason, guard=name)
-
-
-def _permitted_now(ctx: ActionContext) -> list[str]:
-    permitted = []
-    for action in allowed_actions(Stage(ctx.case.stage)):
-        rule = rule_for(Stage(ctx.case.stage), action)  # type: ignore[arg-type]
-        try:
-            assert rule is not None
-            check_rule(ctx, rule, action)
-        except DomainError:
-            continue
-        permitted.append(action)
-    return permitted
-
-
-def _next_stage(rule: Rule, ctx: ActionContext) -> Stage | None:
-    if isinstance(rule.to, Branch):
-        return rule.to.then if BRANCH_CONDITIONS[rule.to.when](ctx) else rule.to.otherwise
-    return rule.to
 
 
 def apply_action(
@@ -241,22 +205,23 @@ def apply_action(
     command: Command,
     expected_version: int | None = None,
     now: datetime | None = None,
-) -> CaseDetail:
+) -> CaseState:
     """Carry out one staff action on a case in one transaction, or raise a domain error."""
     now = now or utcnow()
     with uow:
         session = uow.session
-        case, unit = case_for(session, actor, reference)
+        seen = case_for(session, actor, reference)
+        case = seen.case
         expected = case.version if expected_version is None else expected_version
         _bump_version(session, case, expected)
         stage = Stage(case.stage)
         rule = rule_for(stage, command.action)
         if rule is None:
             raise IllegalAction(stage=stage, action=command.action, allowed=allowed_actions(stage))
-        ctx = _context(session, case, unit, actor, policy, now, command)
+        ctx = _context(session, seen, actor, policy, now, command)
         check_rule(ctx, rule, command.action)
         data = EFFECTS[command.action](session, ctx, command)
-        target = _next_stage(rule, ctx)
+        target = next_stage(rule, ctx)
         changed = target is not None and target is not stage
         if changed:
             assert target is not None
@@ -271,10 +236,9 @@ def apply_action(
             stage_changed=changed,
         )
         session.add(case)
-        session.flush()
-        detail = detail_of(session, case, unit, viewer=actor, allowed=_permitted_now(ctx))
+        state = state_of(case, seen.unit.code, allowed=permitted_actions(ctx))
         uow.commit()
-        return detail
+        return state
 
 
 def _bump_version(session: Session, case: ConductCase, expected: int) -> None:
@@ -313,17 +277,17 @@ def read_case(
     now = now or utcnow()
     with uow:
         session = uow.session
-        case, unit = case_for(session, viewer, reference)
-        assert case.id is not None
-        ctx = _context(session, case, unit, viewer, policy, now)
+        seen = case_for(session, viewer, reference)
+        case = seen.case
+        ctx = _context(session, seen, viewer, policy, now)
         append_event(
             session,
-            chain=case_chain(case.id),
+            chain=case_chain(pk(case)),
             case_id=case.id,
             actor_id=viewer.id,
             action=READ_EVENT,
             at=now,
         )
-        detail = detail_of(session, case, unit, viewer=viewer, allowed=_permitted_now(ctx))
+        detail = detail_of(session, case, seen.unit, viewer=viewer, allowed=permitted_actions(ctx))
         uow.commit()
         return detail

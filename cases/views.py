@@ -180,3 +180,35 @@ def detail_of(
         ],
         allowed_actions=allowed,
     )
+
+
+class CaseState(CaseSummary):
+    """What an action returns: the case's state after it, without re-reading the case file."""
+
+    statement_state: str
+    returns_count: int
+    proposed_disposition: str | None
+    advisor_signed: bool
+    cosigned: bool
+    decision: str | None
+    appeal_window_ends_at: datetime | None
+    appeal_outcome: str | None
+    closed_at: datetime | None
+    allowed_actions: list[str]
+
+
+def state_of(case: ConductCase, unit_code: str, *, allowed: list[str]) -> CaseState:
+    """The action response, from the case row alone."""
+    return CaseState(
+        **summary_of(case, unit_code).model_dump(),
+        statement_state=case.statement_state,
+        returns_count=case.returns_count,
+        proposed_disposition=case.proposed_disposition,
+        advisor_signed=case.advisor_signed_by is not None,
+        cosigned=case.cosigned_by is not None,
+        decision=case.decision,
+        appeal_window_ends_at=case.appeal_window_ends_at,
+        appeal_outcome=case.appeal_outcome,
+        closed_at=case.closed_at,
+        allowed_actions=allowed,
+    )

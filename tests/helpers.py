@@ -11,8 +11,8 @@ from cases import commands as c
 from cases.clock import utcnow
 from cases.db import UnitOfWork
 from cases.models import Person
-from cases.service import apply_action, file_report
-from cases.views import CaseDetail
+from cases.service import apply_action, file_report, read_case
+from cases.views import CaseDetail, CaseState
 from cases.vocabulary import Stage
 
 _numbers = count(1)
@@ -56,7 +56,7 @@ def act(
     *,
     now: datetime | None = None,
     expected_version: int | None = None,
-) -> CaseDetail:
+) -> CaseState:
     return apply_action(
         uow=UnitOfWork(state.db),
         policy=state.policy,
@@ -146,3 +146,10 @@ def people_with(state: AppState, people: dict[str, Person], handle: str) -> dict
         with UnitOfWork(state.db, write=False) as uow:
             people[handle] = uow.session.exec(select(Person).where(Person.handle == handle)).one()
     return people
+
+
+def read(state: AppState, people: dict[str, Person], reference: str, handle: str) -> CaseDetail:
+    """The case file as ``handle`` sees it."""
+    return read_case(
+        uow=UnitOfWork(state.db), policy=state.policy, reference=reference, viewer=people[handle]
+    )

@@ -98,7 +98,8 @@ def test_case_through_return_refusal_and_appeal(client: TestClient, tokens: dict
         "criticism",
         "change",
     )
-    actions = [e["action"] for e in closed["timeline"]]
+    case_file = client.get(f"/cases/{staff.reference}", headers=bearer(tokens["sec.li"])).json()
+    actions = [e["action"] for e in case_file["timeline"]]
     assert actions.count("case.return") == 1 and actions.count("case.refuse") == 1
     assert actions[0] == "case.filed" and actions[-1] == "case.decide_appeal"
 

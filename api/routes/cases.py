@@ -14,7 +14,7 @@ from api.schemas import CasePage
 from cases import commands as c
 from cases import service
 from cases.queries import CaseFilter, list_cases
-from cases.views import CaseDetail
+from cases.views import CaseDetail, CaseState
 from cases.vocabulary import Stage
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -116,7 +116,7 @@ for _path, _command, _summary in ACTION_ROUTES:
         f"/{{reference}}/{_path}",
         _endpoint(_command),
         methods=["POST"],
-        response_model=CaseDetail,
+        response_model=CaseState,
         summary=_summary,
         name=_command.model_fields["action"].default.value,
         operation_id=_command.model_fields["action"].default.value,

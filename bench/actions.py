@@ -1,0 +1,242 @@
+"""Staff-action throughput and latency, against a bare FastAPI + SQLModel baseline.
+
+    .venv/bin/python bench/actions.py [--cases 100000] [--clients 16] [--requests 4000]
+
+Seeds N intake cases, starts the real service (`qingfeng up`) on a fresh SQLite file and
+drives staff actions over HTTP from 16 concurrent clients (accept, evidence, interview,
+statement, findings: each with If-Match, as the API demands). Then, in the same run, the
+same client load against a bare FastAPI + SQLModel app that inserts one row per request on
+the same kind of database. Prints req/s and p50/p99 for both and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.seed import seed_intake_cases  # noqa: E402
+from cases.db import Database, UnitOfWork  # noqa: E402
+from cases.demo import seed_organisation  # noqa: E402
+from cases.migrate import upgrade  # noqa: E402
+from cases.policy import load_policy  # noqa: E402
+from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
+
+SHA = "0" * 64
+STEPS: list[tuple[str, dict[str, object]]] = [
+    ("accept", {"category": "formalism", "severity": "minor", "investigators": ["inv.wang"]}),
+    ("evidence", {"description": "簽到表", "sha256": SHA}),
+    ("interviews", {"interviewee": "部門成員", "summary": "情況屬實", "held_on": "2026-11-20"}),
+    ("statement", {"statement": "本人陳述"}),
+    (
+        "findings",
+        {"result": "substantiated", "summary": "屬實", "recommended_disposition": "criticism"},
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(
+    command: list[str], env: dict[str, str], port: int, ready_path: str
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1).status_code < 500:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(
+        f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(2)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def drive(
+    clients: int,
+    total: int,
+    warmup: int,
+    request: Callable[[httpx.AsyncClient, int, int], Awaitable[httpx.Response]],
+) -> tuple[float, list[float], int]:
+    """Run ``total`` requests from ``clients`` workers; returns (req/s, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    per_client = total // clients
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker(index: int, count: int, record: bool) -> None:
+            nonlocal errors
+            for n in range(count):
+                began = time.perf_counter()
+                response = await request(client, index, n)
+                if record:
+                    latencies.append(time.perf_counter() - began)
+                if response.status_code >= 300:
+                    errors += 1
+                    if errors < 3:
+                        print("  error:", response.status_code, response.text[:200])
+
+        await asyncio.gather(*(worker(i, warmup // clients, False) for i in range(clients)))
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(i + clients, per_client, True) for i in range(clients)))
+        elapsed = time.perf_counter() - began
+    return len(latencies) / elapsed, latencies, errors
+
+
+def summary(name: str, rate: float, latencies: list[float], errors: int) -> dict[str, float]:
+    cuts = statistics.quantiles(latencies, n=100)
+    row = {"rate": rate, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000}
+    print(
+        f"{name:34} {rate:8.1f} req/s   p50 {row['p50']:6.1f} ms   p99 {row['p99']:6.1f} ms"
+        f"   errors {errors}"
+    )
+    return row
+
+
+def bench_service(workdir: Path, args: argparse.Namespace) -> dict[str, float]:
+    url = f"sqlite:///{workdir / 'qingfeng.db'}"
+    upgrade(url)
+    db = Database(url)
+    tokens = seed_organisation(UnitOfWork(db))
+    began = time.perf_counter()
+    references = seed_intake_cases(
+        db, load_policy(DEFAULT_POLICY_FILE), count=args.cases, unit_code="cs-su"
+    )
+    print(f"seeded {len(references)} cases in {time.perf_counter() - began:.1f} s")
+    db.dispose()
+    port = free_port()
+    env = {
+        "QINGFENG_DATA_DIR": str(workdir),
+        "QINGFENG_DATABASE_URL": url,
+        "QINGFENG_PORT": str(port),
+        "QINGFENG_LOG_LEVEL": "WARNING",
+    }
+    server = start([sys.executable, "-m", "api.cli", "up", "--no-migrate"], env, port, "/readyz")
+    token = {"Authorization": f"Bearer {tokens['inv.wang']}"}
+    slots = len(STEPS)
+    versions: dict[str, int] = {}
+    # Each worker (warm-up and measured ones) walks its own block of cases.
+    block = (args.requests + args.warmup) // args.clients // slots + 2
+    if block * 2 * args.clients > len(references):
+        raise SystemExit(f"--cases must be at least {block * 2 * args.clients} for this load")
+
+    async def request(client: httpx.AsyncClient, worker: int, n: int) -> httpx.Response:
+        # Each worker walks its own cases through the five steps, carrying the ETag.
+        reference = references[worker * block + n // slots]
+        path, body = STEPS[n % slots]
+        version = versions.get(reference, 1)
+        response = await client.post(
+            f"http://127.0.0.1:{port}/cases/{reference}/{path}",
+            json=body,
+            headers={**token, "If-Match": f'"{version}"'},
+        )
+        if response.status_code == 200:
+            versions[reference] = int(response.headers["ETag"].strip('"'))
+        return response
+
+    try:
+        rate, latencies, errors = asyncio.run(
+            drive(args.clients, args.requests, args.warmup, request)
+        )
+    finally:
+        stop(server)
+    return summary("qingfeng staff actions", rate, latencies, errors)
+
+
+def bench_baseline(workdir: Path, args: argparse.Namespace) -> dict[str, float]:
+    port = free_port()
+    env = {"BENCH_DATABASE_URL": f"sqlite:///{workdir / 'baseline.db'}"}
+    server = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.baseline_app:app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        port,
+        "/docs",
+    )
+
+    async def request(client: httpx.AsyncClient, worker: int, n: int) -> httpx.Response:
+        return await client.post(
+            f"http://127.0.0.1:{port}/rows",
+            json={"reference": f"QF-2026-{worker:03d}{n:05d}", "payload": "簽到表 " + SHA},
+        )
+
+    try:
+        rate, latencies, errors = asyncio.run(
+            drive(args.clients, args.requests, args.warmup, request)
+        )
+    finally:
+        stop(server)
+    return summary("baseline: FastAPI+SQLModel insert", rate, latencies, errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--warmup", type=int, default=400)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="qingfeng-bench-") as tmp:
+        workdir = Path(tmp)
+        print(
+            f"{os.cpu_count()} CPUs; {args.clients} concurrent clients; "
+            f"{args.requests} measured requests each run (after {args.warmup} warm-up)"
+        )
+        service = bench_service(workdir, args)
+        baseline = bench_baseline(workdir, args)
+    ratio = service["rate"] / baseline["rate"]
+    print(
+        f"ratio (qingfeng / baseline req/s): {ratio:.2f}   target >= 0.5: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'}"
+    )
+    print(
+        f"qingfeng p99 {service['p99']:.1f} ms   target <= 50 ms: "
+        f"{'met' if service['p99'] <= 50 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
