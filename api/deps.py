@@ -26,7 +26,7 @@ class AppState:
     secret: bytes
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.qingfeng
     return state
 
@@ -34,15 +34,15 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_uow(state: StateDep) -> UnitOfWork:
+async def get_uow(state: StateDep) -> UnitOfWork:
     return UnitOfWork(state.db, write=True)
 
 
-def get_read_uow(state: StateDep) -> UnitOfWork:
+async def get_read_uow(state: StateDep) -> UnitOfWork:
     return UnitOfWork(state.db, write=False)
 
 
-def get_policy(state: StateDep) -> Policy:
+async def get_policy(state: StateDep) -> Policy:
     return state.policy
 
 
@@ -53,13 +53,15 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def optional_user(state: StateDep, credentials: Credentials) -> Person | None:
+    # Sync on purpose: it queries the database, so FastAPI runs it on the thread pool.
+    # The dependencies that only compute are async: no thread hop for them.
     if credentials is None:
         return None
     with UnitOfWork(state.db, write=False) as uow:
         return authenticate(uow.session, credentials.credentials)
 
 
-def current_user(user: Annotated[Person | None, Depends(optional_user)]) -> Person:
+async def current_user(user: Annotated[Person | None, Depends(optional_user)]) -> Person:
     if user is None:
         raise Unauthenticated("send a personal access token as 'Authorization: Bearer qf_…'")
     return user
@@ -77,7 +79,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None, Header(alias="If-Match", description="The case's ETag from GET /cases/{ref}")
     ] = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists, literal, or_
+from sqlalchemy import ColumnElement, String, bindparam, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -13,14 +13,31 @@ from cases.models import ApiToken, CaseParty, ConductCase, Person, RoleGrant, Un
 from cases.secrets import token_hash
 from cases.vocabulary import STAFF_ROLES, Role
 
+# Hot statements are built once with bind parameters: building a select costs more than
+# running it, and a prebuilt one hits SQLAlchemy's compiled cache directly.
+_TOKEN_OWNER = (
+    select(ApiToken, Person)
+    .join(Person, col(Person.id) == ApiToken.person_id)
+    .where(col(ApiToken.secret_hash) == bindparam("secret_hash"))
+)
+_ROLES_OVER = (
+    select(RoleGrant.role)
+    .join(Unit, col(Unit.id) == RoleGrant.unit_id)
+    .where(
+        col(RoleGrant.person_id) == bindparam("person_id"),
+        bindparam("unit_path", type_=String).startswith(col(Unit.path)),
+    )
+)
+_CASE_AND_UNIT = (
+    select(ConductCase, Unit)
+    .join(Unit, col(Unit.id) == ConductCase.unit_id)
+    .where(col(ConductCase.reference) == bindparam("reference"))
+)
+
 
 def authenticate(session: Session, token: str) -> Person:
     """The active person behind a bearer token, or Unauthenticated."""
-    row = session.exec(
-        select(ApiToken, Person)
-        .join(Person, col(Person.id) == ApiToken.person_id)
-        .where(ApiToken.secret_hash == token_hash(token))
-    ).first()
+    row = session.exec(_TOKEN_OWNER, params={"secret_hash": token_hash(token)}).first()
     if row is None or row[0].revoked_at is not None or not row[1].active:
         raise Unauthenticated("the token is unknown, revoked, or its owner is inactive")
     return row[1]
@@ -28,12 +45,8 @@ def authenticate(session: Session, token: str) -> Person:
 
 def roles_in_scope(session: Session, person_id: int, unit_path: str) -> frozenset[str]:
     """Roles ``person_id`` holds in the unit at ``unit_path`` or any unit above it."""
-    grants = session.exec(
-        select(RoleGrant.role)
-        .join(Unit, col(Unit.id) == RoleGrant.unit_id)
-        .where(RoleGrant.person_id == person_id, literal(unit_path).startswith(col(Unit.path)))
-    ).all()
-    return frozenset(grants)
+    grants = session.exec(_ROLES_OVER, params={"person_id": person_id, "unit_path": unit_path})
+    return frozenset(grants.all())
 
 
 def global_roles(session: Session, person_id: int) -> frozenset[str]:
@@ -80,11 +93,7 @@ class VisibleCase:
 def case_for(session: Session, person: Person, reference: str) -> VisibleCase:
     """The case ``reference`` if ``person`` may see it; otherwise NotFound (never Forbidden)."""
     assert person.id is not None
-    row = session.exec(
-        select(ConductCase, Unit)
-        .join(Unit, col(Unit.id) == ConductCase.unit_id)
-        .where(ConductCase.reference == reference)
-    ).first()
+    row = session.exec(_CASE_AND_UNIT, params={"reference": reference}).first()
     if row is None:
         raise NotFound(f"no case {reference} that you can see", field="reference")
     case, unit = row

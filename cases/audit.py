@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from cases.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase
@@ -55,6 +55,11 @@ def checkpoint_hash(checkpoint: AuditCheckpoint) -> str:
     return _digest(checkpoint.prev_hash, checkpoint.at.isoformat(), checkpoint.heads)
 
 
+_HEAD_FOR_UPDATE = (
+    select(AuditChainHead).where(col(AuditChainHead.chain) == bindparam("chain")).with_for_update()
+)
+
+
 def append_event(
     session: Session,
     *,
@@ -66,9 +71,7 @@ def append_event(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to ``chain`` inside the caller's transaction."""
-    head = session.exec(
-        select(AuditChainHead).where(AuditChainHead.chain == chain).with_for_update()
-    ).first()
+    head = session.exec(_HEAD_FOR_UPDATE, params={"chain": chain}).first()
     if head is None:
         head = AuditChainHead(chain=chain, seq=0, hash=GENESIS)
     event = AuditEvent(
