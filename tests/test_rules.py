@@ -36,6 +36,12 @@ def _add(
     return person
 
 
+def _two_hats(state: AppState, people: dict[str, Person]) -> Person:
+    """Someone who is both an investigator and a verifier."""
+    roles = [(Role.INVESTIGATOR, "league"), (Role.VERIFIER, "league")]
+    return _add(state, people, "both.qian", "league", *roles)
+
+
 def _accept(
     state: AppState,
     people: dict[str, Person],
@@ -80,14 +86,7 @@ def test_subject_may_not_be_assigned_to_their_own_case(state: AppState, people) 
 
 
 def test_verifier_must_not_have_investigated(state: AppState, people) -> None:
-    _add(
-        state,
-        people,
-        "both.qian",
-        "league",
-        (Role.INVESTIGATOR, "league"),
-        (Role.VERIFIER, "league"),
-    )
+    _two_hats(state, people)
     ref = file(state)
     _accept(state, people, ref, "both.qian")
     with pytest.raises(SeparationOfDuties) as caught:
@@ -97,14 +96,7 @@ def test_verifier_must_not_have_investigated(state: AppState, people) -> None:
 
 def test_action_guard_catches_a_verifier_who_investigated(state: AppState, people) -> None:
     """Even if rows were put there behind the engine's back, the action itself refuses."""
-    _add(
-        state,
-        people,
-        "both.qian",
-        "league",
-        (Role.INVESTIGATOR, "league"),
-        (Role.VERIFIER, "league"),
-    )
+    _two_hats(state, people)
     ref = file(state)
     carry_to(state, people, ref, Stage.VERIFICATION)
     case = _case(state, ref)
