@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from cases.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase
@@ -56,8 +56,13 @@ def checkpoint_hash(checkpoint: AuditCheckpoint) -> str:
 
 
 _HEAD_FOR_UPDATE = (
-    select(AuditChainHead).where(col(AuditChainHead.chain) == bindparam("chain")).with_for_update()
+    select(col(AuditChainHead.seq), col(AuditChainHead.hash))
+    .where(col(AuditChainHead.chain) == bindparam("chain"))
+    .with_for_update()
 )
+_INSERT_EVENT = insert(AuditEvent)
+_INSERT_HEAD = insert(AuditChainHead)
+_MOVE_HEAD = update(AuditChainHead).where(col(AuditChainHead.chain) == bindparam("head_chain"))
 
 
 def append_event(
@@ -71,24 +76,28 @@ def append_event(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to ``chain`` inside the caller's transaction."""
-    head = session.exec(_HEAD_FOR_UPDATE, params={"chain": chain}).first()
-    if head is None:
-        head = AuditChainHead(chain=chain, seq=0, hash=GENESIS)
+    # Core statements, not ORM objects: this runs in every transaction, and the rows are
+    # write-once, so the unit-of-work bookkeeping would be pure cost.
+    head = session.execute(_HEAD_FOR_UPDATE, {"chain": chain}).first()
+    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
     event = AuditEvent(
         chain=chain,
-        seq=head.seq + 1,
+        seq=seq + 1,
         case_id=case_id,
         at=at,
         actor_id=actor_id,
         action=action,
         data=canonical(data or {}),
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
         hash="",
     )
     event.hash = event_hash(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.add(head)
-    session.add(event)
+    session.execute(_INSERT_EVENT, event.model_dump(exclude={"id"}))
+    moved = {"head_chain": chain, "seq": event.seq, "hash": event.hash}
+    if head:
+        session.execute(_MOVE_HEAD, moved)
+    else:
+        session.execute(_INSERT_HEAD, {"chain": chain, "checkpointed_seq": 0, **moved})
     return event
 
 

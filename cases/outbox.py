@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from cases.audit import canonical
 from cases.models import OutboxMessage
 
+_INSERT = insert(OutboxMessage)
 STAGE_FLOW = "stage_flow"
 NOTIFICATION = "notification"
 
@@ -29,13 +31,14 @@ def enqueue(
 ) -> None:
     """Add a message. Its key is unique: a second write of the same key fails the
     transaction, which is what a replayed transition must do."""
-    session.add(
-        OutboxMessage(
-            key=key,
-            topic=topic,
-            case_id=case_id,
-            payload=canonical(payload),
-            created_at=now,
-            available_at=now,
-        )
-    )
+    row = {
+        "key": key,
+        "topic": topic,
+        "case_id": case_id,
+        "payload": canonical(payload),
+        "state": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "available_at": now,
+    }
+    session.execute(_INSERT, row)

@@ -178,6 +178,9 @@ def _parties(session: Session, case: ConductCase) -> list[CaseParty]:
     return list(session.exec(_PARTIES, params={"case_id": case.id}))
 
 
+_BUMP_VERSION = update(ConductCase).where(
+    col(ConductCase.id) == bindparam("case_id"), col(ConductCase.version) == bindparam("expected")
+)
 _PARTIES = select(CaseParty).where(col(CaseParty.case_id) == bindparam("case_id"))
 
 
@@ -254,9 +257,7 @@ def _bump_version(session: Session, case: ConductCase, expected: int) -> None:
             f"the case is at version {case.version}, not {expected}", current_version=case.version
         )
     moved = session.execute(
-        update(ConductCase)
-        .where(col(ConductCase.id) == case.id, col(ConductCase.version) == expected)
-        .values(version=expected + 1)
+        _BUMP_VERSION, {"case_id": case.id, "expected": expected, "version": expected + 1}
     ).rowcount  # type: ignore[attr-defined]
     if moved != 1:
         raise VersionConflict(f"the case moved on from version {expected}")
