@@ -77,6 +77,12 @@ def start(
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(2)
     try:
@@ -175,7 +181,7 @@ def bench_service(workdir: Path, args: argparse.Namespace) -> Rows:
         return response
 
     try:
-        return run_both("qingfeng staff actions", args, request)
+        return run_both("qingfeng staff actions", args, request, server.pid)
     finally:
         stop(server)
 
@@ -207,7 +213,7 @@ def bench_baseline(workdir: Path, args: argparse.Namespace) -> Rows:
         )
 
     try:
-        return run_both("baseline: FastAPI+SQLModel insert", args, request)
+        return run_both("baseline: FastAPI+SQLModel insert", args, request, server.pid)
     finally:
         stop(server)
 
@@ -216,12 +222,17 @@ def run_both(
     name: str,
     args: argparse.Namespace,
     request: Callable[[httpx.AsyncClient, int, int], Awaitable[httpx.Response]],
+    pid: int,
 ) -> Rows:
     """The loaded run (``--clients`` at once), then one client alone (service time)."""
+    cpu_before = cpu_seconds(pid)
     loaded = summary(
         f"{name}, {args.clients} clients",
         *asyncio.run(drive(args.clients, args.requests, args.warmup, request)),
     )
+    # Server CPU per request: steadier than wall-clock rates on a shared machine.
+    loaded["cpu_ms"] = (cpu_seconds(pid) - cpu_before) / (args.requests + args.warmup) * 1000
+    print(f"{'':46} server CPU {loaded['cpu_ms']:.2f} ms per request")
 
     async def alone(client: httpx.AsyncClient, worker: int, n: int) -> httpx.Response:
         return await request(client, -1, n)
@@ -247,6 +258,10 @@ def main() -> None:
         service, service_alone = bench_service(workdir, args)
         baseline, baseline_alone = bench_baseline(workdir, args)
     ratio = service["rate"] / baseline["rate"]
+    print(
+        f"server CPU per request: qingfeng {service['cpu_ms']:.2f} ms, baseline "
+        f"{baseline['cpu_ms']:.2f} ms, ratio {baseline['cpu_ms'] / service['cpu_ms']:.2f}"
+    )
     print(
         f"ratio (qingfeng / baseline req/s, {args.clients} clients): {ratio:.2f}"
         f"   target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}"
