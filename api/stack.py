@@ -51,10 +51,16 @@ class PeriodicService:
 
 
 def checkpoint_audit(state: AppState) -> None:
-    """Append a global audit checkpoint if any chain moved."""
-    with UnitOfWork(state.db) as uow:
-        write_checkpoint(uow.session, at=utcnow())
-        uow.commit()
+    """Append audit checkpoints until every chain that moved is recorded.
+
+    One small batch per transaction, so staff actions wait at most one batch for the lock.
+    """
+    while True:
+        with UnitOfWork(state.db) as uow:
+            written = write_checkpoint(uow.session, at=utcnow())
+            uow.commit()
+        if written is None:
+            return
 
 
 def background_services(state: AppState) -> list[PeriodicService]:

@@ -95,7 +95,13 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
                 event = _filed_event(case_id, unit_code, now)
                 events.append(event.model_dump(exclude={"id"}))
                 heads.append(
-                    {"chain": event.chain, "seq": 1, "hash": event.hash, "checkpointed_seq": 0}
+                    {
+                        "chain": event.chain,
+                        "seq": 1,
+                        "hash": event.hash,
+                        "checkpointed_seq": 0,
+                        "pending_checkpoint": True,
+                    }
                 )
                 deadlines.append(
                     {

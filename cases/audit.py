@@ -93,20 +93,23 @@ def append_event(
     )
     event.hash = event_hash(event)
     session.execute(_INSERT_EVENT, event.model_dump(exclude={"id"}))
-    moved = {"head_chain": chain, "seq": event.seq, "hash": event.hash}
+    moved = {"seq": event.seq, "hash": event.hash, "pending_checkpoint": True}
     if head:
-        session.execute(_MOVE_HEAD, moved)
+        session.execute(_MOVE_HEAD, {"head_chain": chain, **moved})
     else:
         session.execute(_INSERT_HEAD, {"chain": chain, "checkpointed_seq": 0, **moved})
     return event
 
 
-def write_checkpoint(session: Session, *, at: datetime) -> AuditCheckpoint | None:
-    """Record the heads of chains that moved since the last checkpoint (None if none did)."""
+def write_checkpoint(
+    session: Session, *, at: datetime, batch: int = 1000
+) -> AuditCheckpoint | None:
+    """Record the heads of (up to ``batch``) chains that moved since the last checkpoint."""
     moved = session.exec(
         select(AuditChainHead)
-        .where(AuditChainHead.seq > AuditChainHead.checkpointed_seq)
+        .where(col(AuditChainHead.pending_checkpoint))
         .order_by(col(AuditChainHead.chain))
+        .limit(batch)
         .with_for_update()
     ).all()
     if not moved:
@@ -120,7 +123,7 @@ def write_checkpoint(session: Session, *, at: datetime) -> AuditCheckpoint | Non
     )
     checkpoint.hash = checkpoint_hash(checkpoint)
     for head in moved:
-        head.checkpointed_seq = head.seq
+        head.checkpointed_seq, head.pending_checkpoint = head.seq, False
         session.add(head)
     session.add(checkpoint)
     return checkpoint

@@ -215,6 +215,9 @@ class AuditChainHead(SQLModel, table=True):
     seq: int
     hash: str = Field(max_length=64)
     checkpointed_seq: int = 0
+    # Set by every append, cleared by the checkpoint: an indexed flag, so a checkpoint
+    # reads the chains that moved instead of scanning every chain.
+    pending_checkpoint: bool = Field(default=True, index=True)
 
 
 class AuditCheckpoint(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:17:50.790025
+Create Date: 2026-11-25 14:25:12.348147
 """
 
 from collections.abc import Sequence
@@ -26,8 +26,16 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("checkpointed_seq", sa.Integer(), nullable=False),
+        sa.Column("pending_checkpoint", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("chain"),
     )
+    with op.batch_alter_table("audit_chain_head", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_audit_chain_head_pending_checkpoint"),
+            ["pending_checkpoint"],
+            unique=False,
+        )
+
     op.create_table(
         "audit_checkpoint",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -424,5 +432,8 @@ def downgrade() -> None:
 
     op.drop_table("audit_event")
     op.drop_table("audit_checkpoint")
+    with op.batch_alter_table("audit_chain_head", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_chain_head_pending_checkpoint"))
+
     op.drop_table("audit_chain_head")
     # ### end Alembic commands ###
