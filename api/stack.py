@@ -7,6 +7,7 @@ server and the flow runner join ``background_services`` as their issues land.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ def checkpoint_audit(state: AppState) -> None:
             uow.commit()
         if written is None:
             return
+        time.sleep(0.01)  # the write lock is not fair: let waiting staff actions in first
 
 
 def background_services(state: AppState) -> list[PeriodicService]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import insert, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
-from cases.audit import GENESIS, canonical, case_chain, event_hash
+from cases.audit import GENESIS, canonical, case_chain, event_hash, write_checkpoint
 from cases.clock import utcnow
 from cases.db import Database
 from cases.deadlines import stage_due_at
@@ -152,6 +152,10 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
             is None
         ):  # type: ignore[arg-type]
             conn.execute(insert(ReferenceCounter), [{"year": year, "last": 0}])
+    # A database of this size has long been checkpointed: record the seeded heads once.
+    with Session(db.writer) as session:
+        write_checkpoint(session, at=now, batch=count + 1000)
+        session.commit()
     return references
 
 
