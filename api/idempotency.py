@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from cases.clock import utcnow
 from cases.db import UnitOfWork
@@ -48,7 +48,7 @@ def _replay(record: IdempotencyRecord, print_: str, restore: Replay | None) -> J
 def run(
     *,
     uow: UnitOfWork,
-    principal: str,
+    principal: Callable[[Session], str],
     key: str | None,
     print_: str,
     handler: Callable[[], Outcome],
@@ -57,21 +57,27 @@ def run(
 ) -> JSONResponse:
     """Run ``handler`` once per (principal, key), in the same transaction as its record.
 
+    ``principal`` names (and may authenticate) the caller inside that transaction.
     ``store`` strips what must not be kept (a receipt code); ``restore`` puts it back on replay.
     """
     if key is None:
-        status, body, headers = handler()
+        with uow:
+            principal(uow.session)
+            status, body, headers = handler()
+            uow.commit()
         return JSONResponse(body, status_code=status, headers=headers)
+    who = ""
     try:
         with uow:
-            found = _stored(uow, principal, key)
+            who = principal(uow.session)
+            found = _stored(uow, who, key)
             if found is not None:
                 return _replay(found, print_, restore)
             status, body, headers = handler()
             kept = store(body) if store else body
             uow.session.add(
                 IdempotencyRecord(
-                    principal=principal,
+                    principal=who,
                     key=key,
                     fingerprint=print_,
                     status_code=status,
@@ -83,7 +89,7 @@ def run(
         return JSONResponse(body, status_code=status, headers=headers)
     except (IntegrityError, VersionConflict):
         # A concurrent request with the same key won the race: answer with its response.
-        found = _stored(UnitOfWork(uow.db, write=False), principal, key)
+        found = _stored(UnitOfWork(uow.db, write=False), who, key)
         if found is None:
             raise
         return _replay(found, print_, restore)

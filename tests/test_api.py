@@ -147,6 +147,12 @@ def test_errors_are_problem_json_with_the_field(client: TestClient, tokens: dict
     )
     assert stale.status_code == 412 and stale.json()["type"] == "/problems/version-conflict"
     assert client.get("/cases", headers={"Authorization": "Bearer nope"}).status_code == 401
+    forged = client.post(
+        f"/cases/{ref}/evidence",
+        json={"description": "x", "sha256": SHA},
+        headers={"Authorization": "Bearer qf_x_y", "If-Match": '"2"'},
+    )
+    assert forged.status_code == 401 and forged.headers["WWW-Authenticate"] == "Bearer"
     assert client.get("/cases").status_code == 401
 
 

@@ -59,7 +59,7 @@ def create_token(
     # A replay says which token was made but cannot show its secret: we never store it.
     return idempotency.run(
         uow=uow,
-        principal=f"person:{user.id}",
+        principal=lambda _: f"person:{user.id}",
         key=key,
         handler=handler,
         print_=idempotency.fingerprint(

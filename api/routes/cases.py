@@ -9,7 +9,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api import idempotency
-from api.deps import CurrentUser, IdempotencyKey, IfMatch, PolicyDep, ReadUowDep, UowDep, etag
+from api.deps import (
+    Bearer,
+    CurrentUser,
+    IdempotencyKey,
+    IfMatch,
+    PolicyDep,
+    ReadUowDep,
+    UowDep,
+    etag,
+)
 from api.schemas import CasePage
 from cases import commands as c
 from cases import service
@@ -79,7 +88,7 @@ def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
     def endpoint(
         reference: str,
         command: command_type,  # type: ignore[valid-type]  # resolved per route by FastAPI
-        user: CurrentUser,
+        bearer: Bearer,
         uow: UowDep,
         policy: PolicyDep,
         version: IfMatch,
@@ -92,7 +101,7 @@ def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
                 uow=uow,
                 policy=policy,
                 reference=reference,
-                actor=user,
+                actor=bearer.person,
                 command=sent,
                 expected_version=version,
             )
@@ -100,7 +109,7 @@ def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
 
         return idempotency.run(
             uow=uow,
-            principal=f"person:{user.id}",
+            principal=bearer,
             key=key,
             handler=handler,
             print_=idempotency.fingerprint(

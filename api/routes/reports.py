@@ -56,7 +56,7 @@ def file_report(
 
     return idempotency.run(
         uow=uow,
-        principal=principal,
+        principal=lambda _: principal,
         key=key,
         print_=idempotency.fingerprint("POST", "/reports", report.model_dump_json()),
         handler=handler,
