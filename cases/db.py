@@ -12,7 +12,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 
-def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, cache_kib: int) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if ":memory:" in url or url == "sqlite://":
         kwargs["poolclass"] = StaticPool
@@ -28,6 +28,7 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -50,8 +51,10 @@ class Database:
         # try) still covers writers in other processes, such as the CLI.
         self.write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
         if self.is_sqlite:
-            self.writer = _sqlite_engine(url, immediate=True, pool_size=pool_size)
-            self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
+            # Writers take turns (see write_lock), so a few writer connections suffice, and
+            # each can keep a large page cache: a big database's hot pages stay in memory.
+            self.writer = _sqlite_engine(url, immediate=True, pool_size=2, cache_kib=65536)
+            self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size, cache_kib=8192)
         else:
             self.writer = create_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
