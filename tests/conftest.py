@@ -36,18 +36,54 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db_file(template_db: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "qingfeng.db"
-    shutil.copyfile(template_db, target)
-    return target
+def db_file(state: AppState) -> Path:
+    """The SQLite file behind ``state`` (for tests that edit it directly)."""
+    return Path(state.db.url.removeprefix("sqlite:///"))
 
 
-@pytest.fixture
-def state(db_file: Path, tmp_path: Path, policy: Policy) -> Iterator[AppState]:
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{db_file}")
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A real PostgreSQL server with a migrated template database; skips when none is
+    installed, unless QINGFENG_REQUIRE_POSTGRES is set (as in CI), where it fails."""
+    from tests import postgres
+
+    bin_dir = postgres.binaries()
+    if bin_dir is None:
+        if os.environ.get("QINGFENG_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (QINGFENG_REQUIRE_POSTGRES) but not installed")
+        pytest.skip("PostgreSQL is not installed here; .ci/run installs it")
+    with postgres.server(bin_dir) as url:
+        upgrade(postgres.create_database(url, "qingfeng_template"))
+        yield url
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite"])
+def state(
+    request: pytest.FixtureRequest, tmp_path: Path, policy: Policy, template_db: Path
+) -> Iterator[AppState]:
+    """The app state on a fresh database: a SQLite file, or (param "postgres") a database
+    copied from the migrated template on a real PostgreSQL server."""
+    if request.param == "postgres":
+        from tests import postgres
+
+        server_url = request.getfixturevalue("postgres_template")
+        url = postgres.create_database(
+            server_url, f"t{next(_databases)}", template="qingfeng_template"
+        )
+    else:
+        db_file = tmp_path / "qingfeng.db"
+        shutil.copyfile(template_db, db_file)
+        url = f"sqlite:///{db_file}"
+    settings = Settings(data_dir=tmp_path, database_url=url)
     db = Database(settings.effective_database_url, pool_size=8)
     yield AppState(settings=settings, policy=policy, db=db, secret=b"test-secret")
     db.dispose()
+
+
+BOTH_DATABASES = pytest.mark.parametrize("state", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture

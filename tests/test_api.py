@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import bearer
+from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import SHA
 
 REPORT = {
@@ -45,6 +45,7 @@ def _file(client: TestClient, **extra: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
+@BOTH_DATABASES
 def test_case_through_return_refusal_and_appeal(client: TestClient, tokens: dict[str, str]) -> None:
     filed = _file(client)
     assert filed["reference"].startswith("QF-") and len(filed["receipt_code"]) == 19
@@ -167,6 +168,7 @@ def test_case_outside_scope_is_404(client: TestClient, tokens: dict[str, str]) -
     assert client.get(f"/cases/{ref}", headers=bearer(tokens["adv.law-su"])).status_code == 200
 
 
+@BOTH_DATABASES
 def test_idempotency_key_replays_and_rejects_a_changed_body(
     client: TestClient, tokens: dict[str, str]
 ) -> None:
@@ -193,6 +195,7 @@ def test_idempotency_key_replays_and_rejects_a_changed_body(
     assert sum(1 for item in listing if item["reference"] == ref) == 1
 
 
+@BOTH_DATABASES
 def test_list_filters_and_cursor_pages(client: TestClient, tokens: dict[str, str]) -> None:
     refs = [_file(client, unit=unit)["reference"] for unit in ["cs-su", "law-su"] * 3]
     headers = bearer(tokens["sec.li"])

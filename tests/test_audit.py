@@ -16,6 +16,7 @@ from cases import audit
 from cases.db import UnitOfWork
 from cases.models import Person
 from cases.vocabulary import Stage
+from tests.conftest import BOTH_DATABASES
 from tests.helpers import carry_to, file
 
 
@@ -41,6 +42,7 @@ def _sql(db_file: Path, *statements: str) -> None:
     connection.close()
 
 
+@BOTH_DATABASES
 def test_untouched_trail_verifies(state: AppState, trail: tuple[str, str]) -> None:
     report = _verify(state)
     assert report.ok, report.problem

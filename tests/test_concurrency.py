@@ -18,10 +18,11 @@ from cases import commands as c
 from cases.db import UnitOfWork
 from cases.errors import DomainError, VersionConflict
 from cases.models import Person
-from tests.conftest import bearer
+from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import act, file, read
 
 
+@BOTH_DATABASES
 def test_two_identical_actions_at_once_one_wins(state: AppState, people: dict[str, Person]) -> None:
     for _ in range(5):
         ref = file(state)
@@ -60,6 +61,7 @@ def test_two_identical_actions_at_once_one_wins(state: AppState, people: dict[st
         assert case.version == 2 and len(accepts) == 1 and len(deadlines) == 1
 
 
+@BOTH_DATABASES
 def test_failed_action_writes_nothing(state: AppState, people: dict[str, Person]) -> None:
     ref = file(state)
     bad = c.Accept(category="other", severity="minor", investigators=["inv.wang", "nobody"])
@@ -99,6 +101,7 @@ def live_url(state: AppState) -> Iterator[str]:
     thread.join(5)
 
 
+@BOTH_DATABASES
 def test_concurrent_requests_over_http(live_url: str, tokens: dict[str, str]) -> None:
     """Real HTTP, real SQLite file: 8 identical requests racing, one 200 and seven 412."""
     filed = httpx.post(

@@ -10,6 +10,7 @@ from cases.errors import IllegalAction
 from cases.machine import TRANSITIONS, allowed_actions
 from cases.models import Person
 from cases.vocabulary import Action, Stage
+from tests.conftest import BOTH_DATABASES
 from tests.helpers import PATH, SHA, act, carry_to, file
 
 # One valid command per action, to try in every stage.
@@ -67,6 +68,7 @@ def test_actions_outside_the_table_name_stage_and_allowed_actions(
         assert f"stage '{stage.value}'" in caught.value.detail
 
 
+@BOTH_DATABASES
 def test_every_table_entry_is_carried_out_somewhere(
     state: AppState, people: dict[str, Person]
 ) -> None:
