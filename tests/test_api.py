@@ -155,6 +155,8 @@ def test_errors_are_problem_json_with_the_field(client: TestClient, tokens: dict
     )
     assert forged.status_code == 401 and forged.headers["WWW-Authenticate"] == "Bearer"
     assert client.get("/cases").status_code == 401
+    garbage = client.get("/cases/not-a-reference", headers=headers)
+    assert garbage.status_code == 422 and garbage.json()["field"] == "reference"
 
 
 def test_case_outside_scope_is_404(client: TestClient, tokens: dict[str, str]) -> None:

@@ -5,7 +5,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api import idempotency
@@ -27,7 +27,10 @@ from cases.views import CaseDetail, CaseState
 from cases.vocabulary import Stage
 
 router = APIRouter(prefix="/cases", tags=["cases"])
-Reference = Annotated[str, "QF-<year>-<number>"]
+Reference = Annotated[
+    str,
+    Path(pattern=r"^QF-\d{4}-[A-Z0-9]{1,12}$", description="Case reference, QF-<year>-<number>"),
+]
 
 
 @router.get("", response_model=CasePage, summary="List cases you may see")
@@ -58,7 +61,7 @@ def list_(
 
 
 @router.get("/{reference}", response_model=CaseDetail, summary="Case file with its timeline")
-def detail(reference: str, user: CurrentUser, uow: UowDep, policy: PolicyDep) -> JSONResponse:
+def detail(reference: Reference, user: CurrentUser, uow: UowDep, policy: PolicyDep) -> JSONResponse:
     case = service.read_case(uow=uow, policy=policy, reference=reference, viewer=user)
     return JSONResponse(case.model_dump(mode="json"), headers={"ETag": etag(case.version)})
 
@@ -86,7 +89,7 @@ ACTION_ROUTES: list[tuple[str, type[c.Command], str]] = [
 
 def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
     def endpoint(
-        reference: str,
+        reference: Reference,
         command: command_type,  # type: ignore[valid-type]  # resolved per route by FastAPI
         bearer: Bearer,
         uow: UowDep,
