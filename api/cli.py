@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -112,7 +113,9 @@ def up(no_migrate: Annotated[bool, typer.Option(help="Skip migrating first.")] =
             f"  ready:    {url}/readyz\n  data:     {settings.data_dir.resolve()}"
         )
 
-    serve(state, on_ready=ready)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutdown
+        serve(state, on_ready=ready)
+    out.print("qingfeng stopped")
 
 
 def _role(value: str) -> tuple[Role, str]:

@@ -245,3 +245,27 @@ def test_tokens_can_be_revoked(client: TestClient, tokens: dict[str, str]) -> No
         "/admin/people/inv.wang/tokens", json={"name": "x"}, headers=bearer(tokens["ver.liu"])
     )
     assert other.status_code == 403
+
+
+def test_named_reporter_is_shown_to_staff_never_to_the_subject(
+    client: TestClient, tokens: dict[str, str], state: Any
+) -> None:
+    import sqlite3
+
+    filed = _file(
+        client, anonymous=False, reporter_name="李同學(xué)", reporter_contact="li@example.edu"
+    )
+    ref = filed["reference"]
+    staff_view = client.get(f"/cases/{ref}", headers=bearer(tokens["sec.li"])).json()
+    assert staff_view["reporter"] == "李同學(xué)"
+    subject_token = client.post(
+        "/admin/people/2023010001/tokens", json={"name": "t"}, headers=bearer(tokens["admin"])
+    ).json()["token"]
+    subject_view = client.get(f"/cases/{ref}", headers=bearer(subject_token)).json()
+    assert subject_view["reporter"] is None
+    assert "李同學(xué)" not in str(subject_view) and "li@example.edu" not in str(subject_view)
+    # Only a hash of the receipt code is stored, anywhere in the database.
+    with sqlite3.connect(state.db.url.removeprefix("sqlite:///")) as raw:
+        dump = "\n".join(raw.iterdump())
+    assert filed["receipt_code"] not in dump
+    assert "$argon2id$" in dump
