@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api import problems
 from api.deps import AppState
 from api.routes import admin, cases, health, reports
+from cases import calendar
 from cases.db import Database
 from cases.policy import load_policy
 from config.settings import Settings, get_settings, secret_key
@@ -22,8 +23,9 @@ Every case action needs `If-Match` with the case's ETag; every POST accepts
 
 
 def build_state(settings: Settings) -> AppState:
-    """Load and validate everything the app needs; raises PolicyError on a broken policy."""
+    """Load and validate everything the app needs; a broken policy or calendar raises."""
     policy = load_policy(settings.policy_file)
+    calendar.configure(settings.calendar_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
     return AppState(settings=settings, policy=policy, db=db, secret=secret_key(settings))

@@ -18,6 +18,9 @@ from api.app import build_state
 from api.deps import AppState
 from api.unit_files import UnitFileError, read_units
 from cases import audit, people, service
+from cases.calendar import CalendarError
+from cases.calendar import configure as configure_calendar
+from cases.clock import utcnow
 from cases.commands import COMMANDS, FileReport
 from cases.db import UnitOfWork
 from cases.demo import run_demo
@@ -40,12 +43,14 @@ units = typer.Typer(help="Organisation units.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 cases_app = typer.Typer(help="Look at and act on cases.", no_args_is_help=True)
 policy_app = typer.Typer(help="The case-handling policy.", no_args_is_help=True)
+calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
 for sub, name in (
     (users, "users"),
     (units, "units"),
     (audit_app, "audit"),
     (cases_app, "cases"),
     (policy_app, "policy"),
+    (calendar_app, "calendar"),
 ):
     app.add_typer(sub, name=name)
 
@@ -64,7 +69,7 @@ def fails_cleanly(fn: F) -> F:
         except DomainError as exc:
             where = f" (field: {exc.field})" if exc.field else ""
             err.print(f"[red]error:[/red] {exc.detail}{where}", highlight=False)
-        except (PolicyError, UnitFileError) as exc:
+        except (PolicyError, UnitFileError, CalendarError) as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
         except ValidationError as exc:
             for e in exc.errors():
@@ -326,6 +331,33 @@ def policy_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
         f"{target}: OK (version {policy.version}, {len(policy.categories)} categories, "
         f"{len(policy.dispositions)} dispositions)"
     )
+
+
+@calendar_app.command("check")
+@fails_cleanly
+def calendar_check(
+    years: Annotated[int, typer.Option(help="How many years from this one to list.")] = 3,
+) -> None:
+    """Validate the override files and list which years are confirmed or provisional."""
+    settings = get_settings()
+    calendar = configure_calendar(settings.calendar_dir)
+    this_year = utcnow().year
+    for year in sorted({*calendar.overrides, *range(this_year, this_year + years)}):
+        override = calendar.overrides.get(year)
+        if calendar.is_confirmed(year):
+            assert override is not None
+            out.print(
+                f"{year}  confirmed    {calendar.sources[year]} "
+                f"(+{len(override.days_off)} days off, +{len(override.make_up_workdays)} "
+                f"make-up days, {len(override.closures)} closures)",
+                highlight=False,
+            )
+        else:
+            out.print(
+                f"{year}  provisional  statutory holidays only, no make-up days "
+                f"(add {settings.calendar_dir}/{year}.yaml with confirmed: true)",
+                highlight=False,
+            )
 
 
 def main() -> None:

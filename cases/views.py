@@ -6,9 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from cases.calendar import provisional
 from cases.models import AuditEvent, CaseParty, ConductCase, Evidence, Interview, Person, Unit
 
 READ_EVENT = "case.read"
@@ -23,6 +24,10 @@ class CaseSummary(BaseModel):
     severity: str | None
     filed_at: datetime
     due_at: datetime | None
+    due_provisional: bool = Field(
+        description="The due time counts days in a year whose official holiday schedule is "
+        "not yet confirmed (see `qingfeng calendar check`)."
+    )
 
 
 class TimelineEntry(BaseModel):
@@ -83,6 +88,7 @@ def summary_of(case: ConductCase, unit_code: str) -> CaseSummary:
         severity=case.severity,
         filed_at=case.filed_at,
         due_at=case.due_at,
+        due_provisional=provisional(case.stage_entered_at, case.due_at),
     )
 
 

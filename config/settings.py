@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
+DEFAULT_CALENDAR_DIR = Path(__file__).with_name("calendar")
 
 
 class Settings(BaseSettings):
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
         "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
     )
     policy_file: Path = Field(default=DEFAULT_POLICY_FILE, description="Case-handling policy.")
+    calendar_dir: Path = Field(
+        default=DEFAULT_CALENDAR_DIR,
+        description="Per-year working-day override files (<year>.yaml).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -71,6 +71,7 @@ def test_case_through_return_refusal_and_appeal(client: TestClient, tokens: dict
     staff.do("sec.li", "assign", {"capacity": "verifier", "person": "ver.liu"})
     returned = staff.do("ver.liu", "return", {"reasons": ["缺少當(dāng)事人以外的證言"]})
     assert (returned["stage"], returned["returns_count"]) == ("investigation", 1)
+    assert isinstance(returned["due_provisional"], bool) and returned["due_at"]
     staff.do("inv.wang", "findings", findings)
     staff.do("ver.liu", "confirm", {"comment": "屬實"})
     staff.do("inv.wang", "proposal", {"disposition": "warning", "rationale": "情節(jié)較重"})
