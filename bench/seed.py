@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from cases.audit import GENESIS, canonical, case_chain, event_hash, write_checkpoint
 from cases.clock import utcnow
 from cases.db import Database
-from cases.deadlines import stage_due_at
+from cases.deadlines import ladder, stage_due_at
 from cases.models import (
     AuditChainHead,
     AuditEvent,
@@ -39,6 +39,8 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
     now = utcnow()
     receipt = hash_receipt("BENC-HBEN-CHBE-NCHB")
     due = stage_due_at(policy, Stage.INTAKE, None, now)
+    assert due is not None
+    steps = ladder(policy, due)
     references: list[str] = []
     with db.writer.begin() as conn:
         unit_id = conn.execute(select(col(Unit.id)).where(col(Unit.code) == unit_code)).scalar_one()
@@ -103,15 +105,16 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
                         "pending_checkpoint": True,
                     }
                 )
-                deadlines.append(
+                deadlines.extend(
                     {
                         "case_id": case_id,
                         "stage": "intake",
                         "stage_entry": 1,
-                        "step": "due",
-                        "due_at": due,
+                        "step": step,
+                        "due_at": when,
                         "state": "pending",
                     }
+                    for step, when in steps
                 )
                 payload = canonical(
                     {

@@ -151,10 +151,25 @@ def local_date(moment: datetime) -> date:
     return to_utc(moment).astimezone(SHANGHAI).date()
 
 
+def end_of(day: date, end_of_day: time) -> datetime:
+    """``end_of_day`` (Asia/Shanghai) on ``day``, in UTC."""
+    return to_utc(datetime.combine(day, end_of_day, tzinfo=SHANGHAI))
+
+
 def due_after(start: datetime, working_days: int, end_of_day: time) -> datetime:
     """End (``end_of_day`` local) of the Nth working day after ``start``, in UTC."""
-    day = add_working_days(local_date(start), working_days)
-    return to_utc(datetime.combine(day, end_of_day, tzinfo=SHANGHAI))
+    return end_of(add_working_days(local_date(start), working_days), end_of_day)
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end`` (negative if ``end`` is before)."""
+    if end < start:
+        return -working_days_between(end, start)
+    calendar, count, day = current(), 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += calendar.is_working_day(day)
+    return count
 
 
 def provisional(start: datetime, end: datetime | None) -> bool:

@@ -9,8 +9,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from cases.calendar import provisional
-from cases.models import AuditEvent, CaseParty, ConductCase, Evidence, Interview, Person, Unit
+from cases.calendar import local_date, provisional, working_days_between
+from cases.clock import utcnow
+from cases.models import (
+    AuditEvent,
+    CaseParty,
+    ConductCase,
+    Deadline,
+    Evidence,
+    Interview,
+    Person,
+    Unit,
+)
 
 READ_EVENT = "case.read"
 
@@ -36,6 +46,14 @@ class TimelineEntry(BaseModel):
     action: str
     actor: str | None
     data: dict[str, Any]
+
+
+class DeadlineStep(BaseModel):
+    stage: str
+    step: str
+    due_at: datetime
+    state: str
+    working_days_left: int = Field(description="From today (Asia/Shanghai); negative once past.")
 
 
 class PartyView(BaseModel):
@@ -74,6 +92,7 @@ class CaseDetail(CaseSummary):
     evidence: list[dict[str, Any]]
     interviews: list[dict[str, Any]]
     timeline: list[TimelineEntry]
+    deadlines: list[DeadlineStep]
     allowed_actions: list[str]
 
 
@@ -184,8 +203,26 @@ def detail_of(
             )
             for e in events
         ],
+        deadlines=_deadline_steps(session, case),
         allowed_actions=allowed,
     )
+
+
+def _deadline_steps(session: Session, case: ConductCase) -> list[DeadlineStep]:
+    today = local_date(utcnow())
+    rows = session.exec(
+        select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))
+    )
+    return [
+        DeadlineStep(
+            stage=d.stage,
+            step=d.step,
+            due_at=d.due_at,
+            state=d.state,
+            working_days_left=working_days_between(today, local_date(d.due_at)),
+        )
+        for d in rows
+    ]
 
 
 class CaseState(CaseSummary):
