@@ -1,7 +1,7 @@
 """`qingfeng up`: the services of one machine, started together and stopped together.
 
-Today: the API (uvicorn) and the audit checkpointer. The deadline scheduler, the Prefect
-server and the flow runner join ``background_services`` as their issues land.
+Today: the API (uvicorn), the audit checkpointer and the deadline worker. The Prefect
+server and the flow runner join ``background_services`` as their issue lands.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 import uvicorn
@@ -19,6 +20,7 @@ from api.deps import AppState
 from cases.audit import write_checkpoint
 from cases.clock import utcnow
 from cases.db import UnitOfWork
+from flows.deadlines import DeadlineWorker
 
 log = structlog.get_logger("qingfeng.stack")
 
@@ -65,13 +67,20 @@ def checkpoint_audit(state: AppState) -> None:
         time.sleep(0.01)  # the write lock is not fair: let waiting staff actions in first
 
 
-def background_services(state: AppState) -> list[PeriodicService]:
+class Service(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def background_services(state: AppState) -> list[Service]:
+    """Everything `up` runs beside the API (the Prefect runner joins here later)."""
     return [
         PeriodicService(
             "audit-checkpoint",
             state.settings.audit_checkpoint_seconds,
             lambda: checkpoint_audit(state),
-        )
+        ),
+        DeadlineWorker(state.db, state.policy),
     ]
 
 

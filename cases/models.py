@@ -120,6 +120,10 @@ class ConductCase(SQLModel, table=True):
     appeal_grounds: str | None = Field(default=None, sa_column=Column(Text))
     appeal_outcome: str | None = None
     closed_at: datetime | None = None
+    # Set by fired deadline steps (not by staff, so they do not move the version/ETag).
+    overdue: bool = False
+    escalation: str | None = Field(default=None, max_length=40)
+    flag: str | None = Field(default=None, max_length=12)
 
 
 class CaseParty(SQLModel, table=True):

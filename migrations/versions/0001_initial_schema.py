@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:25:12.348147
+Create Date: 2026-11-25 15:00:16.105126
 """
 
 from collections.abc import Sequence
@@ -180,6 +180,9 @@ def upgrade() -> None:
         sa.Column("appeal_grounds", sa.Text(), nullable=True),
         sa.Column("appeal_outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("overdue", sa.Boolean(), nullable=False),
+        sa.Column("escalation", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("flag", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
         sa.ForeignKeyConstraint(
             ["advisor_signed_by"],
             ["person.id"],

@@ -1,0 +1,69 @@
+"""The deadline worker: APScheduler wakes it at the earliest pending step (and on a
+safety interval); the database holds the steps, so nothing is lost across restarts.
+
+One wake-up job, moved to the next due time after every run; never one job per deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from cases.clock import utcnow
+from cases.db import Database, UnitOfWork
+from cases.firing import fire_due_steps, next_pending_due
+from cases.policy import Policy
+
+log = structlog.get_logger("qingfeng.deadlines")
+WAKE = "deadline-wake"
+
+
+class DeadlineWorker:
+    """Fires due steps in batches until none is due, then sleeps until the next one."""
+
+    def __init__(self, db: Database, policy: Policy, *, safety_seconds: float = 60.0) -> None:
+        self.db, self.policy = db, policy
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.safety_seconds = safety_seconds
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self.run,
+            "interval",
+            seconds=self.safety_seconds,
+            id="deadline-safety",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+        self.wake_at_next()
+        self.run()  # steps that fell due while the service was down fire now, in order
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+
+    def run(self) -> None:
+        """Fire everything due now, then schedule the next wake-up."""
+        total = 0
+        while fired := fire_due_steps(uow=UnitOfWork(self.db), policy=self.policy, now=utcnow()):
+            total += fired
+        if total:
+            log.info("deadline steps fired", count=total)
+        self.wake_at_next()
+
+    def wake_at_next(self) -> None:
+        due = next_pending_due(uow=UnitOfWork(self.db, write=False))
+        if due is None:
+            return
+        run_date = max(due, utcnow() + timedelta(milliseconds=10))
+        self.scheduler.add_job(
+            self.run,
+            "date",
+            run_date=run_date,
+            id=WAKE,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
