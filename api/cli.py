@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
+from datetime import time
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,13 +19,20 @@ from api.app import build_state
 from api.deps import AppState
 from api.unit_files import UnitFileError, read_units
 from cases import audit, people, service
-from cases.calendar import CalendarError
+from cases.calendar import (
+    CalendarError,
+    add_working_days,
+    end_of,
+    local_date,
+    working_days_between,
+)
 from cases.calendar import configure as configure_calendar
 from cases.clock import utcnow
 from cases.commands import COMMANDS, FileReport
 from cases.db import UnitOfWork
 from cases.demo import run_demo
 from cases.errors import DomainError
+from cases.firing import upcoming_steps
 from cases.migrate import upgrade
 from cases.models import Person
 from cases.policy import PolicyError, load_policy
@@ -44,6 +52,9 @@ audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=
 cases_app = typer.Typer(help="Look at and act on cases.", no_args_is_help=True)
 policy_app = typer.Typer(help="The case-handling policy.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
+deadlines_app = typer.Typer(
+    help="Deadline steps (reminders, overdue, escalations).", no_args_is_help=True
+)
 for sub, name in (
     (users, "users"),
     (units, "units"),
@@ -51,6 +62,7 @@ for sub, name in (
     (cases_app, "cases"),
     (policy_app, "policy"),
     (calendar_app, "calendar"),
+    (deadlines_app, "deadlines"),
 ):
     app.add_typer(sub, name=name)
 
@@ -358,6 +370,27 @@ def calendar_check(
                 f"(add {settings.calendar_dir}/{year}.yaml with confirmed: true)",
                 highlight=False,
             )
+
+
+@deadlines_app.command("upcoming")
+@fails_cleanly
+def deadlines_upcoming(
+    days: Annotated[int, typer.Option(min=0, max=60, help="Working days ahead.")] = 5,
+) -> None:
+    """Pending reminder, overdue and escalation steps due within N working days."""
+    state = _state()
+    today = local_date(utcnow())
+    until = end_of(add_working_days(today, days), time.max)
+    steps = upcoming_steps(uow=UnitOfWork(state.db, write=False), until=until)
+    if not steps:
+        out.print(f"nothing due within {days} working days")
+    for reference, step in steps:
+        left = working_days_between(today, local_date(step.due_at))
+        out.print(
+            f"{step.due_at:%Y-%m-%d %H:%M}Z  {left:+3d} wd  {reference}  "
+            f"{step.stage:14} {step.step}",
+            highlight=False,
+        )
 
 
 def main() -> None:

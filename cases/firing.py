@@ -103,3 +103,15 @@ def next_pending_due(*, uow: UnitOfWork) -> datetime | None:
             .order_by(col(Deadline.due_at))
             .limit(1)
         ).first()
+
+
+def upcoming_steps(*, uow: UnitOfWork, until: datetime) -> list[tuple[str, Deadline]]:
+    """Pending steps due by ``until`` with their case references, earliest first."""
+    with uow:
+        rows = uow.session.exec(
+            select(ConductCase.reference, Deadline)
+            .join(ConductCase, col(ConductCase.id) == Deadline.case_id)
+            .where(col(Deadline.state) == "pending", col(Deadline.due_at) <= until)
+            .order_by(col(Deadline.due_at), col(Deadline.id))
+        ).all()
+        return [(reference, step) for reference, step in rows]

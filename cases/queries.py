@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlmodel import col, select
 
 from cases.access import scope_condition
-from cases.clock import to_utc
+from cases.calendar import add_working_days, end_of, local_date
+from cases.clock import to_utc, utcnow
 from cases.db import UnitOfWork
 from cases.errors import InvalidInput
 from cases.models import CaseParty, ConductCase, Person, Unit
@@ -25,6 +26,8 @@ class CaseFilter:
     assignee: str | None = None
     filed_from: datetime | None = None
     filed_to: datetime | None = None
+    overdue: bool | None = None
+    due_within: int | None = None  # working days from today
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ def list_cases(
         query = query.where(col(ConductCase.filed_at) >= to_utc(filters.filed_from))
     if filters.filed_to:
         query = query.where(col(ConductCase.filed_at) < to_utc(filters.filed_to))
+    if filters.overdue is not None:
+        query = query.where(col(ConductCase.overdue) == filters.overdue)
+    if filters.due_within is not None:
+        horizon = end_of(add_working_days(local_date(utcnow()), filters.due_within), time.max)
+        query = query.where(col(ConductCase.due_at) <= horizon, ConductCase.stage != "closed")
     with uow:
         session = uow.session
         if filters.unit:

@@ -164,3 +164,51 @@ def test_worker_fires_missed_steps_on_start_and_waits_for_the_next(
         assert wake is not None and wake.next_run_time > now
     finally:
         worker.stop()
+
+
+def test_overdue_and_due_soon_filters(
+    client: object, tokens: dict[str, str], state: AppState, people: dict[str, Person]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    assert isinstance(client, TestClient)
+    now = datetime.now(UTC)
+    late = _accepted_case(state, people, at=now - timedelta(days=60))
+    fresh = _accepted_case(state, people, at=now)
+    fire_due_steps(uow=UnitOfWork(state.db), policy=state.policy, now=now)
+    headers = {"Authorization": f"Bearer {tokens['sec.li']}"}
+
+    def refs(**params: object) -> set[str]:
+        page = client.get("/cases", params=params, headers=headers).json()
+        return {item["reference"] for item in page["items"]}
+
+    assert refs(overdue=True) == {late}
+    assert fresh in refs(overdue=False)
+    assert refs(due_within=0) == {late}  # only what is already due
+    assert {late, fresh} <= refs(due_within=30)
+
+
+def test_deadlines_upcoming_cli(
+    state: AppState, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from config.settings import get_settings
+
+    ref = _accepted_case(state, people, at=datetime.now(UTC))
+    monkeypatch.setenv("QINGFENG_DATABASE_URL", state.db.url)
+    monkeypatch.setenv("QINGFENG_DATA_DIR", str(state.settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["deadlines", "upcoming", "--days", "30"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if ref in line]
+    assert [line.split()[-1] for line in lines] == [
+        "reminder",
+        "overdue",
+        "escalation_1",
+        "escalation_2",
+    ]

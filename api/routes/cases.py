@@ -44,6 +44,10 @@ def list_(
     assignee: Annotated[str | None, Query(description="Handle of an assigned person")] = None,
     filed_from: datetime | None = None,
     filed_to: datetime | None = None,
+    overdue: Annotated[bool | None, Query(description="Only (not) overdue cases")] = None,
+    due_within: Annotated[
+        int | None, Query(ge=0, le=60, description="Due within N working days (or overdue)")
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -55,6 +59,8 @@ def list_(
         assignee=assignee,
         filed_from=filed_from,
         filed_to=filed_to,
+        overdue=overdue,
+        due_within=due_within,
     )
     page = list_cases(uow=uow, viewer=user, filters=filters, cursor=cursor, limit=limit)
     return CasePage(items=page.items, next_cursor=page.next_cursor)
