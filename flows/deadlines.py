@@ -6,9 +6,12 @@ One wake-up job, moved to the next due time after every run; never one job per d
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import timedelta
 
 import structlog
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from cases.clock import utcnow
@@ -27,6 +30,7 @@ class DeadlineWorker:
         self.db, self.policy = db, policy
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.safety_seconds = safety_seconds
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -42,28 +46,38 @@ class DeadlineWorker:
         self.run()  # steps that fell due while the service was down fire now, in order
 
     def stop(self) -> None:
-        self.scheduler.shutdown(wait=True)
+        # Not wait=True: a run finishing now would re-schedule itself with add_job, which
+        # waits for the lock that a waiting shutdown holds. A run cut short is harmless:
+        # each batch commits whole or not at all.
+        self._stopping.set()
+        self.scheduler.shutdown(wait=False)
 
     def run(self) -> None:
         """Fire everything due now, then schedule the next wake-up."""
         total = 0
-        while fired := fire_due_steps(uow=UnitOfWork(self.db), policy=self.policy, now=utcnow()):
+        while not self._stopping.is_set():
+            fired = fire_due_steps(uow=UnitOfWork(self.db), policy=self.policy, now=utcnow())
+            if not fired:
+                break
             total += fired
         if total:
             log.info("deadline steps fired", count=total)
         self.wake_at_next()
 
     def wake_at_next(self) -> None:
+        if self._stopping.is_set():
+            return
         due = next_pending_due(uow=UnitOfWork(self.db, write=False))
         if due is None:
             return
         run_date = max(due, utcnow() + timedelta(milliseconds=10))
-        self.scheduler.add_job(
-            self.run,
-            "date",
-            run_date=run_date,
-            id=WAKE,
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-        )
+        with contextlib.suppress(SchedulerNotRunningError):  # stopped meanwhile
+            self.scheduler.add_job(
+                self.run,
+                "date",
+                run_date=run_date,
+                id=WAKE,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+            )
