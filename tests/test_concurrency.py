@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from cases.errors import DomainError, VersionConflict
 from cases.models import Person
 from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import act, file, read
+from tests.postgres import free_port
 
 
 @BOTH_DATABASES
@@ -81,15 +81,9 @@ def test_failed_action_writes_nothing(state: AppState, people: dict[str, Person]
     assert [p.person for p in parties if p.capacity == "investigator"] == ["inv.wang"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_url(state: AppState) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning")
     )

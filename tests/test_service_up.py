@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,11 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.postgres import free_port
 
 
 def test_up_serves_until_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "QINGFENG_DATA_DIR": str(tmp_path), "QINGFENG_PORT": str(port)}
     env.pop("QINGFENG_DATABASE_URL", None)
     command = [sys.executable, "-m", "api.cli", "up"]
