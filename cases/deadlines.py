@@ -7,9 +7,11 @@ whatever is still pending. The worker that fires due rows belongs to ``flows``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session, col
 
 from cases.calendar import add_working_days, due_after, end_of, local_date
@@ -28,6 +30,33 @@ def stage_due_at(
     return due_after(start, deadline.for_severity(severity), policy.end_of_day)
 
 
+NEW_STEPS = "qingfeng.new_steps"
+_listeners: list[Callable[[datetime], None]] = []
+
+
+def listen_for_new_steps(listener: Callable[[datetime], None]) -> Callable[[], None]:
+    """Call ``listener`` with the earliest new step after each commit that wrote steps.
+
+    Lets the deadline worker move its wake-up earlier at once instead of at its next
+    safety tick. Returns a function that stops listening.
+    """
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+@event.listens_for(SASession, "after_commit")
+def _announce_new_steps(session: SASession) -> None:
+    earliest = session.info.pop(NEW_STEPS, None)
+    if earliest is not None:
+        for listener in list(_listeners):
+            listener(earliest)
+
+
+@event.listens_for(SASession, "after_rollback")
+def _forget_new_steps(session: SASession) -> None:
+    session.info.pop(NEW_STEPS, None)
+
+
 def ladder(policy: Policy, due_at: datetime) -> list[tuple[str, datetime]]:
     """The policy's steps around ``due_at``: (step, when), each at the end of its working day."""
     due_day = local_date(due_at)
@@ -42,7 +71,11 @@ def open_stage(session: Session, case: ConductCase, policy: Policy, now: datetim
     case.due_at = stage_due_at(policy, Stage(case.stage), case.severity, now)
     if case.due_at is None:
         return
-    for step, when in ladder(policy, case.due_at):
+    steps = ladder(policy, case.due_at)
+    earliest = min(when for _, when in steps)
+    known = session.info.get(NEW_STEPS)
+    session.info[NEW_STEPS] = min(earliest, known) if known else earliest
+    for step, when in steps:
         session.add(
             Deadline(
                 case_id=pk(case),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import structlog
 from apscheduler.schedulers import SchedulerNotRunningError
@@ -16,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from cases.clock import utcnow
 from cases.db import Database, UnitOfWork
+from cases.deadlines import listen_for_new_steps
 from cases.firing import fire_due_steps, next_pending_due
 from cases.policy import Policy
 
@@ -31,6 +33,7 @@ class DeadlineWorker:
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.safety_seconds = safety_seconds
         self._stopping = threading.Event()
+        self._unlisten: Callable[[], None] | None = None
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -42,6 +45,7 @@ class DeadlineWorker:
             coalesce=True,
         )
         self.scheduler.start()
+        self._unlisten = listen_for_new_steps(self.wake_by)
         self.wake_at_next()
         self.run()  # steps that fell due while the service was down fire now, in order
 
@@ -50,6 +54,8 @@ class DeadlineWorker:
         # waits for the lock that a waiting shutdown holds. A run cut short is harmless:
         # each batch commits whole or not at all.
         self._stopping.set()
+        if self._unlisten:
+            self._unlisten()
         self.scheduler.shutdown(wait=False)
 
     def run(self) -> None:
@@ -68,8 +74,18 @@ class DeadlineWorker:
         if self._stopping.is_set():
             return
         due = next_pending_due(uow=UnitOfWork(self.db, write=False))
-        if due is None:
+        if due is not None:
+            self._wake_at(due)
+
+    def wake_by(self, due: datetime) -> None:
+        """Wake no later than ``due`` (a commit just wrote a step due then)."""
+        if self._stopping.is_set():
             return
+        job = self.scheduler.get_job(WAKE)
+        if job is None or job.next_run_time > due:
+            self._wake_at(due)
+
+    def _wake_at(self, due: datetime) -> None:
         run_date = max(due, utcnow() + timedelta(milliseconds=10))
         with contextlib.suppress(SchedulerNotRunningError):  # stopped meanwhile
             self.scheduler.add_job(

@@ -212,3 +212,22 @@ def test_deadlines_upcoming_cli(
         "escalation_1",
         "escalation_2",
     ]
+
+
+def test_a_commit_with_an_earlier_step_moves_the_wake_up(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    worker = DeadlineWorker(state.db, state.policy, safety_seconds=3600)
+    worker.start()
+    try:
+        assert worker.scheduler.get_job("deadline-wake") is None  # nothing pending yet
+        ref = file(state)  # intake opens: its reminder is the earliest step
+        with UnitOfWork(state.db, write=False) as uow:
+            earliest = uow.session.exec(
+                select(func.min(Deadline.due_at)).where(Deadline.state == "pending")
+            ).one()
+        wake = worker.scheduler.get_job("deadline-wake")
+        assert wake is not None and wake.next_run_time == earliest
+        assert _events(state, ref) == []
+    finally:
+        worker.stop()
