@@ -63,9 +63,9 @@ def fire_due_steps(*, uow: UnitOfWork, policy: Policy, now: datetime, batch: int
             case = session.get(ConductCase, step.case_id)
             assert case is not None
             if step.due_at >= (case.due_at or step.due_at):
-                case.overdue = True  # at or past the due time (the overdue step and later)
-            if step.step not in ("reminder",):
-                case.escalation = step.step
+                # At or past the due time: the case is overdue and this step is its level.
+                # Steps before it are reminders, whatever the policy names them.
+                case.overdue, case.escalation = True, step.step
             case.flag = flags.get(step.step) or case.flag
             session.add(case)
             event = append_event(

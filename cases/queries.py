@@ -14,6 +14,7 @@ from cases.clock import to_utc, utcnow
 from cases.db import UnitOfWork
 from cases.errors import InvalidInput
 from cases.models import CaseParty, ConductCase, Person, Unit
+from cases.people import unit_by_code
 from cases.views import CaseSummary, summary_of
 
 
@@ -88,9 +89,7 @@ def list_cases(
     with uow:
         session = uow.session
         if filters.unit:
-            unit = session.exec(select(Unit).where(Unit.code == filters.unit)).first()
-            if unit is None:
-                raise InvalidInput(f"unknown unit {filters.unit!r}", field="unit")
+            unit = unit_by_code(session, filters.unit)
             query = query.where(col(Unit.path).startswith(unit.path))
         if filters.assignee:
             query = query.where(
