@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -150,6 +151,25 @@ class Close(Command):
     note: Text | None = None
 
 
+class RequestExtension(Command):
+    action: Literal[Action.REQUEST_EXTENSION] = Action.REQUEST_EXTENSION
+    reason: Text
+    due_on: date = Field(description="The working day (Asia/Shanghai) the stage should be due.")
+
+
+class GrantExtension(Command):
+    action: Literal[Action.GRANT_EXTENSION] = Action.GRANT_EXTENSION
+    due_on: date | None = Field(
+        default=None, description="The new due day; the day asked for when left out."
+    )
+    note: Text | None = None
+
+
+class RefuseExtension(Command):
+    action: Literal[Action.REFUSE_EXTENSION] = Action.REFUSE_EXTENSION
+    reason: Text
+
+
 COMMANDS: dict[Action, type[Command]] = {
     c.model_fields["action"].default: c
     for c in (
@@ -170,5 +190,8 @@ COMMANDS: dict[Action, type[Command]] = {
         Appeal,
         DecideAppeal,
         Close,
+        RequestExtension,
+        GrantExtension,
+        RefuseExtension,
     )
 }

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session, col
 
 from cases.calendar import add_working_days, due_after, end_of, local_date
-from cases.models import ConductCase, Deadline, pk
+from cases.models import ConductCase, Deadline, DeadlineExtension, pk
 from cases.policy import Policy
 from cases.vocabulary import Stage
 
@@ -68,10 +68,21 @@ def ladder(policy: Policy, due_at: datetime) -> list[tuple[str, datetime]]:
 
 def open_stage(session: Session, case: ConductCase, policy: Policy, now: datetime) -> None:
     """Set the case's due time for its current stage and write the stage's ladder rows."""
-    case.due_at = stage_due_at(policy, Stage(case.stage), case.severity, now)
-    if case.due_at is None:
-        return
-    steps = ladder(policy, case.due_at)
+    case.extensions_granted = 0
+    case.extension_requested_by = case.extension_requested_due_on = None
+    due_at = stage_due_at(policy, Stage(case.stage), case.severity, now)
+    if due_at is not None:
+        write_ladder(session, case, policy, due_at)
+    else:
+        case.due_at = None
+        clear_lateness(case)
+
+
+def write_ladder(session: Session, case: ConductCase, policy: Policy, due_at: datetime) -> None:
+    """Make ``due_at`` the stage's due time and write its ladder as the stage's next revision."""
+    case.due_at = due_at
+    clear_lateness(case)
+    steps = ladder(policy, due_at)
     earliest = min(when for _, when in steps)
     known = session.info.get(NEW_STEPS)
     session.info[NEW_STEPS] = min(earliest, known) if known else earliest
@@ -81,10 +92,16 @@ def open_stage(session: Session, case: ConductCase, policy: Policy, now: datetim
                 case_id=pk(case),
                 stage=case.stage,
                 stage_entry=case.stage_entry,
+                revision=case.extensions_granted,
                 step=step,
                 due_at=when,
             )
         )
+
+
+def clear_lateness(case: ConductCase) -> None:
+    """Overdue, escalation level and flag describe the current due time; a new one resets them."""
+    case.overdue, case.escalation, case.flag = False, None, None
 
 
 def cancel_pending(session: Session, case: ConductCase) -> int:
@@ -95,3 +112,17 @@ def cancel_pending(session: Session, case: ConductCase) -> int:
         .values(state="cancelled")
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def lapse_extension_request(session: Session, case: ConductCase, now: datetime) -> None:
+    """An extension request still undecided when its stage ends lapses with the stage."""
+    if case.extension_requested_by is None:
+        return
+    session.execute(
+        update(DeadlineExtension)
+        .where(
+            col(DeadlineExtension.case_id) == case.id,
+            col(DeadlineExtension.state) == "pending",
+        )
+        .values(state="lapsed", decided_at=now)
+    )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
 
 from cases import commands as c
 from cases.assignment import check_assignable, deactivate, put_on_case
-from cases.calendar import due_after
+from cases.calendar import due_after, end_of, is_working_day, local_date
+from cases.deadlines import cancel_pending, write_ladder
 from cases.errors import InvalidInput
 from cases.guards import ActionContext
-from cases.models import ConductCase, Evidence, Interview, Unit, pk
+from cases.models import ConductCase, DeadlineExtension, Evidence, Interview, Unit, pk
 from cases.people import person_by_handle
 from cases.vocabulary import Action, AppealOutcome, Capacity, Stage, StatementState
 
@@ -195,6 +197,83 @@ def close(session: Session, ctx: ActionContext, cmd: c.Close) -> dict[str, Any]:
     return {"note": cmd.note}
 
 
+def _later_working_day(ctx: ActionContext, day: date, field: str) -> date:
+    assert ctx.case.due_at is not None  # every extendable stage has a due time
+    if day <= local_date(ctx.case.due_at) or day < local_date(ctx.now):
+        raise InvalidInput(
+            f"{day} is not later than the current due day {local_date(ctx.case.due_at)}"
+            if day <= local_date(ctx.case.due_at)
+            else f"{day} is in the past",
+            field=field,
+        )
+    if not is_working_day(day):
+        raise InvalidInput(f"{day} is not a working day (Asia/Shanghai calendar)", field=field)
+    return day
+
+
+def _pending_extension(session: Session, ctx: ActionContext) -> DeadlineExtension:
+    return session.exec(
+        select(DeadlineExtension).where(
+            DeadlineExtension.case_id == ctx.case.id, DeadlineExtension.state == "pending"
+        )
+    ).one()
+
+
+def request_extension(
+    session: Session, ctx: ActionContext, cmd: c.RequestExtension
+) -> dict[str, Any]:
+    case = ctx.case
+    due_on = _later_working_day(ctx, cmd.due_on, "due_on")
+    assert case.due_at is not None
+    session.add(
+        DeadlineExtension(
+            case_id=pk(case),
+            stage=case.stage,
+            stage_entry=case.stage_entry,
+            requested_by=pk(ctx.actor),
+            requested_at=ctx.now,
+            reason=cmd.reason,
+            requested_due_on=due_on,
+            previous_due_at=case.due_at,
+        )
+    )
+    case.extension_requested_by, case.extension_requested_due_on = ctx.actor.id, due_on
+    return {"reason": cmd.reason, "due_on": due_on.isoformat()}
+
+
+def grant_extension(session: Session, ctx: ActionContext, cmd: c.GrantExtension) -> dict[str, Any]:
+    case = ctx.case
+    requested = case.extension_requested_due_on
+    assert requested is not None  # the extension_pending guard held
+    due_on = _later_working_day(ctx, cmd.due_on or requested, "due_on")
+    request = _pending_extension(session, ctx)
+    request.state, request.decided_by, request.decided_at = "granted", ctx.actor.id, ctx.now
+    request.granted_due_on, request.decision_note = due_on, cmd.note
+    session.add(request)
+    previous = case.due_at
+    cancel_pending(session, case)
+    case.extensions_granted += 1
+    case.extension_requested_by = case.extension_requested_due_on = None
+    write_ladder(session, case, ctx.policy, end_of(due_on, ctx.policy.end_of_day))
+    return {
+        "due_on": due_on.isoformat(),
+        "requested_due_on": requested.isoformat(),
+        "previous_due_at": previous.isoformat() if previous else None,
+        "note": cmd.note,
+    }
+
+
+def refuse_extension(
+    session: Session, ctx: ActionContext, cmd: c.RefuseExtension
+) -> dict[str, Any]:
+    request = _pending_extension(session, ctx)
+    request.state, request.decided_by, request.decided_at = "refused", ctx.actor.id, ctx.now
+    request.decision_note = cmd.reason
+    session.add(request)
+    ctx.case.extension_requested_by = ctx.case.extension_requested_due_on = None
+    return {"reason": cmd.reason, "requested_due_on": request.requested_due_on.isoformat()}
+
+
 EFFECTS: dict[Action, Effect] = {
     Action.ACCEPT: accept,
     Action.DECLINE: decline,
@@ -213,6 +292,9 @@ EFFECTS: dict[Action, Effect] = {
     Action.APPEAL: appeal,
     Action.DECIDE_APPEAL: decide_appeal,
     Action.CLOSE: close,
+    Action.REQUEST_EXTENSION: request_extension,
+    Action.GRANT_EXTENSION: grant_extension,
+    Action.REFUSE_EXTENSION: refuse_extension,
 }
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from cases.commands import Command, Return
 from cases.models import CaseParty, ConductCase, Person
 from cases.policy import Policy
-from cases.vocabulary import Capacity, Role, StatementState
+from cases.vocabulary import ASSIGNABLE, Capacity, Role, Stage, StatementState
 
 
 @dataclass
@@ -75,8 +75,15 @@ def _awaits_cosign(c: ActionContext) -> bool:
     )
 
 
+def _assignee(c: ActionContext) -> bool:
+    if c.case.stage == Stage.INTAKE:  # nobody is assigned before acceptance: triage owns it
+        return c.has_role(Role.INVESTIGATOR) or c.has_role(Role.SECRETARY)
+    return any(c.holds(capacity) for capacity in ASSIGNABLE)
+
+
 WHO: dict[str, Check] = {
     "triage": lambda c: c.has_role(Role.INVESTIGATOR) or c.has_role(Role.SECRETARY),
+    "case_assignee": _assignee,
     "secretary": lambda c: c.has_role(Role.SECRETARY),
     "case_investigator": lambda c: c.holds(Capacity.INVESTIGATOR),
     "case_verifier": lambda c: c.holds(Capacity.VERIFIER),
@@ -100,6 +107,7 @@ WHO: dict[str, Check] = {
 
 WHO_TEXT: dict[str, str] = {
     "triage": "an investigator or the secretary responsible for the unit",
+    "case_assignee": "a person assigned to the case (at intake: an investigator or the secretary)",
     "secretary": "the committee secretary",
     "case_investigator": "an investigator assigned to the case",
     "case_verifier": "the verifier assigned to the case",
@@ -196,10 +204,30 @@ GUARDS: dict[str, Guard] = {
         if c.capacities(c.actor.id) - {Capacity.APPEAL_REVIEWER.value}
         else None
     ),
+    "no_extension_pending": lambda c: (
+        "an extension request is already waiting for the secretary"
+        if c.case.extension_requested_by is not None
+        else None
+    ),
+    "extensions_left": lambda c: (
+        None
+        if c.case.extensions_granted < c.policy.extensions.max_per_stage
+        else f"the policy allows {c.policy.extensions.max_per_stage} extension(s) per stage "
+        f"and this stage has had {c.case.extensions_granted}"
+    ),
+    "extension_pending": lambda c: (
+        None if c.case.extension_requested_by is not None else "no extension has been requested"
+    ),
+    "decider_not_requester": lambda c: (
+        "an extension may not be decided by the person who asked for it"
+        if c.actor.id == c.case.extension_requested_by
+        else None
+    ),
 }
 
 SOD_GUARDS = frozenset(
     {
+        "decider_not_requester",
         "actor_not_party",
         "verifier_did_not_investigate",
         "advisor_not_investigator",

@@ -76,6 +76,22 @@ TRANSITIONS: dict[tuple[S, A], Rule] = {
 }
 # fmt: on
 
+# Extensions (延期) in every stage where staff owe work: an assignee asks, the secretary
+# grants (new due day) or refuses. The appeal window is the subject's right and is not extended.
+EXTENDABLE = (S.INTAKE, S.INVESTIGATION, S.VERIFICATION, S.DISPOSITION, S.APPEAL_REVIEW)
+DECIDE_EXTENSION = (*STAFF, "extension_pending", "decider_not_requester")
+TRANSITIONS |= {
+    rule: value
+    for stage in EXTENDABLE
+    for rule, value in {
+        (stage, A.REQUEST_EXTENSION): Rule(
+            "case_assignee", None, (*STAFF, "no_extension_pending", "extensions_left")
+        ),
+        (stage, A.GRANT_EXTENSION): Rule("secretary", None, DECIDE_EXTENSION),
+        (stage, A.REFUSE_EXTENSION): Rule("secretary", None, DECIDE_EXTENSION),
+    }.items()
+}
+
 
 def allowed_actions(stage: S) -> list[str]:
     """The actions the table allows in ``stage`` (before who/guards are checked)."""

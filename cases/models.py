@@ -6,7 +6,7 @@ stores them as UTC on SQLite and as timestamptz on PostgreSQL).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
@@ -124,6 +124,11 @@ class ConductCase(SQLModel, table=True):
     overdue: bool = False
     escalation: str | None = Field(default=None, max_length=40)
     flag: str | None = Field(default=None, max_length=12)
+    # Extensions of the current stage: granted count (the deadline rows' revision) and the
+    # one pending request, if any (its requester is kept here for the guards).
+    extensions_granted: int = 0
+    extension_requested_by: int | None = Field(default=None, foreign_key="person.id")
+    extension_requested_due_on: date | None = None
 
 
 class CaseParty(SQLModel, table=True):
@@ -165,17 +170,44 @@ class Deadline(SQLModel, table=True):
     """One step of a stage's deadline (due, reminder, escalation); fired by the deadline worker."""
 
     __table_args__ = (
-        UniqueConstraint("case_id", "stage_entry", "step"),
+        UniqueConstraint(
+            "case_id",
+            "stage_entry",
+            "revision",
+            "step",
+            name="uq_deadline_case_stage_revision_step",
+        ),
         Index("ix_deadline_state_due", "state", "due_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="conduct_case.id", index=True)
     stage: str = Field(max_length=20)
     stage_entry: int
+    revision: int = 0  # bumped by each granted extension; older revisions are cancelled
     step: str = Field(max_length=40)
     due_at: datetime
     state: str = Field(default="pending", max_length=12)
     fired_at: datetime | None = None
+
+
+class DeadlineExtension(SQLModel, table=True):
+    """An assignee's request for more time in a stage, and the secretary's decision on it."""
+
+    __tablename__ = "deadline_extension"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="conduct_case.id", index=True)
+    stage: str = Field(max_length=20)
+    stage_entry: int
+    requested_by: int = Field(foreign_key="person.id")
+    requested_at: datetime
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    requested_due_on: date
+    previous_due_at: datetime
+    state: str = Field(default="pending", max_length=12)  # pending, granted, refused
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: datetime | None = None
+    granted_due_on: date | None = None
+    decision_note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class OutboxMessage(SQLModel, table=True):

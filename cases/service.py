@@ -15,7 +15,7 @@ from cases.audit import append_event, case_chain
 from cases.clock import utcnow
 from cases.commands import Command, FileReport
 from cases.db import UnitOfWork
-from cases.deadlines import cancel_pending, open_stage
+from cases.deadlines import cancel_pending, lapse_extension_request, open_stage
 from cases.effects import EFFECTS, on_enter
 from cases.errors import (
     IllegalAction,
@@ -267,6 +267,7 @@ def _bump_version(session: Session, case: ConductCase, expected: int) -> None:
 def _enter(session: Session, ctx: ActionContext, target: Stage) -> None:
     case = ctx.case
     cancel_pending(session, case)
+    lapse_extension_request(session, case, ctx.now)
     case.stage = target
     case.stage_entry += 1
     case.stage_entered_at = ctx.now

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from cases.models import (
     CaseParty,
     ConductCase,
     Deadline,
+    DeadlineExtension,
     Evidence,
     Interview,
     Person,
@@ -38,6 +39,9 @@ class CaseSummary(BaseModel):
         description="The due time counts days in a year whose official holiday schedule is "
         "not yet confirmed (see `qingfeng calendar check`)."
     )
+    overdue: bool
+    escalation: str | None = Field(description="The last deadline step fired past the due time.")
+    flag: str | None = Field(description="'red' once the policy's last escalation step fired.")
 
 
 class TimelineEntry(BaseModel):
@@ -50,10 +54,25 @@ class TimelineEntry(BaseModel):
 
 class DeadlineStep(BaseModel):
     stage: str
+    revision: int = Field(description="0 for the stage's own due time, +1 per granted extension.")
     step: str
     due_at: datetime
     state: str
     working_days_left: int = Field(description="From today (Asia/Shanghai); negative once past.")
+
+
+class ExtensionView(BaseModel):
+    stage: str
+    requested_by: str
+    requested_at: datetime
+    reason: str
+    requested_due_on: date
+    previous_due_at: datetime
+    state: str = Field(description="pending, granted, refused, or lapsed with its stage.")
+    decided_by: str | None
+    decided_at: datetime | None
+    granted_due_on: date | None
+    decision_note: str | None
 
 
 class PartyView(BaseModel):
@@ -93,6 +112,7 @@ class CaseDetail(CaseSummary):
     interviews: list[dict[str, Any]]
     timeline: list[TimelineEntry]
     deadlines: list[DeadlineStep]
+    extensions: list[ExtensionView]
     allowed_actions: list[str]
 
 
@@ -108,6 +128,9 @@ def summary_of(case: ConductCase, unit_code: str) -> CaseSummary:
         filed_at=case.filed_at,
         due_at=case.due_at,
         due_provisional=provisional(case.stage_entered_at, case.due_at),
+        overdue=case.overdue,
+        escalation=case.escalation,
+        flag=case.flag,
     )
 
 
@@ -204,6 +227,7 @@ def detail_of(
             for e in events
         ],
         deadlines=_deadline_steps(session, case),
+        extensions=_extensions(session, case),
         allowed_actions=allowed,
     )
 
@@ -216,12 +240,32 @@ def _deadline_steps(session: Session, case: ConductCase) -> list[DeadlineStep]:
     return [
         DeadlineStep(
             stage=d.stage,
+            revision=d.revision,
             step=d.step,
             due_at=d.due_at,
             state=d.state,
             working_days_left=working_days_between(today, local_date(d.due_at)),
         )
         for d in rows
+    ]
+
+
+def _extensions(session: Session, case: ConductCase) -> list[ExtensionView]:
+    rows = session.exec(
+        select(DeadlineExtension)
+        .where(DeadlineExtension.case_id == case.id)
+        .order_by(col(DeadlineExtension.id))
+    ).all()
+    ids = {r.requested_by for r in rows} | {r.decided_by for r in rows if r.decided_by}
+    query = select(Person.id, Person.handle).where(col(Person.id).in_(ids))
+    handles: dict[int | None, str] = dict(session.exec(query).all()) if ids else {}
+    return [
+        ExtensionView(
+            **r.model_dump(exclude={"id", "case_id", "stage_entry", "requested_by", "decided_by"}),
+            requested_by=handles[r.requested_by],
+            decided_by=handles.get(r.decided_by) if r.decided_by else None,
+        )
+        for r in rows
     ]
 
 

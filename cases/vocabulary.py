@@ -33,6 +33,9 @@ class Action(StrEnum):
     APPEAL = "appeal"
     DECIDE_APPEAL = "decide_appeal"
     CLOSE = "close"
+    REQUEST_EXTENSION = "request_extension"
+    GRANT_EXTENSION = "grant_extension"
+    REFUSE_EXTENSION = "refuse_extension"
 
 
 class Role(StrEnum):

@@ -124,7 +124,13 @@ def test_errors_are_problem_json_with_the_field(client: TestClient, tokens: dict
     assert no_etag.status_code == 428 and no_etag.json()["field"] == "If-Match"
     illegal = client.post(f"/cases/{ref}/confirm", json={}, headers={**headers, "If-Match": '"1"'})
     assert illegal.status_code == 409
-    assert illegal.json()["allowed_actions"] == ["accept", "decline"]
+    assert illegal.json()["allowed_actions"] == [
+        "accept",
+        "decline",
+        "grant_extension",
+        "refuse_extension",
+        "request_extension",
+    ]
     assert illegal.json()["stage"] == "intake"
     bad_code = client.post(
         f"/cases/{ref}/accept",

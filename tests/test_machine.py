@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from api.deps import AppState
@@ -34,6 +36,9 @@ SAMPLE: dict[Action, c.Command] = {
     Action.APPEAL: c.Appeal(grounds="g"),
     Action.DECIDE_APPEAL: c.DecideAppeal(outcome="uphold", reasons="r"),
     Action.CLOSE: c.Close(),
+    Action.REQUEST_EXTENSION: c.RequestExtension(reason="r", due_on=date(2030, 1, 7)),
+    Action.GRANT_EXTENSION: c.GrantExtension(),
+    Action.REFUSE_EXTENSION: c.RefuseExtension(reason="r"),
 }
 
 
@@ -96,21 +101,37 @@ def test_every_table_entry_is_carried_out_somewhere(
             uow=UnitOfWork(state.db), policy=state.policy, reference=ref, viewer=people["sec.li"]
         )
 
+    def extend(ref: str, asker: str) -> None:
+        """Ask, be refused, ask again, be granted: every extension entry of this stage."""
+        from cases.calendar import add_working_days, local_date
+
+        due = act_view(ref).due_at
+        assert due is not None
+        later = add_working_days(local_date(due), 3)
+        do(ref, asker, c.RequestExtension(reason="需要補充調(diào)查", due_on=later))
+        do(ref, "sec.li", c.RefuseExtension(reason="理由不足"))
+        do(ref, asker, c.RequestExtension(reason="證人外出", due_on=later))
+        do(ref, "sec.li", c.GrantExtension(note="同意"))
+
     declined = file(state)
     do(declined, "inv.zhao", SAMPLE[Action.DECLINE])
 
     ref = file(state)
+    extend(ref, "inv.wang")  # at intake
     start = utcnow()
     for handle, command, _ in PATH[:3]:
         do(ref, handle, command, now=start)
     do(ref, "sec.li", c.Assign(capacity="investigator", person="inv.zhao"), now=start)
     do(ref, "inv.zhao", c.WaiveStatement(note="期限屆滿未陳述"), now=start + timedelta(days=10))
+    extend(ref, "inv.zhao")
     do(ref, "inv.wang", PATH[4][1])
     do(ref, "sec.li", c.Assign(capacity="verifier", person="ver.liu"))
+    extend(ref, "ver.liu")
     do(ref, "ver.liu", c.Return(reasons=["證據(jù)不足"]))
     do(ref, "inv.wang", PATH[4][1])
     do(ref, "ver.liu", c.Confirm())
     do(ref, "sec.li", c.Assign(capacity="advisor", person="adv.cs-su"))
+    extend(ref, "adv.cs-su")
     do(ref, "inv.wang", c.Propose(disposition="warning", rationale="r"))
     do(ref, "adv.cs-su", c.Refuse(comments="過重"))
     do(ref, "inv.wang", c.Propose(disposition="warning", rationale="r"))
@@ -122,6 +143,7 @@ def test_every_table_entry_is_carried_out_somewhere(
     people_with(state, people, subject)
     do(ref, subject, c.Appeal(grounds="不服"))
     do(ref, "sec.li", c.Assign(capacity="appeal_reviewer", person="rev.zhou"))
+    extend(ref, "rev.zhou")
     do(ref, "rev.zhou", c.DecideAppeal(outcome="overturn", reasons="r"))
 
     ref2 = file(state)

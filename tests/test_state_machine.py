@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,14 @@ from cases.db import Database, UnitOfWork
 from cases.demo import seed_organisation
 from cases.errors import DomainError
 from cases.migrate import upgrade
-from cases.models import AuditEvent, CaseParty, ConductCase, Person
+from cases.models import (
+    AuditEvent,
+    CaseParty,
+    ConductCase,
+    Deadline,
+    DeadlineExtension,
+    Person,
+)
 from cases.people import add_person
 from cases.policy import load_policy
 from cases.service import apply_action, file_report
@@ -144,10 +151,17 @@ STRATEGIES: dict[Action, st.SearchStrategy[c.Command]] = {
         c.DecideAppeal, outcome=st.sampled_from(["uphold", "overturn"]), reasons=st.just("r")
     ),
     Action.CLOSE: st.builds(c.Close),
+    Action.REQUEST_EXTENSION: st.builds(
+        c.RequestExtension,
+        reason=st.just("r"),
+        due_on=st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 12, 31)),
+    ),
+    Action.GRANT_EXTENSION: st.builds(c.GrantExtension),
+    Action.REFUSE_EXTENSION: st.builds(c.RefuseExtension, reason=st.just("r")),
 }
 # Forward-leaning choices per stage (repeats weigh), so random runs reach every stage.
 FORWARD: dict[Stage, list[str]] = {
-    Stage.INTAKE: ["accept", "accept", "accept", "decline"],
+    Stage.INTAKE: ["accept", "accept", "accept", "decline", "request_extension"],
     Stage.INVESTIGATION: [
         "record_statement",
         "submit_findings",
@@ -156,7 +170,15 @@ FORWARD: dict[Stage, list[str]] = {
         "waive_statement",
         "record_evidence",
     ],
-    Stage.VERIFICATION: ["assign", "confirm", "confirm", "return"],
+    Stage.VERIFICATION: [
+        "assign",
+        "confirm",
+        "confirm",
+        "return",
+        "request_extension",
+        "grant_extension",
+        "refuse_extension",
+    ],
     Stage.DISPOSITION: ["propose", "sign_off", "co_sign", "sign_off", "refuse", "assign"],
     Stage.APPEAL_WINDOW: ["appeal", "close"],
     Stage.APPEAL_REVIEW: ["assign", "decide_appeal", "decide_appeal"],
@@ -181,6 +203,9 @@ LIKELY: dict[Action, list[str]] = {
     Action.APPEAL: ["stu.a", "stu.b", "inv.zhao", "ver.liu"],
     Action.DECIDE_APPEAL: ["rev.zhou", "sec.li", "adv.inv", "ver.liu"],
     Action.CLOSE: ["sec.li"],
+    Action.REQUEST_EXTENSION: ["inv.wang", "ver.liu", "rev.zhou"],
+    Action.GRANT_EXTENSION: ["sec.li", "adv.inv"],
+    Action.REFUSE_EXTENSION: ["sec.li"],
 }
 
 
@@ -343,8 +368,30 @@ class CaseLifecycle(RuleBasedStateMachine):
                 ).all()
                 assert case.version == 1 + len(changes)
                 self._separation_of_duties(s, case)
+                self._deadlines_follow_the_stage(s, case)
             report = audit.verify(s)
             assert report.ok, report.problem
+
+    def _deadlines_follow_the_stage(self, s: object, case: ConductCase) -> None:
+        from sqlmodel import Session
+
+        assert isinstance(s, Session)
+        pending = s.exec(
+            select(Deadline).where(Deadline.case_id == case.id, Deadline.state == "pending")
+        ).all()
+        # Only the current stage entry's latest ladder can still fire.
+        assert {(d.stage_entry, d.revision) for d in pending} <= {
+            (case.stage_entry, case.extensions_granted)
+        }
+        assert case.extensions_granted <= POLICY.extensions.max_per_stage
+        open_requests = s.exec(
+            select(DeadlineExtension).where(
+                DeadlineExtension.case_id == case.id, DeadlineExtension.state == "pending"
+            )
+        ).all()
+        assert len(open_requests) == (case.extension_requested_by is not None)
+        if case.stage == Stage.CLOSED:
+            assert not pending and case.due_at is None
 
     def _separation_of_duties(self, s: object, case: ConductCase) -> None:
         from sqlmodel import Session

@@ -90,6 +90,9 @@ ACTION_ROUTES: list[tuple[str, type[c.Command], str]] = [
     ("appeal", c.Appeal, "The subject appeals the decision (申訴)"),
     ("appeal-decision", c.DecideAppeal, "Uphold, change or overturn the decision on appeal"),
     ("close", c.Close, "Close the case once the appeal window has ended"),
+    ("extension", c.RequestExtension, "An assignee asks for more time in this stage (延期)"),
+    ("extension/grant", c.GrantExtension, "The secretary grants the extension: a new due day"),
+    ("extension/refuse", c.RefuseExtension, "The secretary refuses the extension with a reason"),
 ]
 
 
