@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import Table, bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
+from cases.clock import to_utc
 from cases.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase
 
 GENESIS = "0" * 64
@@ -37,17 +38,18 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(canonical(list(parts)).encode("utf-8")).hexdigest()
 
 
-def event_hash(event: AuditEvent) -> str:
+def event_hash(event: AuditEvent | dict[str, Any]) -> str:
     """The hash an event must carry, from its own fields and its chain's previous hash."""
+    row = event if isinstance(event, dict) else event.model_dump()
     return _digest(
-        event.prev_hash,
-        event.chain,
-        event.seq,
-        event.case_id,
-        event.at.isoformat(),
-        event.actor_id,
-        event.action,
-        event.data,
+        row["prev_hash"],
+        row["chain"],
+        row["seq"],
+        row["case_id"],
+        row["at"].isoformat(),
+        row["actor_id"],
+        row["action"],
+        row["data"],
     )
 
 
@@ -55,14 +57,42 @@ def checkpoint_hash(checkpoint: AuditCheckpoint) -> str:
     return _digest(checkpoint.prev_hash, checkpoint.at.isoformat(), checkpoint.heads)
 
 
-_HEAD_FOR_UPDATE = (
-    select(col(AuditChainHead.seq), col(AuditChainHead.hash))
-    .where(col(AuditChainHead.chain) == bindparam("chain"))
+_HEADS_FOR_UPDATE = (
+    select(col(AuditChainHead.chain), col(AuditChainHead.seq), col(AuditChainHead.hash))
+    .where(col(AuditChainHead.chain).in_(bindparam("chains", expanding=True)))
     .with_for_update()
 )
-_INSERT_EVENT = insert(AuditEvent)
-_INSERT_HEAD = insert(AuditChainHead)
-_MOVE_HEAD = update(AuditChainHead).where(col(AuditChainHead.chain) == bindparam("head_chain"))
+# On the tables, not the classes: plain Core executemany, no ORM bulk machinery.
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEADS: Table = AuditChainHead.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_HEAD = insert(_HEADS)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.chain == bindparam("head_chain"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"), pending_checkpoint=True)
+)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an appended event landed in its chain."""
+
+    chain: str
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: which chain, what happened, when, by whom, with what data."""
+
+    chain: str
+    action: str
+    at: datetime
+    actor_id: int | None = None
+    case_id: int | None = None
+    data: dict[str, Any] | None = None
 
 
 def append_event(
@@ -74,31 +104,54 @@ def append_event(
     actor_id: int | None = None,
     case_id: int | None = None,
     data: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> Appended:
     """Append one event to ``chain`` inside the caller's transaction."""
+    return append_events(session, [NewEvent(chain, action, at, actor_id, case_id, data)])[0]
+
+
+def append_events(session: Session, new: list[NewEvent]) -> list[Appended]:
+    """Append events in order (several may share a chain) inside the caller's transaction."""
     # Core statements, not ORM objects: this runs in every transaction, and the rows are
-    # write-once, so the unit-of-work bookkeeping would be pure cost.
-    head = session.execute(_HEAD_FOR_UPDATE, {"chain": chain}).first()
-    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    event = AuditEvent(
-        chain=chain,
-        seq=seq + 1,
-        case_id=case_id,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        data=canonical(data or {}),
-        prev_hash=prev_hash,
-        hash="",
-    )
-    event.hash = event_hash(event)
-    session.execute(_INSERT_EVENT, event.model_dump(exclude={"id"}))
-    moved = {"seq": event.seq, "hash": event.hash, "pending_checkpoint": True}
-    if head:
-        session.execute(_MOVE_HEAD, {"head_chain": chain, **moved})
-    else:
-        session.execute(_INSERT_HEAD, {"chain": chain, "checkpointed_seq": 0, **moved})
-    return event
+    # write-once, so the unit-of-work bookkeeping would be pure cost. One statement each
+    # for the heads, the events and the head moves, however many events.
+    chains = sorted({e.chain for e in new})
+    heads = {
+        row.chain: (row.seq, row.hash)
+        for row in session.execute(_HEADS_FOR_UPDATE, {"chains": chains})
+    }
+    known = set(heads)
+    rows: list[dict[str, Any]] = []
+    for item in new:  # plain dicts: building ORM objects here cost more than the SQL
+        seq, prev_hash = heads.get(item.chain, (0, GENESIS))
+        row = {
+            "chain": item.chain,
+            "seq": seq + 1,
+            "case_id": item.case_id,
+            "at": to_utc(item.at),  # hashed as stored: UTC
+            "actor_id": item.actor_id,
+            "action": item.action,
+            "data": canonical(item.data or {}),
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = event_hash(row)
+        heads[item.chain] = (row["seq"], row["hash"])
+        rows.append(row)
+    session.execute(_INSERT_EVENT, rows)
+    moved = [
+        {"head_chain": chain, "head_seq": seq, "head_hash": digest}
+        for chain, (seq, digest) in heads.items()
+        if chain in known
+    ]
+    if moved:
+        session.execute(_MOVE_HEAD, moved)
+    created = [
+        {"chain": c, "seq": s, "hash": h, "checkpointed_seq": 0, "pending_checkpoint": True}
+        for c, (s, h) in heads.items()
+        if c not in known
+    ]
+    if created:
+        session.execute(_INSERT_HEAD, created)
+    return [Appended(r["chain"], r["seq"], r["hash"]) for r in rows]
 
 
 def write_checkpoint(

@@ -8,15 +8,18 @@ second worker never sees a claimed step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Row, Select, Table, bindparam, update
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select types
 from sqlmodel import Session, col, select
 
-from cases.audit import append_event, case_chain
+from cases.audit import NewEvent, append_events, case_chain
 from cases.db import UnitOfWork
 from cases.models import ConductCase, Deadline
-from cases.outbox import NOTIFICATION, enqueue
+from cases.outbox import NOTIFICATION, Message, enqueue_all
 from cases.policy import Policy
 
 _DUE = (
@@ -35,63 +38,112 @@ _CLAIM_SQLITE = (
 )
 
 
-def _claim(session: Session, *, now: datetime, batch: int, sqlite: bool) -> list[Deadline]:
+def _claim(session: Session, *, now: datetime, batch: int, sqlite: bool) -> list[int]:
     if sqlite:
         claimed = session.execute(_CLAIM_SQLITE, {"now": now, "fired_at": now, "batch": batch})
-        ids = list(claimed.scalars())
-    else:
-        ids = list(session.execute(_PENDING_DUE, {"now": now, "batch": batch}).scalars())
-        if ids:
-            session.execute(
-                update(Deadline)
-                .where(col(Deadline.id).in_(ids))
-                .values(state="fired", fired_at=now)
-            )
-    if not ids:
-        return []
-    rows = session.exec(select(Deadline).where(col(Deadline.id).in_(ids))).all()
-    return sorted(rows, key=lambda d: (d.due_at, d.id or 0))
+        return list(claimed.scalars())
+    ids = list(session.execute(_PENDING_DUE, {"now": now, "batch": batch}).scalars())
+    if ids:
+        session.execute(
+            update(Deadline).where(col(Deadline.id).in_(ids)).values(state="fired", fired_at=now)
+        )
+    return ids
 
 
-def fire_due_steps(*, uow: UnitOfWork, policy: Policy, now: datetime, batch: int = 500) -> int:
+_CLAIMED: Select[*tuple[Any, ...]] = (
+    sa_select(
+        col(Deadline.id),
+        col(Deadline.case_id),
+        col(Deadline.stage),
+        col(Deadline.step),
+        col(Deadline.due_at),
+        col(ConductCase.reference),
+        col(ConductCase.due_at).label("case_due_at"),
+        col(ConductCase.overdue),
+        col(ConductCase.escalation),
+        col(ConductCase.flag),
+    )
+    .join(ConductCase, col(ConductCase.id) == col(Deadline.case_id))
+    .where(col(Deadline.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Deadline.due_at), col(Deadline.id))
+)
+Flags = tuple[bool, str | None, str | None]  # overdue, escalation level, flag
+_CASES: Table = ConductCase.__table__  # type: ignore[attr-defined]
+_SET_FLAGS = (
+    update(_CASES)
+    .where(_CASES.c.id.in_(bindparam("case_ids", expanding=True)))
+    .values(
+        overdue=bindparam("is_overdue"), escalation=bindparam("level"), flag=bindparam("marked")
+    )
+)
+
+
+def fire_due_steps(*, uow: UnitOfWork, policy: Policy, now: datetime, batch: int = 1000) -> int:
     """Fire up to ``batch`` pending steps due by ``now``, oldest first; returns how many."""
-    flags = {step.step: step.flag for step in policy.escalation}
     with uow:
         session = uow.session
-        fired = _claim(session, now=now, batch=batch, sqlite=uow.db.is_sqlite)
-        for step in fired:
-            case = session.get(ConductCase, step.case_id)
-            assert case is not None
-            if step.due_at >= (case.due_at or step.due_at):
-                # At or past the due time: the case is overdue and this step is its level.
-                # Steps before it are reminders, whatever the policy names them.
-                case.overdue, case.escalation = True, step.step
-            case.flag = flags.get(step.step) or case.flag
-            session.add(case)
-            event = append_event(
-                session,
-                chain=case_chain(step.case_id),
-                case_id=step.case_id,
-                action=f"deadline.{step.step}",
-                at=now,
-                data={"stage": step.stage, "step": step.step, "due_at": step.due_at.isoformat()},
+        ids = _claim(session, now=now, batch=batch, sqlite=uow.db.is_sqlite)
+        if not ids:
+            return 0
+        # Set-based: a burst of thousands of steps costs a handful of statements per batch.
+        fired = session.execute(_CLAIMED, {"ids": ids}).all()
+        for (is_overdue, level, marked), case_ids in _flags_after(fired, policy).items():
+            session.execute(
+                _SET_FLAGS,
+                {"case_ids": case_ids, "is_overdue": is_overdue, "level": level, "marked": marked},
             )
-            enqueue(
-                session,
-                key=f"deadline:{step.id}",
-                topic=NOTIFICATION,
-                now=now,
-                case_id=step.case_id,
-                payload={
-                    "case_id": step.case_id,
-                    "reference": case.reference,
-                    "stage": step.stage,
-                    "event": f"deadline.{step.step}",
-                    "event_seq": event.seq,
-                },
-            )
+        events = append_events(session, [_event(step, now) for step in fired])
+        enqueue_all(
+            session,
+            [_message(step, event.seq) for step, event in zip(fired, events, strict=True)],
+            now=now,
+        )
         uow.commit()
     return len(fired)
+
+
+def _flags_after(fired: Sequence[Row[Any]], policy: Policy) -> dict[Flags, list[int]]:
+    """Each case's overdue/escalation/flag after its fired steps, grouped by equal values."""
+    marks = {step.step: step.flag for step in policy.escalation}
+    after: dict[int, Flags] = {}
+    for step in fired:
+        is_overdue, level, marked = after.get(
+            step.case_id, (step.overdue, step.escalation, step.flag)
+        )
+        if step.due_at >= (step.case_due_at or step.due_at):
+            # At or past the due time: the case is overdue and this step is its level.
+            # Steps before it are reminders, whatever the policy names them.
+            is_overdue, level = True, step.step
+        after[step.case_id] = (is_overdue, level, marks.get(step.step) or marked)
+    grouped: dict[Flags, list[int]] = {}
+    for case_id, flags in after.items():
+        grouped.setdefault(flags, []).append(case_id)
+    return grouped
+
+
+def _event(step: Row[Any], now: datetime) -> NewEvent:
+    return NewEvent(
+        chain=case_chain(step.case_id),
+        case_id=step.case_id,
+        action=f"deadline.{step.step}",
+        at=now,
+        data={"stage": step.stage, "step": step.step, "due_at": step.due_at.isoformat()},
+    )
+
+
+def _message(step: Row[Any], event_seq: int) -> Message:
+    return Message(
+        key=f"deadline:{step.id}",
+        topic=NOTIFICATION,
+        case_id=step.case_id,
+        payload={
+            "case_id": step.case_id,
+            "reference": step.reference,
+            "stage": step.stage,
+            "event": f"deadline.{step.step}",
+            "event_seq": event_seq,
+        },
+    )
 
 
 def next_pending_due(*, uow: UnitOfWork) -> datetime | None:

@@ -6,6 +6,7 @@ a retried transition or a re-run flow add nothing twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +16,17 @@ from sqlmodel import Session
 from cases.audit import canonical
 from cases.models import OutboxMessage
 
-_INSERT = insert(OutboxMessage)
+_INSERT = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]  # Core executemany
 STAGE_FLOW = "stage_flow"
 NOTIFICATION = "notification"
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str
+    topic: str
+    payload: dict[str, Any]
+    case_id: int | None = None
 
 
 def enqueue(
@@ -31,14 +40,23 @@ def enqueue(
 ) -> None:
     """Add a message. Its key is unique: a second write of the same key fails the
     transaction, which is what a replayed transition must do."""
-    row = {
-        "key": key,
-        "topic": topic,
-        "case_id": case_id,
-        "payload": canonical(payload),
-        "state": "pending",
-        "attempts": 0,
-        "created_at": now,
-        "available_at": now,
-    }
-    session.execute(_INSERT, row)
+    enqueue_all(session, [Message(key, topic, payload, case_id)], now=now)
+
+
+def enqueue_all(session: Session, messages: list[Message], *, now: datetime) -> None:
+    """Add several messages in one statement (same uniqueness rule as ``enqueue``)."""
+    rows = [
+        {
+            "key": m.key,
+            "topic": m.topic,
+            "case_id": m.case_id,
+            "payload": canonical(m.payload),
+            "state": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "available_at": now,
+        }
+        for m in messages
+    ]
+    if rows:
+        session.execute(_INSERT, rows)

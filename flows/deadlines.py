@@ -28,8 +28,10 @@ WAKE = "deadline-wake"
 class DeadlineWorker:
     """Fires due steps in batches until none is due, then sleeps until the next one."""
 
-    def __init__(self, db: Database, policy: Policy, *, safety_seconds: float = 60.0) -> None:
-        self.db, self.policy = db, policy
+    def __init__(
+        self, db: Database, policy: Policy, *, safety_seconds: float = 60.0, batch: int = 1000
+    ) -> None:
+        self.db, self.policy, self.batch = db, policy, batch
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.safety_seconds = safety_seconds
         self._stopping = threading.Event()
@@ -62,7 +64,9 @@ class DeadlineWorker:
         """Fire everything due now, then schedule the next wake-up."""
         total = 0
         while not self._stopping.is_set():
-            fired = fire_due_steps(uow=UnitOfWork(self.db), policy=self.policy, now=utcnow())
+            fired = fire_due_steps(
+                uow=UnitOfWork(self.db), policy=self.policy, now=utcnow(), batch=self.batch
+            )
             if not fired:
                 break
             total += fired

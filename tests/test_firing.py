@@ -105,7 +105,7 @@ def test_a_crash_between_claim_and_commit_loses_nothing(
         raise RuntimeError("worker died mid-batch")
 
     with monkeypatch.context() as patch:
-        patch.setattr(firing, "enqueue", crash)
+        patch.setattr(firing, "enqueue_all", crash)
         with pytest.raises(RuntimeError):
             fire_due_steps(uow=UnitOfWork(state.db), policy=state.policy, now=later)
     with UnitOfWork(state.db, write=False) as uow:
