@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable
 from datetime import time
 from functools import wraps
@@ -125,9 +126,11 @@ def up(no_migrate: Annotated[bool, typer.Option(help="Skip migrating first.")] =
         upgrade(settings.effective_database_url)
 
     def ready(url: str) -> None:
+        prefect = os.environ.get("PREFECT_API_URL", "").removesuffix("/api")
         out.print(
-            f"qingfeng is starting on {url}\n  API docs: {url}/docs\n"
-            f"  ready:    {url}/readyz\n  data:     {settings.data_dir.resolve()}"
+            f"qingfeng is starting on {url}\n  API docs:  {url}/docs\n"
+            f"  ready:     {url}/readyz\n  data:      {settings.data_dir.resolve()}"
+            + (f"\n  Prefect:   {prefect} (UI; runs tagged case:<reference>)" if prefect else "")
         )
 
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutdown

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -25,6 +26,8 @@ class AppState:
     policy: Policy
     db: Database
     secret: bytes
+    # Background services that report how they are (shown by /readyz, never gating it).
+    components: dict[str, Callable[[], str]] = field(default_factory=dict)
 
 
 async def get_state(request: Request) -> AppState:

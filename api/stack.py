@@ -1,7 +1,8 @@
 """`qingfeng up`: the services of one machine, started together and stopped together.
 
-Today: the API (uvicorn), the audit checkpointer and the deadline worker. The Prefect
-server and the flow runner join ``background_services`` as their issue lands.
+The API (uvicorn), the audit checkpointer, the deadline worker and orchestration (the
+Prefect server unless one is configured, the in-process stage runner, the dispatcher and
+the reconciler).
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ class Service(Protocol):
 
 
 def background_services(state: AppState) -> list[Service]:
-    """Everything `up` runs beside the API (the Prefect runner joins here later)."""
-    return [
+    """Everything `up` runs beside the API."""
+    services: list[Service] = [
         PeriodicService(
             "audit-checkpoint",
             state.settings.audit_checkpoint_seconds,
@@ -82,6 +83,22 @@ def background_services(state: AppState) -> list[Service]:
         ),
         DeadlineWorker(state.db, state.policy),
     ]
+    settings = state.settings
+    if settings.orchestration:
+        from flows.service import Orchestration
+
+        orchestration = Orchestration(
+            state.db,
+            state.policy,
+            data_dir=settings.data_dir,
+            prefect_port=settings.prefect_port,
+            prefect_database_url=settings.prefect_database_url,
+            runner_threads=settings.stage_runner_threads,
+            namespace=settings.prefect_namespace,
+        )
+        state.components["orchestration"] = lambda: orchestration.status
+        services.append(orchestration)
+    return services
 
 
 def serve(state: AppState, *, on_ready: Callable[[str], None] = lambda _: None) -> None:

@@ -29,6 +29,9 @@ class FileReport(BaseModel):
     subject_name: Short
     summary: Short
     details: Text
+    category: Code | None = Field(
+        default=None, description="The reporter's choice from the policy's categories, if any."
+    )
     anonymous: bool = Field(default=True, description="Hide the reporter's identity from staff.")
     reporter_name: Short | None = None
     reporter_contact: Short | None = None

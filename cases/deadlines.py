@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import event, update
-from sqlalchemy.orm import Session as SASession
+from sqlalchemy import update
 from sqlmodel import Session, col
 
+from cases import signals
 from cases.calendar import add_working_days, due_after, end_of, local_date
 from cases.models import ConductCase, Deadline, DeadlineExtension, pk
 from cases.policy import Policy
@@ -30,8 +30,7 @@ def stage_due_at(
     return due_after(start, deadline.for_severity(severity), policy.end_of_day)
 
 
-NEW_STEPS = "qingfeng.new_steps"
-_listeners: list[Callable[[datetime], None]] = []
+NEW_STEPS = "deadlines.new_steps"
 
 
 def listen_for_new_steps(listener: Callable[[datetime], None]) -> Callable[[], None]:
@@ -40,21 +39,7 @@ def listen_for_new_steps(listener: Callable[[datetime], None]) -> Callable[[], N
     Lets the deadline worker move its wake-up earlier at once instead of at its next
     safety tick. Returns a function that stops listening.
     """
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener)
-
-
-@event.listens_for(SASession, "after_commit")
-def _announce_new_steps(session: SASession) -> None:
-    earliest = session.info.pop(NEW_STEPS, None)
-    if earliest is not None:
-        for listener in list(_listeners):
-            listener(earliest)
-
-
-@event.listens_for(SASession, "after_rollback")
-def _forget_new_steps(session: SASession) -> None:
-    session.info.pop(NEW_STEPS, None)
+    return signals.listen(NEW_STEPS, listener)
 
 
 def ladder(policy: Policy, due_at: datetime) -> list[tuple[str, datetime]]:
@@ -83,9 +68,7 @@ def write_ladder(session: Session, case: ConductCase, policy: Policy, due_at: da
     case.due_at = due_at
     clear_lateness(case)
     steps = ladder(policy, due_at)
-    earliest = min(when for _, when in steps)
-    known = session.info.get(NEW_STEPS)
-    session.info[NEW_STEPS] = min(earliest, known) if known else earliest
+    signals.note(session, NEW_STEPS, min(when for _, when in steps), min)
     for step, when in steps:
         session.add(
             Deadline(

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from cases.audit import NewEvent, append_events, case_chain
 from cases.db import UnitOfWork
 from cases.models import ConductCase, Deadline
-from cases.outbox import NOTIFICATION, Message, enqueue_all
+from cases.outbox import NOTIFICATION, STAGE_FLOW, Message, enqueue_all
 from cases.policy import Policy
 
 _DUE = (
@@ -95,7 +95,11 @@ def fire_due_steps(*, uow: UnitOfWork, policy: Policy, now: datetime, batch: int
         events = append_events(session, [_event(step, now) for step in fired])
         enqueue_all(
             session,
-            [_message(step, event.seq) for step, event in zip(fired, events, strict=True)],
+            [
+                message
+                for step, event in zip(fired, events, strict=True)
+                for message in _messages(step, event.seq)
+            ],
             now=now,
         )
         uow.commit()
@@ -131,19 +135,19 @@ def _event(step: Row[Any], now: datetime) -> NewEvent:
     )
 
 
-def _message(step: Row[Any], event_seq: int) -> Message:
-    return Message(
-        key=f"deadline:{step.id}",
-        topic=NOTIFICATION,
-        case_id=step.case_id,
-        payload={
-            "case_id": step.case_id,
-            "reference": step.reference,
-            "stage": step.stage,
-            "event": f"deadline.{step.step}",
-            "event_seq": event_seq,
-        },
-    )
+def _messages(step: Row[Any], event_seq: int) -> list[Message]:
+    """The step's notification, and its run of the case's stage flow (as a transition has)."""
+    payload = {
+        "case_id": step.case_id,
+        "reference": step.reference,
+        "stage": step.stage,
+        "event": f"deadline.{step.step}",
+        "event_seq": event_seq,
+    }
+    return [
+        Message(f"deadline:{step.id}", NOTIFICATION, payload, step.case_id),
+        Message(f"flow:{step.case_id}:{step.stage}:{event_seq}", STAGE_FLOW, payload, step.case_id),
+    ]
 
 
 def next_pending_due(*, uow: UnitOfWork) -> datetime | None:

@@ -129,6 +129,11 @@ class ConductCase(SQLModel, table=True):
     extensions_granted: int = 0
     extension_requested_by: int | None = Field(default=None, foreign_key="person.id")
     extension_requested_due_on: date | None = None
+    # Written by the stage flow (automation, not staff: the version does not move).
+    reported_category: str | None = Field(default=None, max_length=40)
+    possible_duplicate_of: str | None = Field(default=None, max_length=20)
+    missing_information: str | None = None  # comma-separated codes, '' when complete
+    case_file_sha256: str | None = Field(default=None, max_length=64)
 
 
 class CaseParty(SQLModel, table=True):
@@ -226,6 +231,7 @@ class OutboxMessage(SQLModel, table=True):
     available_at: datetime
     sent_at: datetime | None = None
     last_error: str | None = None
+    external_id: str | None = Field(default=None, max_length=64)  # e.g. the Prefect flow run
 
 
 class AuditEvent(SQLModel, table=True):

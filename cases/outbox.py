@@ -13,12 +13,15 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from cases import signals
 from cases.audit import canonical
 from cases.models import OutboxMessage
 
+WRITTEN = "outbox.written"  # signal: the set of topics a committed transaction wrote
 _INSERT = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]  # Core executemany
 STAGE_FLOW = "stage_flow"
-NOTIFICATION = "notification"
+NOTIFICATION = "notification"  # an event that may concern people (expanded by recipients)
+DELIVERY = "delivery"  # one message to one person, prepared by the stage flow
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,4 @@ def enqueue_all(session: Session, messages: list[Message], *, now: datetime) -> 
     ]
     if rows:
         session.execute(_INSERT, rows)
+        signals.note(session, WRITTEN, {m.topic for m in messages}, set.union)

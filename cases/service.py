@@ -135,6 +135,11 @@ def file_report(
         subject = _subject(session, report, unit, now)
         if reporter is not None and reporter.id == subject.id:
             raise InvalidInput("a report cannot name its own reporter", field="subject_handle")
+        if report.category and report.category not in policy.category_codes:
+            known = ", ".join(sorted(policy.category_codes))
+            raise InvalidInput(
+                f"unknown category {report.category!r}; known: {known}", field="category"
+            )
         named = reporter is None and not report.anonymous
         case = ConductCase(
             reference=_next_reference(session, now.year),
@@ -149,6 +154,7 @@ def file_report(
             receipt_hash=hash_receipt(receipt_code),
             summary=report.summary,
             details=report.details,
+            reported_category=report.category,
             filed_at=now,
         )
         session.add(case)

@@ -13,6 +13,9 @@ def configure_logging(settings: Settings) -> None:
     """Console logs for people, JSON lines when QINGFENG_LOG_JSON is set."""
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(message)s")
+    # Chatty libraries: one line per HTTP call or scheduler job is noise, not news.
+    for name in ("httpx", "apscheduler", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if settings.log_json

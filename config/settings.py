@@ -41,6 +41,26 @@ class Settings(BaseSettings):
         "generated into data_dir/secret_key when unset.",
     )
     db_pool_size: int = 20
+    orchestration: bool = Field(
+        default=True, description="Run each transition as a Prefect flow run (case-stage)."
+    )
+    prefect_port: int = Field(
+        default=4200, description="Port of the embedded Prefect server (UI and API)."
+    )
+    prefect_database_url: str | None = Field(
+        default=None,
+        description="Database of the embedded Prefect server; default SQLite in "
+        "data_dir/prefect. Ignored when PREFECT_API_URL points to an existing server.",
+    )
+    prefect_namespace: str = Field(
+        default="",
+        max_length=40,
+        description="Prefix of stage-run idempotency keys, for installations that share "
+        "one Prefect server (e.g. 'staging:').",
+    )
+    stage_runner_threads: int = Field(
+        default=2, ge=1, le=32, description="Stage runs executed at once in this process."
+    )
 
     @property
     def effective_database_url(self) -> str:

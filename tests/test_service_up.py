@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,38 +16,73 @@ import httpx
 from tests.postgres import free_port
 
 
-def test_up_serves_until_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
+def _stage_runs(db_file: Path) -> dict[str, int]:
+    with sqlite3.connect(db_file) as connection:
+        rows = connection.execute(
+            "SELECT state, count(*) FROM outbox WHERE topic = 'stage_flow' GROUP BY state"
+        )
+        return dict(rows.fetchall())
+
+
+def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _orchestration(port: int) -> str:
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+    except httpx.HTTPError:
+        return "down"
+    return str(response.json()["checks"].get("orchestration"))
+
+
+def test_up_serves_until_ctrl_c_and_picks_up_where_it_stopped(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "QINGFENG_DATA_DIR": str(tmp_path), "QINGFENG_PORT": str(port)}
-    env.pop("QINGFENG_DATABASE_URL", None)
-    command = [sys.executable, "-m", "api.cli", "up"]
-    for attempt in range(2):  # the second start finds the data of the first
+    env = {
+        **os.environ,
+        "QINGFENG_DATA_DIR": str(tmp_path),
+        "QINGFENG_PORT": str(port),
+        "QINGFENG_PREFECT_PORT": str(free_port()),
+    }
+    for inherited in ("QINGFENG_DATABASE_URL", "PREFECT_API_URL"):  # the embedded default
+        env.pop(inherited, None)
+    units = tmp_path / "units.yaml"
+    units.write_text(
+        "- {code: cs-su, name_zh: 計算機學(xué)院學(xué)生會, name_en: CS Student Union}\n"
+    )
+    command = [sys.executable, "-m", "api.cli"]
+    subprocess.run([*command, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*command, "units", "import", str(units)], env=env, check=True)
+    db_file = tmp_path / "qingfeng.db"
+    for attempt in range(2):  # the second start finds the data (and the work) of the first
         process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [*command, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         try:
-            deadline, ready = time.monotonic() + 30, None
-            while time.monotonic() < deadline:
-                try:
-                    ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            assert ready is not None and ready.status_code == 200, "not ready within 30 s"
+            assert _wait_for(lambda: _orchestration(port) != "down", 30), "API not up in 30 s"
             if attempt == 0:
-                filed = httpx.post(
-                    f"http://127.0.0.1:{port}/reports",
-                    json={
-                        "unit": "nowhere",
-                        "subject_handle": "s",
-                        "subject_name": "n",
-                        "summary": "s",
-                        "details": "d",
-                    },
-                )
-                assert filed.status_code == 422  # an empty organisation: a clear refusal
+                report = {
+                    "unit": "cs-su",
+                    "subject_handle": "s1",
+                    "subject_name": "n",
+                    "summary": "s",
+                    "details": "d",
+                }
+                filed = httpx.post(f"http://127.0.0.1:{port}/reports", json=report)
+                assert filed.status_code == 201  # accepted before Prefect is even ready
+                assert _stage_runs(db_file) == {"pending": 1}
+            else:
+                # The report's stage run, left undone by the first stop, completes now.
+                assert _wait_for(lambda: _orchestration(port) == "ready", 120)
+                assert _wait_for(lambda: _stage_runs(db_file) == {"done": 1}, 60)
         finally:
             process.send_signal(signal.SIGINT)
-            output = process.communicate(timeout=20)[0].decode()
+            output = process.communicate(timeout=40)[0].decode()
         assert process.returncode == 0, output
-        assert "API docs" in output and (tmp_path / "qingfeng.db").exists()
+        assert "API docs" in output and "Prefect" in output
+    assert not (tmp_path / "prefect" / "server.log").read_text().count("Traceback")

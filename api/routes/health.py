@@ -26,6 +26,8 @@ def readyz(state: StateDep) -> JSONResponse:
         checks["database"] = "ok" if is_current(state.db) else "schema not migrated"
     except Exception as exc:  # readiness reports, it does not crash
         checks["database"] = f"unreachable: {type(exc).__name__}"
+    # Background components are reported, not required: staff actions never wait on them.
+    checks.update({name: report() for name, report in state.components.items()})
     ready = checks["database"] == "ok"
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},

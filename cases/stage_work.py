@@ -1,0 +1,188 @@
+"""The automated work of a stage, as service functions the `case-stage` flow's tasks call.
+
+Each is one transaction and idempotent: run twice for the same event, it changes nothing
+the second time (conditional updates, outbox keys checked before insert). Automation does
+not move the case's version, so staff ETags stay valid while a flow runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from cases.audit import append_event, case_chain
+from cases.clock import SHANGHAI, utcnow
+from cases.db import UnitOfWork
+from cases.models import AuditEvent, ConductCase, OutboxMessage, Person, Unit
+from cases.outbox import DELIVERY, Message, enqueue_all
+from cases.policy import Policy
+from cases.recipients import resolve, targets_for
+from cases.triage import TriageResult, triage
+from cases.views import READ_EVENT, detail_of
+from cases.vocabulary import Stage
+
+
+@dataclass(frozen=True)
+class StageBrief:
+    reference: str
+    stage: str
+    stage_entry: int
+    version: int
+
+
+def _case(uow: UnitOfWork, case_id: int) -> ConductCase:
+    case = uow.session.get(ConductCase, case_id)
+    if case is None:
+        raise LookupError(f"no case with id {case_id}")
+    return case
+
+
+def case_brief(*, uow: UnitOfWork, case_id: int) -> StageBrief:
+    """Where the case stands now (the flow's runs may lag behind it)."""
+    with uow:
+        case = _case(uow, case_id)
+        return StageBrief(case.reference, case.stage, case.stage_entry, case.version)
+
+
+def record_triage(*, uow: UnitOfWork, policy: Policy, case_id: int) -> TriageResult:
+    """Check a new report for a possible duplicate and missing information; record once."""
+    with uow:
+        session = uow.session
+        case = _case(uow, case_id)
+        result = triage(session, case, policy)
+        first = session.execute(
+            update(ConductCase)
+            .where(col(ConductCase.id) == case_id, col(ConductCase.missing_information).is_(None))
+            .values(
+                possible_duplicate_of=result.possible_duplicate_of,
+                missing_information=",".join(result.missing),
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if first:
+            append_event(
+                session,
+                chain=case_chain(case_id),
+                case_id=case_id,
+                action="triage.checked",
+                at=utcnow(),
+                data={
+                    "possible_duplicate_of": result.possible_duplicate_of,
+                    "missing": list(result.missing),
+                },
+            )
+        uow.commit()
+        return result
+
+
+def prepare_notifications(
+    *, uow: UnitOfWork, policy: Policy, case_id: int, stage: Stage, event_seq: int
+) -> int:
+    """Write one delivery row per recipient of the event (which led to ``stage``)."""
+    with uow:
+        session = uow.session
+        case = _case(uow, case_id)
+        event = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.chain == case_chain(case_id), AuditEvent.seq == event_seq
+            )
+        ).one()
+        name = event.action.removeprefix("case.")
+        recipients = resolve(session, case, targets_for(name, stage, policy))
+        keys = {r.person_id: f"deliver:{case_id}:{event_seq}:{r.person_id}" for r in recipients}
+        done = set(
+            session.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(keys.values())))
+        )
+        messages = [
+            Message(
+                key=keys[r.person_id],
+                topic=DELIVERY,
+                case_id=case_id,
+                payload={
+                    "event": name,
+                    "event_seq": event_seq,
+                    "stage": stage.value,
+                    "reference": case.reference,
+                    "person_id": r.person_id,
+                    "audience": r.target,
+                    "language": r.language,
+                },
+            )
+            for r in recipients
+            if keys[r.person_id] not in done
+        ]
+        enqueue_all(session, messages, now=utcnow())
+        uow.commit()
+        return len(messages)
+
+
+def build_case_file(*, uow: UnitOfWork, case_id: int, directory: Path) -> tuple[Path, str]:
+    """Write the closed case's file (JSON, owner-only) and record its SHA-256 once."""
+    with uow:
+        session = uow.session
+        case = _case(uow, case_id)
+        unit = session.get(Unit, case.unit_id)
+        assert unit is not None
+        # The committee's own copy: what staff see, without the audit of reads.
+        keeper = Person(handle="committee", name="committee", created_at=utcnow())
+        detail = detail_of(session, case, unit, viewer=keeper, allowed=[])
+        body = detail.model_dump_json(indent=2, exclude={"allowed_actions"}).encode()
+        digest = hashlib.sha256(body).hexdigest()
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = directory / f"{case.reference}.json"
+        path.touch(mode=0o600)
+        path.write_bytes(body)
+        if case.case_file_sha256 != digest:
+            session.execute(
+                update(ConductCase)
+                .where(col(ConductCase.id) == case_id)
+                .values(case_file_sha256=digest)
+            )
+            append_event(
+                session,
+                chain=case_chain(case_id),
+                case_id=case_id,
+                action="case_file.built",
+                at=utcnow(),
+                data={"sha256": digest},
+            )
+        uow.commit()
+        return path, digest
+
+
+def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> str:
+    """The case's timeline for the Prefect artifact: actions and times only, no people."""
+    with uow:
+        case = _case(uow, case_id)
+        events = uow.session.exec(
+            select(AuditEvent.seq, AuditEvent.at, AuditEvent.action)
+            .where(AuditEvent.chain == case_chain(case_id), AuditEvent.action != READ_EVENT)
+            .order_by(col(AuditEvent.seq))
+        ).all()
+    rows = "\n".join(f"| {seq} | {_local(at)} | `{action}` |" for seq, at, action in events)
+    due = _local(case.due_at) if case.due_at else "—"
+    return (
+        f"# {case.reference}\n\nStage **{case.stage}** (version {case.version}), due {due}"
+        f"{', overdue' if case.overdue else ''}\n\n| # | time (Asia/Shanghai) | event |\n"
+        f"|---|---|---|\n{rows}\n"
+    )
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def finish_stage_run(*, uow: UnitOfWork, key: str, flow_run_id: str | None) -> bool:
+    """Mark the stage_flow outbox row done; False when it already was."""
+    with uow:
+        moved = uow.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.key) == key, col(OutboxMessage.state) != "done")
+            .values(state="done", sent_at=utcnow(), external_id=flow_run_id)
+        ).rowcount  # type: ignore[attr-defined]
+        uow.commit()
+        return bool(moved)

@@ -1,0 +1,85 @@
+"""The Prefect server of the embedded default: a child process with SQLite under data_dir.
+
+When PREFECT_API_URL is set, an existing server (the scale-out set-up) is used instead
+and nothing is started.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import structlog
+
+log = structlog.get_logger("qingfeng.prefect")
+
+# Our process talks to Prefect with these (set before the first Prefect client is made).
+CLIENT_SETTINGS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",  # never a hidden server of its own
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+
+
+class PrefectServer:
+    """Starts (or finds) the Prefect API; ``api_url`` is where it answers."""
+
+    def __init__(self, home: Path, port: int, database_url: str | None = None) -> None:
+        self.home, self.port, self.database_url = home.resolve(), port, database_url
+        self.external = os.environ.get("PREFECT_API_URL")
+        self.api_url = self.external or f"http://127.0.0.1:{port}/api"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        os.environ.update(CLIENT_SETTINGS)
+        os.environ["PREFECT_API_URL"] = self.api_url
+        if self.external:
+            log.info("using an existing Prefect server")
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            **CLIENT_SETTINGS,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_API_DATABASE_CONNECTION_URL": self.database_url
+            or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+            "PREFECT_UI_API_URL": self.api_url,
+        }
+        prefect = Path(sys.executable).with_name("prefect")
+        self.process = subprocess.Popen(
+            [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=(self.home / "server.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop it in order
+        )
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ready():
+                return True
+            if self.process and self.process.poll() is not None:
+                log.error("the Prefect server exited", code=self.process.returncode)
+                return False
+            time.sleep(0.25)
+        return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,0 +1,104 @@
+"""The `case-stage` flow: one short run per transition or deadline step of a case.
+
+It does the stage's automated work as small tasks over the database (which holds the
+case's state; the run holds none): triage at intake, the notifications of the event,
+the case file at closure, and the case's timeline as the artifact `case-<reference>`.
+Every task is idempotent, so a run started twice, or re-run after a crash, changes
+nothing the second time. Retries are for I/O (database, Prefect API) only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from prefect import Task, flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from cases import stage_work
+from cases.db import UnitOfWork
+from cases.vocabulary import Stage
+from flows.context import current
+
+DEPLOYMENT = "case-stage"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def io_task(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A task over I/O (database, Prefect API): retried twice; never cached across runs."""
+    return task(name=name, retries=2, retry_delay_seconds=[1.0, 5.0], cache_policy=NO_CACHE)
+
+
+def run_key(case_id: int, stage: str, action_id: int) -> str:
+    """The idempotency key of a stage run (and the tail of its outbox key)."""
+    return f"{case_id}:{stage}:{action_id}"
+
+
+@io_task("check-triage")
+def check_triage(case_id: int) -> dict[str, Any]:
+    context = current()
+    result = stage_work.record_triage(
+        uow=UnitOfWork(context.db), policy=context.policy, case_id=case_id
+    )
+    return {"possible_duplicate_of": result.possible_duplicate_of, "missing": result.missing}
+
+
+@io_task("prepare-notifications")
+def prepare_notifications(case_id: int, stage: str, action_id: int) -> int:
+    context = current()
+    return stage_work.prepare_notifications(
+        uow=UnitOfWork(context.db),
+        policy=context.policy,
+        case_id=case_id,
+        stage=Stage(stage),
+        event_seq=action_id,
+    )
+
+
+@io_task("build-case-file")
+def build_case_file(case_id: int) -> str:
+    context = current()
+    _, digest = stage_work.build_case_file(
+        uow=UnitOfWork(context.db), case_id=case_id, directory=context.case_files
+    )
+    return digest
+
+
+@io_task("publish-timeline")
+def publish_timeline(case_id: int) -> str:
+    brief = stage_work.case_brief(uow=UnitOfWork(current().db), case_id=case_id)
+    markdown = stage_work.timeline_markdown(uow=UnitOfWork(current().db), case_id=case_id)
+    create_markdown_artifact(
+        key=artifact_key(brief.reference),
+        markdown=markdown,
+        description=f"Timeline of {brief.reference}",
+    )
+    return brief.reference
+
+
+def artifact_key(reference: str) -> str:
+    """`case-<reference>`; Prefect keys are lower-case letters, digits and dashes."""
+    return f"case-{reference.lower()}"
+
+
+@flow(name=DEPLOYMENT, log_prints=False, persist_result=False)
+def case_stage(case_id: int, stage: str, action_id: int) -> dict[str, Any]:
+    """The automated work of one transition (or deadline step) of one case."""
+    from prefect.runtime import flow_run
+
+    done: dict[str, Any] = {"stage": stage}
+    if stage == Stage.INTAKE:
+        done["triage"] = check_triage(case_id)
+    done["notifications"] = prepare_notifications(case_id, stage, action_id)
+    if stage == Stage.CLOSED:
+        done["case_file_sha256"] = build_case_file(case_id)
+    done["reference"] = publish_timeline(case_id)
+    # The run's record in our database: the reconciler leaves done rows alone.
+    stage_work.finish_stage_run(
+        uow=UnitOfWork(current().db),
+        key=f"flow:{run_key(case_id, stage, action_id)}",
+        flow_run_id=flow_run.get_id(),
+    )
+    return done

@@ -1,0 +1,252 @@
+"""Every transition runs as one `case-stage` flow run on the real Prefect engine.
+
+One session-scoped `prefect_test_harness` (a real Prefect server on a temporary SQLite
+database); the runs are created by the dispatcher and executed by the in-process runner,
+exactly as in `qingfeng up`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterTags,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Pending, Running
+from prefect.testing.utilities import prefect_test_harness
+from sqlalchemy import update
+from sqlmodel import col, func, select
+
+from api.deps import AppState
+from cases import stage_work
+from cases.clock import utcnow
+from cases.db import UnitOfWork
+from cases.models import AuditEvent, ConductCase, OutboxMessage, Person
+from cases.outbox import DELIVERY, STAGE_FLOW
+from cases.vocabulary import Stage
+from flows.context import FlowContext, use
+from flows.orchestration import Reconciler, StageDispatcher, backlog, deploy
+from flows.runner import InProcessRunner
+from flows.stage import artifact_key
+from tests.helpers import carry_to, file
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def deployment() -> Iterator[UUID]:
+    with prefect_test_harness(server_startup_timeout=90):
+        url = PREFECT_API_URL.value()
+        before = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = url  # for threads that start without our context
+        try:
+            yield deploy()
+        finally:
+            if before is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = before
+
+
+@pytest.fixture
+def flows_on(state: AppState, tmp_path: object, deployment: UUID) -> AppState:
+    from pathlib import Path
+
+    use(FlowContext(db=state.db, policy=state.policy, case_files=Path(str(tmp_path)) / "files"))
+    return state
+
+
+def dispatcher_for(state: AppState, deployment: UUID) -> StageDispatcher:
+    # Each test has its own database (case ids start at 1 again) but the Prefect server
+    # is shared: a namespace per database keeps their idempotency keys apart.
+    return StageDispatcher(state.db, deployment, namespace=f"{state.settings.data_dir}:")
+
+
+def orchestrate(state: AppState, deployment: UUID, *, timeout: float = 120) -> None:
+    """Dispatch and run until every stage run of the database is done."""
+    dispatcher = dispatcher_for(state, deployment)
+    runner = InProcessRunner(deployment, threads=2, poll_seconds=0.2)
+    runner.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if dispatcher.tick():
+                runner.wake()
+            left = backlog(state.db)
+            if left.pending == left.started == 0:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"stage runs still open after {timeout} s: {backlog(state.db)}")
+    finally:
+        runner.stop()
+
+
+def make_due_now(state: AppState) -> None:
+    with UnitOfWork(state.db) as uow:
+        uow.session.execute(update(OutboxMessage).values(available_at=utcnow()))
+        uow.commit()
+
+
+def runs_of(state: AppState, reference: str) -> list[FlowRun]:
+    """The runs tagged with the case (of this test's database: references repeat across)."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"case:{reference}"]))
+        )
+    ours = dispatcher_for(state, UUID(int=0)).namespace
+    return [r for r in runs if (r.idempotency_key or "").startswith(ours)]
+
+
+def stage_rows(state: AppState, reference: str) -> list[OutboxMessage]:
+    with UnitOfWork(state.db, write=False) as uow:
+        return list(
+            uow.session.exec(
+                select(OutboxMessage)
+                .join(ConductCase, col(ConductCase.id) == OutboxMessage.case_id)
+                .where(ConductCase.reference == reference, OutboxMessage.topic == STAGE_FLOW)
+            )
+        )
+
+
+def count(state: AppState, *where: object) -> int:
+    with UnitOfWork(state.db, write=False) as uow:
+        return uow.session.exec(select(func.count()).select_from(OutboxMessage).where(*where)).one()  # type: ignore[arg-type]
+
+
+def test_a_lifecycle_is_one_completed_run_per_transition(
+    flows_on: AppState, people: dict[str, Person], deployment: UUID
+) -> None:
+    state = flows_on
+    ref = file(state)
+    carry_to(state, people, ref, Stage.CLOSED)  # its close is done 40 days ahead: come back
+    make_due_now(state)
+    orchestrate(state, deployment)
+
+    rows = stage_rows(state, ref)
+    runs = runs_of(state, ref)
+    stages = [json.loads(r.payload)["stage"] for r in rows]
+    assert stages[0] == "intake" and stages[-1] == "closed" and len(rows) == 6
+    assert len(runs) == len(rows)  # exactly one run per transition
+    assert {r.state_type for r in runs} == {StateType.COMPLETED}
+    assert sorted(r.name for r in runs) == sorted(f"{ref} · {s}" for s in stages)
+    assert {str(r.id) for r in runs} == {r.external_id for r in rows}
+    assert {r.state for r in rows} == {"done"}
+
+    # The stage work happened: triage recorded, deliveries prepared, the case file built.
+    with UnitOfWork(state.db, write=False) as uow:
+        case = uow.session.exec(select(ConductCase).where(ConductCase.reference == ref)).one()
+        actions = list(
+            uow.session.exec(select(AuditEvent.action).where(AuditEvent.chain == f"case:{case.id}"))
+        )
+    assert case.missing_information is not None and case.case_file_sha256
+    assert actions.count("triage.checked") == 1 and actions.count("case_file.built") == 1
+    assert count(state, OutboxMessage.topic == DELIVERY, OutboxMessage.case_id == case.id) > 0
+
+    # The artifact holds the whole timeline, up to the case file.
+    with get_client(sync_client=True) as client:
+        [artifact] = client.read_latest_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key(ref)]))
+        )
+    assert f"# {ref}" in str(artifact.data) and "case_file.built" in str(artifact.data)
+
+    # Dispatching a transition again (say, its row was reset) makes no second run.
+    with UnitOfWork(state.db) as uow:
+        uow.session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id) == rows[0].id).values(state="pending")
+        )
+        uow.commit()
+    orchestrate(state, deployment)
+    assert len(runs_of(state, ref)) == len(rows)
+
+
+def test_a_runner_killed_mid_run_is_recovered_without_doubling(
+    flows_on: AppState, people: dict[str, Person], deployment: UUID
+) -> None:
+    state = flows_on
+    ref = file(state)
+    dispatcher_for(state, deployment).tick()
+    [row] = stage_rows(state, ref)
+    run_id = UUID(row.external_id or "")
+    # A runner claims the run, does part of its work, and dies before finishing.
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Pending())
+        client.set_flow_run_state(run_id, Running())
+    payload = json.loads(row.payload)
+    half_done = stage_work.prepare_notifications(
+        uow=UnitOfWork(state.db),
+        policy=state.policy,
+        case_id=payload["case_id"],
+        stage=Stage.INTAKE,
+        event_seq=payload["event_seq"],
+    )
+    assert half_done > 0
+
+    reconciler = Reconciler(state.db)  # stuck after 5 minutes
+    assert reconciler.tick() == 0  # too early to call it stuck
+    assert reconciler.tick(now=utcnow() + timedelta(minutes=10)) == 1  # scheduled again
+    orchestrate(state, deployment)
+
+    [run] = runs_of(state, ref)
+    assert run.id == run_id and run.state_type is StateType.COMPLETED
+    deliveries = count(
+        state, OutboxMessage.topic == DELIVERY, OutboxMessage.case_id == payload["case_id"]
+    )
+    assert deliveries == half_done  # nothing sent twice
+    assert reconciler.tick(now=utcnow() + timedelta(minutes=20)) == 0
+
+
+def test_prefect_down_reports_still_accepted_then_all_orchestrated(
+    flows_on: AppState, client: TestClient, tokens: dict[str, str], deployment: UUID
+) -> None:
+    state = flows_on
+    report = {
+        "unit": "cs-su",
+        "subject_handle": "stu.down",
+        "subject_name": "某同學(xué)",
+        "summary": "干部作風(fēng)問題",
+        "details": "在學(xué)生會活動中多次以權(quán)謀私,要求干事為其個人事務(wù)跑腿。",
+    }
+    dead = "http://127.0.0.1:9/api"  # nothing listens there
+    with temporary_settings(updates={PREFECT_API_URL: dead}):
+        began = time.monotonic()
+        refs = []
+        for _ in range(20):
+            response = client.post("/reports", json=report)
+            assert response.status_code == 201, response.text
+            refs.append(response.json()["reference"])
+        accepted_in = time.monotonic() - began
+        assert dispatcher_for(state, deployment).tick() == 0  # Prefect away: rows wait
+    assert accepted_in < 10  # nobody waited on Prefect (20 reports incl. Argon2 hashing)
+    left = backlog(state.db)
+    assert left.pending >= 20 and left.started == 0
+    with UnitOfWork(state.db, write=False) as uow:
+        waiting = list(
+            uow.session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.topic == STAGE_FLOW, OutboxMessage.state == "pending")
+                .order_by(col(OutboxMessage.id))
+            )
+        )
+    # The first row failed and waits with backoff; the rest were not tried in vain.
+    assert waiting[0].attempts == 1 and "ConnectError" in (waiting[0].last_error or "")
+    assert waiting[0].available_at > utcnow()
+    assert {w.attempts for w in waiting[1:]} == {0}
+
+    make_due_now(state)  # Prefect is back; the backoff has passed
+    orchestrate(state, deployment)
+    for ref in refs:
+        [run] = runs_of(state, ref)
+        assert run.state_type is StateType.COMPLETED
