@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from api.app import build_state
+from api.cli_ops import runner, status
 from api.deps import AppState
 from api.unit_files import UnitFileError, read_units
 from cases import audit, people, service
@@ -66,6 +67,8 @@ for sub, name in (
     (deadlines_app, "deadlines"),
 ):
     app.add_typer(sub, name=name)
+app.command()(status)
+app.command()(runner)
 
 out = Console()
 err = Console(stderr=True)

@@ -153,6 +153,7 @@ def bench_service(workdir: Path, args: argparse.Namespace) -> Rows:
         "QINGFENG_DATABASE_URL": url,
         "QINGFENG_PORT": str(port),
         "QINGFENG_LOG_LEVEL": "WARNING",
+        "QINGFENG_ORCHESTRATION": "false",  # staff actions alone; bench/orchestration.py adds it
     }
     server = start([sys.executable, "-m", "api.cli", "up", "--no-migrate"], env, port, "/readyz")
     token = {"Authorization": f"Bearer {tokens['inv.wang']}"}

@@ -96,7 +96,7 @@ class InProcessRunner:
                     self._busy.release()  # another runner took it first
                     continue
                 run_context = contextvars.copy_context()
-                self._pool.submit(run_context.run, self._execute, client.read_flow_run(run.id))
+                self._pool.submit(run_context.run, self._execute, run)
                 claimed += 1
             return claimed
 

@@ -7,6 +7,7 @@ and nothing is started.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,15 @@ CLIENT_SETTINGS = {
     "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",  # never a hidden server of its own
     "PREFECT_LOGGING_LEVEL": "WARNING",
 }
+
+
+def _die_with_parent() -> None:
+    """In the child: if `qingfeng up` is killed outright, the server goes too (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class PrefectServer:
@@ -56,6 +66,7 @@ class PrefectServer:
             stdout=(self.home / "server.log").open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop it in order
+            preexec_fn=_die_with_parent,
         )
 
     def ready(self) -> bool:

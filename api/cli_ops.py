@@ -1,0 +1,102 @@
+"""Operations commands: `qingfeng status` (what background work owes) and `qingfeng runner`
+(stage runs only, for scale-out hosts)."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import typer
+from rich.console import Console
+from sqlmodel import col, func, select
+
+from cases.clock import utcnow
+from cases.db import Database, UnitOfWork
+from cases.models import Deadline, OutboxMessage
+from cases.outbox import STAGE_FLOW
+from config.settings import get_settings
+
+out = Console()
+
+
+def status() -> None:
+    """Backlog of stage runs (Prefect), outbox and deadline steps; Prefect reachability."""
+    from flows.orchestration import backlog
+
+    settings = get_settings()
+    db = Database(settings.effective_database_url, pool_size=2)
+    runs = backlog(db)
+    with UnitOfWork(db, write=False) as uow:
+        overdue_steps = uow.session.exec(
+            select(func.count()).where(
+                col(Deadline.state) == "pending", col(Deadline.due_at) <= utcnow()
+            )
+        ).one()
+        other = dict(
+            uow.session.exec(
+                select(OutboxMessage.topic, func.count())
+                .where(OutboxMessage.topic != STAGE_FLOW, OutboxMessage.state == "pending")
+                .group_by(col(OutboxMessage.topic))
+            ).all()
+        )
+    db.dispose()
+    api = os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api"
+    try:
+        reachable = httpx.get(f"{api}/health", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        reachable = False
+    oldest = (
+        f", oldest waiting since {runs.oldest_waiting:%Y-%m-%d %H:%M} UTC"
+        if (runs.oldest_waiting)
+        else ""
+    )
+    out.print(
+        f"Prefect API {api}: {'reachable' if reachable else 'NOT reachable'}\n"
+        f"stage runs: {runs.pending} waiting to start, {runs.started} started, "
+        f"{runs.done} done, {runs.dead} dead{oldest}\n"
+        f"deadline steps due and not yet fired: {overdue_steps}\n"
+        "outbox waiting: "
+        + (", ".join(f"{topic} {n}" for topic, n in sorted(other.items())) or "nothing")
+    )
+    if runs.dead or (not reachable and runs.pending):
+        raise typer.Exit(1)  # something for an operator to look at
+
+
+def runner() -> None:
+    """Run stage flows only (no API, no Prefect server): a scale-out worker host.
+
+    Needs PREFECT_API_URL (the shared Prefect server) and the same QINGFENG_* database
+    settings as the API replicas. Runs are claimed through Prefect, so several hosts never
+    run one twice; Ctrl-C stops after the runs in flight.
+    """
+    import signal
+    import threading
+
+    from cases.calendar import configure as configure_calendar
+    from cases.policy import load_policy
+    from config.logging import configure_logging
+    from flows.service import Orchestration
+
+    settings = get_settings()
+    configure_logging(settings)
+    if not os.environ.get("PREFECT_API_URL"):
+        out.print("[red]error:[/red] set PREFECT_API_URL to the shared Prefect server")
+        raise typer.Exit(2)
+    configure_calendar(settings.calendar_dir)
+    db = Database(settings.effective_database_url, pool_size=settings.stage_runner_threads + 2)
+    service = Orchestration(
+        db,
+        load_policy(settings.policy_file),
+        data_dir=settings.data_dir,
+        prefect_port=settings.prefect_port,
+        runner_threads=settings.stage_runner_threads,
+        namespace=settings.prefect_namespace,
+    )
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    service.start()
+    out.print(f"stage runner on {os.environ['PREFECT_API_URL']}; Ctrl-C to stop")
+    stopping.wait()
+    service.stop()
+    db.dispose()
