@@ -41,6 +41,8 @@ test: lint typecheck pytest
 
 bench: setup
 	$(BIN)/python bench/actions.py
+	$(BIN)/python bench/deadlines.py
+	$(BIN)/python bench/orchestration.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

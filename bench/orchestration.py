@@ -101,10 +101,23 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
 
 
-def bench_intake(workdir: Path, args: argparse.Namespace) -> None:
+def fresh(workdir: Path) -> Path:
+    """A migrated database with the demo organisation in ``workdir``."""
+    workdir.mkdir()
+    url = f"sqlite:///{workdir / 'qingfeng.db'}"
+    upgrade(url)
+    db = Database(url)
+    seed_organisation(UnitOfWork(db))
+    db.dispose()
+    return workdir
+
+
+def bench_intake(root: Path, args: argparse.Namespace) -> Path:
+    """Each way on its own fresh database; returns the one orchestration ran on."""
     print(f"1. POST /reports latency, 4 clients, {args.intake} requests each way")
     figures = {}
     for orchestration in (False, True):
+        workdir = fresh(root / ("on" if orchestration else "off"))
         process, env = up(workdir, orchestration=orchestration)
         try:
             latencies = intake_latency(int(env["QINGFENG_PORT"]), args.intake)
@@ -227,12 +240,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; embedded default (SQLite app, local Prefect server on SQLite)")
     with tempfile.TemporaryDirectory(prefix="qingfeng-bench-") as tmp:
-        workdir = Path(tmp)
-        upgrade(f"sqlite:///{workdir / 'qingfeng.db'}")
-        db = Database(f"sqlite:///{workdir / 'qingfeng.db'}")
-        seed_organisation(UnitOfWork(db))
-        db.dispose()
-        bench_intake(workdir, args)
+        workdir = bench_intake(Path(tmp), args)
         bench_burst(workdir, args)
         bench_serve(workdir, args)
 

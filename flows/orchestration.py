@@ -44,6 +44,15 @@ def deploy() -> UUID:
     return cast(UUID, deployment.apply())
 
 
+def update_row(db: Database, row: OutboxMessage, **values: object) -> None:
+    """Change one outbox row in its own short transaction."""
+    with UnitOfWork(db) as uow:
+        uow.session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values)
+        )
+        uow.commit()
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2**attempts))
 
@@ -120,11 +129,7 @@ class StageDispatcher:
         )
 
     def _update(self, row: OutboxMessage, **values: object) -> None:
-        with UnitOfWork(self.db) as uow:
-            uow.session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values)
-            )
-            uow.commit()
+        update_row(self.db, row, **values)
 
 
 @dataclass
@@ -188,11 +193,7 @@ class Reconciler:
             return restarted
 
     def _set(self, row: OutboxMessage, **values: object) -> None:
-        with UnitOfWork(self.db) as uow:
-            uow.session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values)
-            )
-            uow.commit()
+        update_row(self.db, row, **values)
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,15 @@ with Prefect's own engine (``run_flow``), so the run is a normal, fully tracked 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 import structlog
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
@@ -26,6 +28,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.context import SyncClientContext
 from prefect.flow_engine import run_flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Pending
@@ -35,12 +38,20 @@ from flows.stage import case_stage
 log = structlog.get_logger("qingfeng.runner")
 
 
+def lower_thread_priority() -> None:
+    """Background work yields the CPU to the API's thread (Linux: niceness is per thread)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class InProcessRunner:
     """Claims and runs the deployment's scheduled runs on ``threads`` threads."""
 
     def __init__(self, deployment_id: UUID, *, threads: int = 4, poll_seconds: float = 1.0):
         self.deployment_id, self.threads, self.poll_seconds = deployment_id, threads, poll_seconds
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="stage-run")
+        self._pool = ThreadPoolExecutor(
+            threads, thread_name_prefix="stage-run", initializer=lower_thread_priority
+        )
         self._busy = threading.Semaphore(threads)
         self._wake, self._stop = threading.Event(), threading.Event()
         # Prefect's settings live in context variables: threads carry the starter's along.
@@ -63,42 +74,41 @@ class InProcessRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)  # runs in flight are short
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                claimed = self.claim_and_submit()
-            except Exception:  # the API is away: try again at the next poll
-                log.warning("cannot reach the Prefect API to look for runs", exc_info=True)
-                claimed = 0
-            if not claimed:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
+        # One client for the loop's life, shared with the runs it starts (they inherit this
+        # context): a new client per call costs connections and a CSRF round trip.
+        with SyncClientContext.get_or_create() as context:
+            client = context.client
+            while not self._stop.is_set():
+                try:
+                    claimed = self.claim_and_submit(client)
+                except Exception:  # the API is away: try again at the next poll
+                    log.warning("cannot reach the Prefect API to look for runs", exc_info=True)
+                    claimed = 0
+                if not claimed:
+                    self._wake.wait(self.poll_seconds)
+                    self._wake.clear()
 
-    def claim_and_submit(self) -> int:
+    def claim_and_submit(self, client: SyncPrefectClient) -> int:
         """Claim as many scheduled runs as there are free threads; returns how many."""
-        with get_client(sync_client=True) as client:
-            runs = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(
-                    id=DeploymentFilterId(any_=[self.deployment_id])
-                ),
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(
-                        type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
-                    )
-                ),
-                sort=FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
-                limit=self.threads,
-            )
-            claimed = 0
-            for run in runs:
-                if not self._busy.acquire(blocking=False):
-                    break
-                if client.set_flow_run_state(run.id, Pending()).status is not SetStateStatus.ACCEPT:
-                    self._busy.release()  # another runner took it first
-                    continue
-                run_context = contextvars.copy_context()
-                self._pool.submit(run_context.run, self._execute, run)
-                claimed += 1
-            return claimed
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[self.deployment_id])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+            ),
+            sort=FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
+            limit=self.threads,
+        )
+        claimed = 0
+        for run in runs:
+            if not self._busy.acquire(blocking=False):
+                break
+            if client.set_flow_run_state(run.id, Pending()).status is not SetStateStatus.ACCEPT:
+                self._busy.release()  # another runner took it first
+                continue
+            run_context = contextvars.copy_context()
+            self._pool.submit(run_context.run, self._execute, run)
+            claimed += 1
+        return claimed
 
     def _execute(self, run: FlowRun) -> None:
         try:

@@ -26,8 +26,10 @@ CLIENT_SETTINGS = {
 }
 
 
-def _die_with_parent() -> None:
-    """In the child: if `qingfeng up` is killed outright, the server goes too (Linux)."""
+def _background_child() -> None:
+    """In the child: yield the CPU to the API (orchestration may lag, staff may not wait),
+    and if `qingfeng up` is killed outright, go too (Linux)."""
+    os.nice(10)
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -66,7 +68,7 @@ class PrefectServer:
             stdout=(self.home / "server.log").open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop it in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=_background_child,
         )
 
     def ready(self) -> bool:

@@ -82,8 +82,9 @@ class Orchestration:
     def _run(self) -> None:
         # Imported here: Prefect reads PREFECT_API_URL when first used, set by server.start.
         from flows.orchestration import Reconciler, StageDispatcher, deploy
-        from flows.runner import InProcessRunner
+        from flows.runner import InProcessRunner, lower_thread_priority
 
+        lower_thread_priority()
         while not self.server.wait_ready(timeout=5):
             if self._stop.is_set():
                 return

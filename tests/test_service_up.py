@@ -64,7 +64,7 @@ def test_up_serves_until_ctrl_c_and_picks_up_where_it_stopped(tmp_path: Path) ->
             [*command, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         try:
-            assert _wait_for(lambda: _orchestration(port) != "down", 30), "API not up in 30 s"
+            assert _wait_for(lambda: _orchestration(port) != "down", 60), "API not up in 60 s"
             if attempt == 0:
                 report = {
                     "unit": "cs-su",
