@@ -134,6 +134,7 @@ def bench_intake(root: Path, args: argparse.Namespace) -> Path:
         f"   p99 on/off = {ratio:.2f}   target <= 1.1: {'met' if ratio <= 1.1 else 'NOT met'}"
         f"   (p50 on/off = {figures[True][0] / figures[False][0]:.2f})"
     )
+    return workdir
 
 
 def bench_burst(workdir: Path, args: argparse.Namespace) -> None:
