@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -26,15 +27,26 @@ CLIENT_SETTINGS = {
 }
 
 
-def _background_child() -> None:
-    """In the child: yield the CPU to the API (orchestration may lag, staff may not wait),
-    and if `qingfeng up` is killed outright, go too (Linux)."""
-    os.nice(10)
+def _background_child_setup() -> Callable[[], None]:
+    """What the child does between fork and exec: yield the CPU to the API (orchestration
+    may lag, staff may not wait) and, on Linux, die with `qingfeng up` if it is killed.
+
+    Everything is looked up here, in the parent: between fork and exec the child must not
+    import or take locks another thread might have held.
+    """
+    prctl = None
     if sys.platform.startswith("linux"):
         import ctypes
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    pr_set_pdeathsig, sigterm = 1, signal.SIGTERM
+
+    def in_child() -> None:
+        os.nice(10)
+        if prctl is not None:
+            prctl(pr_set_pdeathsig, sigterm)
+
+    return in_child
 
 
 class PrefectServer:
@@ -68,7 +80,7 @@ class PrefectServer:
             stdout=(self.home / "server.log").open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop it in order
-            preexec_fn=_background_child,
+            preexec_fn=_background_child_setup(),
         )
 
     def ready(self) -> bool:
