@@ -24,6 +24,9 @@ CLIENT_SETTINGS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",  # never a hidden server of its own
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Stage runs' own log lines ("Beginning flow run…") cost an API call each and say
+    # nothing the run's states and the case artifact do not; warnings still show locally.
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
 }
 
 
