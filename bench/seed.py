@@ -27,6 +27,7 @@ from cases.models import (
     ReferenceCounter,
     Unit,
 )
+from cases.outbox import stage_flow_key
 from cases.policy import Policy
 from cases.secrets import hash_receipt
 from cases.vocabulary import Stage
@@ -127,7 +128,7 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
                 )
                 for key, topic in (
                     (f"event:{case_id}:1", "notification"),
-                    (f"flow:{case_id}:intake:1", "stage_flow"),
+                    (stage_flow_key(case_id, "intake", 1), "stage_flow"),
                 ):
                     outbox.append(
                         {

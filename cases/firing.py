@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from cases.audit import NewEvent, append_events, case_chain
 from cases.db import UnitOfWork
 from cases.models import ConductCase, Deadline
-from cases.outbox import NOTIFICATION, STAGE_FLOW, Message, enqueue_all
+from cases.outbox import NOTIFICATION, STAGE_FLOW, Message, enqueue_all, stage_flow_key
 from cases.policy import Policy
 
 _DUE = (
@@ -146,7 +146,9 @@ def _messages(step: Row[Any], event_seq: int) -> list[Message]:
     }
     return [
         Message(f"deadline:{step.id}", NOTIFICATION, payload, step.case_id),
-        Message(f"flow:{step.case_id}:{step.stage}:{event_seq}", STAGE_FLOW, payload, step.case_id),
+        Message(
+            stage_flow_key(step.case_id, step.stage, event_seq), STAGE_FLOW, payload, step.case_id
+        ),
     ]
 
 

@@ -24,6 +24,11 @@ NOTIFICATION = "notification"  # an event that may concern people (expanded by r
 DELIVERY = "delivery"  # one message to one person, prepared by the stage flow
 
 
+def stage_flow_key(case_id: int, stage: str, event_seq: int) -> str:
+    """The outbox key of a stage run; its tail is the run's idempotency key."""
+    return f"flow:{case_id}:{stage}:{event_seq}"
+
+
 @dataclass(frozen=True)
 class Message:
     key: str

@@ -25,7 +25,7 @@ from cases.errors import (
 from cases.guards import ActionContext
 from cases.machine import allowed_actions, rule_for
 from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
-from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue
+from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue, stage_flow_key
 from cases.people import unit_by_code
 from cases.policy import Policy
 from cases.rules import check_rule, next_stage, permitted_actions
@@ -110,7 +110,7 @@ def _record_event(
     if stage_changed:
         enqueue(
             session,
-            key=f"flow:{case.id}:{case.stage}:{event.seq}",
+            key=stage_flow_key(case.id, case.stage, event.seq),
             topic=STAGE_FLOW,
             payload=common,
             now=now,

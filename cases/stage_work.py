@@ -8,7 +8,6 @@ not move the case's version, so staff ETags stay valid while a flow runs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -27,26 +26,11 @@ from cases.views import READ_EVENT, detail_of
 from cases.vocabulary import Stage
 
 
-@dataclass(frozen=True)
-class StageBrief:
-    reference: str
-    stage: str
-    stage_entry: int
-    version: int
-
-
 def _case(uow: UnitOfWork, case_id: int) -> ConductCase:
     case = uow.session.get(ConductCase, case_id)
     if case is None:
         raise LookupError(f"no case with id {case_id}")
     return case
-
-
-def case_brief(*, uow: UnitOfWork, case_id: int) -> StageBrief:
-    """Where the case stands now (the flow's runs may lag behind it)."""
-    with uow:
-        case = _case(uow, case_id)
-        return StageBrief(case.reference, case.stage, case.stage_entry, case.version)
 
 
 def record_triage(*, uow: UnitOfWork, policy: Policy, case_id: int) -> TriageResult:
@@ -154,8 +138,9 @@ def build_case_file(*, uow: UnitOfWork, case_id: int, directory: Path) -> tuple[
         return path, digest
 
 
-def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> str:
-    """The case's timeline for the Prefect artifact: actions and times only, no people."""
+def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> tuple[str, str]:
+    """The case's reference and its timeline for the Prefect artifact (actions and times
+    only, no people)."""
     with uow:
         case = _case(uow, case_id)
         events = uow.session.exec(
@@ -165,7 +150,7 @@ def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> str:
         ).all()
     rows = "\n".join(f"| {seq} | {_local(at)} | `{action}` |" for seq, at, action in events)
     due = _local(case.due_at) if case.due_at else "—"
-    return (
+    return case.reference, (
         f"# {case.reference}\n\nStage **{case.stage}** (version {case.version}), due {due}"
         f"{', overdue' if case.overdue else ''}\n\n| # | time (Asia/Shanghai) | event |\n"
         f"|---|---|---|\n{rows}\n"

@@ -94,7 +94,9 @@ class StageDispatcher:
                     return started
                 run = cast(FlowRun, run)
                 if run.state_type is StateType.COMPLETED:  # the key's run already did it
-                    self._update(row, state="done", external_id=str(run.id), sent_at=utcnow())
+                    update_row(
+                        self.db, row, state="done", external_id=str(run.id), sent_at=utcnow()
+                    )
                     continue
                 self._started(row, str(run.id))
                 started += 1
@@ -117,19 +119,17 @@ class StageDispatcher:
             )
 
     def _started(self, row: OutboxMessage, flow_run_id: str) -> None:
-        self._update(row, state="started", external_id=flow_run_id, sent_at=utcnow())
+        update_row(self.db, row, state="started", external_id=flow_run_id, sent_at=utcnow())
 
     def _postpone(self, row: OutboxMessage, exc: Exception) -> None:
         log.warning("Prefect unreachable; stage runs wait", error=type(exc).__name__)
-        self._update(
+        update_row(
+            self.db,
             row,
             attempts=row.attempts + 1,
             available_at=utcnow() + _backoff(min(row.attempts, 6)),
             last_error=f"{type(exc).__name__}: {exc}"[:500],
         )
-
-    def _update(self, row: OutboxMessage, **values: object) -> None:
-        update_row(self.db, row, **values)
 
 
 @dataclass
@@ -168,22 +168,25 @@ class Reconciler:
             for row in rows:
                 run = runs.get(row.external_id or "")
                 if run is None:  # the server lost it: the dispatcher creates it again
-                    self._set(row, state="pending", external_id=None, last_error="run missing")
+                    update_row(
+                        self.db, row, state="pending", external_id=None, last_error="run missing"
+                    )
                     restarted += 1
                     continue
                 state_type = run.state_type
                 if run.state is None or state_type is None or state_type is StateType.COMPLETED:
-                    self._set(row, state="done")  # finished, but its last write was lost
+                    update_row(self.db, row, state="done")  # finished, but its last write was lost
                     continue
                 stuck = state_type in (StateType.RUNNING, StateType.PENDING) and (
                     run.state.timestamp is None or now - run.state.timestamp > self.stuck_after
                 )
                 if state_type in RESTART or stuck:
                     if row.attempts + 1 >= MAX_ATTEMPTS:
-                        self._set(row, state="dead", last_error=f"run {state_type.value}")
+                        update_row(self.db, row, state="dead", last_error=f"run {state_type.value}")
                         continue
                     client.set_flow_run_state(run.id, Scheduled(), force=True)
-                    self._set(
+                    update_row(
+                        self.db,
                         row,
                         attempts=row.attempts + 1,
                         sent_at=now,
@@ -191,9 +194,6 @@ class Reconciler:
                     )
                     restarted += 1
             return restarted
-
-    def _set(self, row: OutboxMessage, **values: object) -> None:
-        update_row(self.db, row, **values)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cases import stage_work
 from cases.db import UnitOfWork
+from cases.outbox import stage_flow_key
 from cases.vocabulary import Stage
 from flows.context import current
 
@@ -32,8 +33,8 @@ def io_task(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
 
 
 def run_key(case_id: int, stage: str, action_id: int) -> str:
-    """The idempotency key of a stage run (and the tail of its outbox key)."""
-    return f"{case_id}:{stage}:{action_id}"
+    """The idempotency key of a stage run: its outbox key without the 'flow:' prefix."""
+    return stage_flow_key(case_id, stage, action_id).removeprefix("flow:")
 
 
 @io_task("check-triage")
@@ -68,14 +69,13 @@ def build_case_file(case_id: int) -> str:
 
 @io_task("publish-timeline")
 def publish_timeline(case_id: int) -> str:
-    brief = stage_work.case_brief(uow=UnitOfWork(current().db), case_id=case_id)
-    markdown = stage_work.timeline_markdown(uow=UnitOfWork(current().db), case_id=case_id)
-    create_markdown_artifact(
-        key=artifact_key(brief.reference),
-        markdown=markdown,
-        description=f"Timeline of {brief.reference}",
+    reference, markdown = stage_work.timeline_markdown(
+        uow=UnitOfWork(current().db), case_id=case_id
     )
-    return brief.reference
+    create_markdown_artifact(
+        key=artifact_key(reference), markdown=markdown, description=f"Timeline of {reference}"
+    )
+    return reference
 
 
 def artifact_key(reference: str) -> str:
@@ -98,7 +98,7 @@ def case_stage(case_id: int, stage: str, action_id: int) -> dict[str, Any]:
     # The run's record in our database: the reconciler leaves done rows alone.
     stage_work.finish_stage_run(
         uow=UnitOfWork(current().db),
-        key=f"flow:{run_key(case_id, stage, action_id)}",
+        key=stage_flow_key(case_id, stage, action_id),
         flow_run_id=flow_run.get_id(),
     )
     return done
