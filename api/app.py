@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.deps import AppState
-from api.routes import admin, cases, health, reports
+from api.routes import admin, cases, health, outbox, reports
 from cases import calendar
 from cases.db import Database
 from cases.policy import load_policy
@@ -36,6 +36,6 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app = FastAPI(title="qingfeng 清風(fēng)", version="0.1.0", description=DESCRIPTION)
     app.state.qingfeng = state or build_state(get_settings())
     problems.install(app)
-    for module in (health, reports, cases, admin):
+    for module in (health, reports, cases, admin, outbox):
         app.include_router(module.router)
     return app

@@ -18,6 +18,7 @@ from rich.progress import Progress
 
 from api.app import build_state
 from api.cli_ops import runner, status
+from api.cli_outbox import outbox_app
 from api.deps import AppState
 from api.unit_files import UnitFileError, read_units
 from cases import audit, people, service
@@ -42,6 +43,7 @@ from cases.secrets import receipt_code
 from cases.vocabulary import Action, Role
 from config.logging import configure_logging
 from config.settings import get_settings
+from notifications.routes import NotificationsError
 
 app = typer.Typer(
     help="qingfeng 清風(fēng): conduct cases about student-union staff.",
@@ -65,6 +67,7 @@ for sub, name in (
     (policy_app, "policy"),
     (calendar_app, "calendar"),
     (deadlines_app, "deadlines"),
+    (outbox_app, "outbox"),
 ):
     app.add_typer(sub, name=name)
 app.command()(status)
@@ -85,7 +88,7 @@ def fails_cleanly(fn: F) -> F:
         except DomainError as exc:
             where = f" (field: {exc.field})" if exc.field else ""
             err.print(f"[red]error:[/red] {exc.detail}{where}", highlight=False)
-        except (PolicyError, UnitFileError, CalendarError) as exc:
+        except (PolicyError, UnitFileError, CalendarError, NotificationsError) as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
         except ValidationError as exc:
             for e in exc.errors():

@@ -39,6 +39,11 @@ def status() -> None:
                 .group_by(col(OutboxMessage.topic))
             ).all()
         )
+        dead_notifications = uow.session.exec(
+            select(func.count()).where(
+                OutboxMessage.topic != STAGE_FLOW, OutboxMessage.state == "dead"
+            )
+        ).one()
     db.dispose()
     api = os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api"
     try:
@@ -57,6 +62,8 @@ def status() -> None:
         f"deadline steps due and not yet fired: {overdue_steps}\n"
         "outbox waiting: "
         + (", ".join(f"{topic} {n}" for topic, n in sorted(other.items())) or "nothing")
+        + f"\nnotifications dead: {dead_notifications}"
+        + (" (see `qingfeng outbox list --dead`)" if dead_notifications else "")
     )
     if runs.dead or (not reachable and runs.pending):
         raise typer.Exit(1)  # something for an operator to look at

@@ -1,8 +1,8 @@
 """`qingfeng up`: the services of one machine, started together and stopped together.
 
-The API (uvicorn), the audit checkpointer, the deadline worker and orchestration (the
-Prefect server unless one is configured, the in-process stage runner, the dispatcher and
-the reconciler).
+The API (uvicorn), the audit checkpointer, the deadline worker, the notification
+dispatcher and orchestration (the Prefect server unless one is configured, the in-process
+stage runner, the stage-run dispatcher and the reconciler).
 """
 
 from __future__ import annotations
@@ -84,6 +84,10 @@ def background_services(state: AppState) -> list[Service]:
         DeadlineWorker(state.db, state.policy),
     ]
     settings = state.settings
+    if settings.notifications:
+        from notifications.service import Dispatcher
+
+        services.append(Dispatcher.from_settings(state.db, state.policy, settings, state.secret))
     if settings.orchestration:
         from flows.service import Orchestration
 

@@ -134,6 +134,31 @@ def summary(name: str, rate: float, latencies: list[float], errors: int) -> dict
 
 
 Rows = tuple[dict[str, float], dict[str, float]]
+Request = Callable[[httpx.AsyncClient, int, int], Awaitable[httpx.Response]]
+
+
+def staff_actions(
+    port: int, token: str, references: list[str], *, block: int, lone: int
+) -> Request:
+    """Requests that walk cases through STEPS carrying each case's ETag: worker ``w``
+    takes cases from ``w * block`` on; worker -1 (a lone client) from ``lone`` on."""
+    versions: dict[str, int] = {}
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def request(client: httpx.AsyncClient, worker: int, n: int) -> httpx.Response:
+        first = lone if worker < 0 else worker * block
+        reference = references[first + n // len(STEPS)]
+        path, body = STEPS[n % len(STEPS)]
+        response = await client.post(
+            f"http://127.0.0.1:{port}/cases/{reference}/{path}",
+            json=body,
+            headers={**headers, "If-Match": f'"{versions.get(reference, 1)}"'},
+        )
+        if response.status_code == 200:
+            versions[reference] = int(response.headers["ETag"].strip('"'))
+        return response
+
+    return request
 
 
 def bench_service(workdir: Path, args: argparse.Namespace) -> Rows:
@@ -156,30 +181,12 @@ def bench_service(workdir: Path, args: argparse.Namespace) -> Rows:
         "QINGFENG_ORCHESTRATION": "false",  # staff actions alone; bench/orchestration.py adds it
     }
     server = start([sys.executable, "-m", "api.cli", "up", "--no-migrate"], env, port, "/readyz")
-    token = {"Authorization": f"Bearer {tokens['inv.wang']}"}
-    slots = len(STEPS)
-    versions: dict[str, int] = {}
     # Each worker (warm-up and measured ones) walks its own block of cases.
-    block = (args.requests + args.warmup) // args.clients // slots + 2
+    block = (args.requests + args.warmup) // args.clients // len(STEPS) + 2
     single_base = block * 2 * args.clients
-    if single_base + args.single // slots + 1 > len(references):
-        raise SystemExit(f"--cases must be at least {single_base + args.single // slots + 1}")
-
-    async def request(client: httpx.AsyncClient, worker: int, n: int) -> httpx.Response:
-        # Each worker walks its own cases through the five steps, carrying the ETag;
-        # worker -1 is the lone client of the latency pass.
-        first = single_base if worker < 0 else worker * block
-        reference = references[first + n // slots]
-        path, body = STEPS[n % slots]
-        version = versions.get(reference, 1)
-        response = await client.post(
-            f"http://127.0.0.1:{port}/cases/{reference}/{path}",
-            json=body,
-            headers={**token, "If-Match": f'"{version}"'},
-        )
-        if response.status_code == 200:
-            versions[reference] = int(response.headers["ETag"].strip('"'))
-        return response
+    if single_base + args.single // len(STEPS) + 1 > len(references):
+        raise SystemExit(f"--cases must be at least {single_base + args.single // len(STEPS) + 1}")
+    request = staff_actions(port, tokens["inv.wang"], references, block=block, lone=single_base)
 
     try:
         return run_both("qingfeng staff actions", args, request, server.pid)

@@ -119,7 +119,10 @@ def bench_burst(workdir: Path, args: argparse.Namespace) -> float:
             select(func.count()).where(col(AuditEvent.action) == "deadline.overdue")
         ).scalar_one()
         outbox = conn.execute(
-            select(func.count()).where(col(OutboxMessage.key).startswith("deadline:"))
+            select(func.count()).where(
+                col(OutboxMessage.topic) == "stage_flow",
+                col(OutboxMessage.payload).contains('"deadline.'),
+            )
         ).scalar_one()
     p50 = lateness[len(lateness) // 2]
     p99 = lateness[int(len(lateness) * 0.99) - 1]

@@ -126,10 +126,7 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
                         "event_seq": 1,
                     }
                 )
-                for key, topic in (
-                    (f"event:{case_id}:1", "notification"),
-                    (stage_flow_key(case_id, "intake", 1), "stage_flow"),
-                ):
+                for key, topic in ((stage_flow_key(case_id, "intake", 1), "stage_flow"),):
                     outbox.append(
                         {
                             "key": key,

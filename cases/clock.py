@@ -16,3 +16,8 @@ def utcnow() -> datetime:
 def to_utc(moment: datetime) -> datetime:
     """Any datetime as aware UTC; a naive input is taken to be UTC already."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def local_text(moment: datetime) -> str:
+    """``moment`` as Asia/Shanghai wall time, 'YYYY-MM-DD HH:MM' (for people to read)."""
+    return to_utc(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from cases import commands as c
 from cases.clock import utcnow
@@ -105,13 +106,23 @@ def _steps(unit: str) -> list[tuple[str, c.Command, Stage]]:
     ]
 
 
+def demo_email(handle: str) -> str:
+    return f"{handle}@qingfeng.example"  # .example is reserved: never a real mailbox
+
+
 def seed_organisation(uow: UnitOfWork) -> dict[str, str]:
     """Units and people in every role; returns a token for each staff member."""
     import_units(uow=uow, specs=UNITS)
     tokens: dict[str, str] = {}
     for handle, name, unit, roles in STAFF:
         _, token = add_person(
-            uow=uow, handle=handle, name=name, unit=unit, roles=roles, with_token=True
+            uow=uow,
+            handle=handle,
+            name=name,
+            unit=unit,
+            roles=roles,
+            email=demo_email(handle),
+            with_token=True,
         )
         tokens[handle] = token or ""
     for unit in STUDENT_UNITS:
@@ -121,6 +132,7 @@ def seed_organisation(uow: UnitOfWork) -> dict[str, str]:
             name=f"{unit} 指導(dǎo)教師",
             unit=unit,
             roles=[(Role.ADVISOR, unit)],
+            email=demo_email(f"adv.{unit}"),
             with_token=True,
         )
         tokens[f"adv.{unit}"] = token or ""
@@ -150,6 +162,13 @@ def seed_cases(
                 details="多次活動只拍照留痕,未實際開展。",
             ),
         )
+        with uow:  # demo subjects have a (reserved, never real) mailbox too
+            uow.session.execute(
+                update(Person)
+                .where(col(Person.handle) == subject_handle, col(Person.email).is_(None))
+                .values(email=demo_email(subject_handle))
+            )
+            uow.commit()
         _carry(uow, policy, filed.reference, unit, subject_handle, target, start)
         yield filed.reference, target
 

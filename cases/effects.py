@@ -14,7 +14,7 @@ from cases.calendar import due_after, end_of, is_working_day, local_date
 from cases.deadlines import cancel_pending, write_ladder
 from cases.errors import InvalidInput
 from cases.guards import ActionContext
-from cases.models import ConductCase, DeadlineExtension, Evidence, Interview, Unit, pk
+from cases.models import ConductCase, DeadlineExtension, Evidence, Interview, Person, Unit, pk
 from cases.people import person_by_handle
 from cases.vocabulary import Action, AppealOutcome, Capacity, Stage, StatementState
 
@@ -256,6 +256,7 @@ def grant_extension(session: Session, ctx: ActionContext, cmd: c.GrantExtension)
     case.extension_requested_by = case.extension_requested_due_on = None
     write_ladder(session, case, ctx.policy, end_of(due_on, ctx.policy.end_of_day))
     return {
+        "requested_by": _handle(session, request.requested_by),
         "due_on": due_on.isoformat(),
         "requested_due_on": requested.isoformat(),
         "previous_due_at": previous.isoformat() if previous else None,
@@ -271,7 +272,17 @@ def refuse_extension(
     request.decision_note = cmd.reason
     session.add(request)
     ctx.case.extension_requested_by = ctx.case.extension_requested_due_on = None
-    return {"reason": cmd.reason, "requested_due_on": request.requested_due_on.isoformat()}
+    return {
+        "requested_by": _handle(session, request.requested_by),
+        "reason": cmd.reason,
+        "requested_due_on": request.requested_due_on.isoformat(),
+    }
+
+
+def _handle(session: Session, person_id: int) -> str:
+    person = session.get(Person, person_id)
+    assert person is not None
+    return person.handle
 
 
 EFFECTS: dict[Action, Effect] = {

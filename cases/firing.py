@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from cases.audit import NewEvent, append_events, case_chain
 from cases.db import UnitOfWork
 from cases.models import ConductCase, Deadline
-from cases.outbox import NOTIFICATION, STAGE_FLOW, Message, enqueue_all, stage_flow_key
+from cases.outbox import STAGE_FLOW, Message, enqueue_all, stage_flow_key
 from cases.policy import Policy
 
 _DUE = (
@@ -136,7 +136,8 @@ def _event(step: Row[Any], now: datetime) -> NewEvent:
 
 
 def _messages(step: Row[Any], event_seq: int) -> list[Message]:
-    """The step's notification, and its run of the case's stage flow (as a transition has)."""
+    """The step's run of the case's stage flow (as a transition has); the run prepares the
+    step's notifications."""
     payload = {
         "case_id": step.case_id,
         "reference": step.reference,
@@ -145,10 +146,9 @@ def _messages(step: Row[Any], event_seq: int) -> list[Message]:
         "event_seq": event_seq,
     }
     return [
-        Message(f"deadline:{step.id}", NOTIFICATION, payload, step.case_id),
         Message(
             stage_flow_key(step.case_id, step.stage, event_seq), STAGE_FLOW, payload, step.case_id
-        ),
+        )
     ]
 
 

@@ -6,19 +6,22 @@ a retried transition or a re-run flow add nothing twice.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session
+from sqlalchemy import Table, insert, update
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from cases import signals
 from cases.audit import canonical
 from cases.models import OutboxMessage
 
 WRITTEN = "outbox.written"  # signal: the set of topics a committed transaction wrote
-_INSERT = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]  # Core executemany
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # Core, for executemany
+_INSERT = insert(OUTBOX)
 STAGE_FLOW = "stage_flow"
 NOTIFICATION = "notification"  # an event that may concern people (expanded by recipients)
 DELIVERY = "delivery"  # one message to one person, prepared by the stage flow
@@ -69,3 +72,68 @@ def enqueue_all(session: Session, messages: list[Message], *, now: datetime) -> 
     if rows:
         session.execute(_INSERT, rows)
         signals.note(session, WRITTEN, {m.topic for m in messages}, set.union)
+
+
+MESSAGE = "message"  # one rendered notice to one recipient through one channel
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    topic: str
+    case_id: int | None
+    payload: dict[str, Any]
+    attempts: int  # including this one
+
+
+_COLUMNS = (
+    col(OutboxMessage.id),
+    col(OutboxMessage.key),
+    col(OutboxMessage.topic),
+    col(OutboxMessage.case_id),
+    col(OutboxMessage.payload),
+    col(OutboxMessage.attempts),
+)
+
+
+def _due(topics: tuple[str, ...], now: datetime, batch: int) -> SelectOfScalar[int | None]:
+    # 'sending' rows whose lease ran out were taken by a worker that died mid-send.
+    return (
+        select(col(OutboxMessage.id))
+        .where(
+            col(OutboxMessage.topic).in_(topics),
+            col(OutboxMessage.state).in_(("pending", "sending")),
+            col(OutboxMessage.available_at) <= now,
+        )
+        .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
+        .limit(batch)
+    )
+
+
+def claim(
+    session: Session,
+    *,
+    topics: tuple[str, ...],
+    now: datetime,
+    lease_until: datetime,
+    batch: int,
+    sqlite: bool,
+) -> list[Claimed]:
+    """Take due rows of ``topics`` for one attempt: each is 'sending' until ``lease_until``,
+    so no other worker takes it meanwhile (``SKIP LOCKED`` on PostgreSQL; on SQLite the
+    claiming ``UPDATE`` holds the one write lock)."""
+    due = _due(topics, now, batch)
+    if not sqlite:
+        due = due.with_for_update(skip_locked=True)
+    taken = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
+        .values(state="sending", attempts=col(OutboxMessage.attempts) + 1, available_at=lease_until)
+        .returning(*_COLUMNS)
+    )
+    rows = session.execute(taken).all()
+    return sorted(
+        (Claimed(r.id, r.key, r.topic, r.case_id, json.loads(r.payload), r.attempts) for r in rows),
+        key=lambda c: c.id,
+    )

@@ -7,10 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cases.vocabulary import Stage
+from cases.yamlfile import load_validated
 
 LANGUAGES = ("zh-CN", "en")
 NOTIFY_TARGETS = Literal["assignees", "secretary", "advisor", "reporter", "subject"]
@@ -138,22 +138,4 @@ class Policy(_Strict):
 
 def load_policy(path: Path) -> Policy:
     """Read and validate the policy file, or raise PolicyError naming file, field and reason."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError(f"{where}: not valid YAML: {problem}") from exc
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{path}: the policy must be a mapping of settings")
-    try:
-        return Policy.model_validate(raw)
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "(top level)"
-            lines.append(f"{path}: field {field}: {error['msg']}")
-        raise PolicyError("\n".join(lines)) from exc
+    return load_validated(path, Policy, PolicyError, "policy file")

@@ -1,72 +1,75 @@
-"""Who hears of a stage change or a deadline step: targets per stage, resolved to people.
+"""Who an audience of a notice is on one case, resolved to people (or a reporter's address).
 
-Stage entries name their audience here; deadline steps take theirs from the policy's
-ladder (``notify``). The reporter is reached only when identified (a named reporter or a
-signed-in one); anonymous reporters follow their case with the receipt code.
+The reporter is reached when identified (a signed-in reporter) or when they left an e-mail
+address as their contact; anonymous reporters otherwise follow their case with the receipt
+code. ``assigned`` is the person an assignment named; ``requester`` the staff member whose
+extension request was just decided.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from cases.models import CaseParty, ConductCase, Person, RoleGrant, Unit
-from cases.policy import Policy
-from cases.vocabulary import ASSIGNABLE, Capacity, Role, Stage
+from cases.vocabulary import ASSIGNABLE, Capacity, Role
 
-# fmt: off
-ON_ENTERING: dict[Stage, tuple[str, ...]] = {
-    Stage.INTAKE:        ("reporter", "secretary"),   # report received; triage to do
-    Stage.INVESTIGATION: ("assignees", "subject", "reporter"),  # accepted; statement asked
-    Stage.VERIFICATION:  ("assignees", "secretary"),  # findings await a verifier
-    Stage.DISPOSITION:   ("advisor", "secretary"),    # sign-off requested
-    Stage.APPEAL_WINDOW: ("subject", "reporter"),     # decision notice, appeal rights
-    Stage.APPEAL_REVIEW: ("secretary", "assignees"),  # an appeal to review
-    Stage.CLOSED:        ("subject", "reporter", "assignees"),
-}
-# fmt: on
+AUDIENCES = ("reporter", "subject", "assignees", "advisor", "secretary", "assigned", "requester")
+_NAMED_BY = {"assigned": "person", "requester": "requested_by"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
 class Recipient:
-    person_id: int
-    target: str  # which audience they belong to (assignees, secretary, ...)
+    person_id: int | None  # None: a reporter known only by the address they left
+    address: str | None
+    audience: str
     language: str
 
-
-def targets_for(event: str, stage: Stage, policy: Policy) -> tuple[str, ...]:
-    """The audiences of ``event`` ('deadline.<step>' or a stage-changing action)."""
-    if event.startswith("deadline."):
-        step = event.removeprefix("deadline.")
-        return next((tuple(s.notify) for s in policy.escalation if s.step == step), ())
-    return ON_ENTERING.get(stage, ())
+    @property
+    def key(self) -> str:
+        """Stable part of outbox keys: the person, or 'contact' for an address."""
+        return str(self.person_id) if self.person_id is not None else "contact"
 
 
-def resolve(session: Session, case: ConductCase, targets: tuple[str, ...]) -> list[Recipient]:
-    """The people behind each target, once each (the first target that names them wins)."""
-    seen: dict[int, Recipient] = {}
-    for target in targets:
-        for person in _people(session, case, target):
-            if person.id is not None and person.active and person.id not in seen:
-                seen[person.id] = Recipient(person.id, target, person.language)
+def resolve(
+    session: Session, case: ConductCase, audiences: tuple[str, ...], event_data: dict[str, Any]
+) -> list[Recipient]:
+    """The people behind each audience, once each (the first audience naming them wins)."""
+    seen: dict[str, Recipient] = {}
+    for audience in audiences:
+        if audience == "reporter" and case.reporter_id is None:
+            contact = (case.reporter_contact or "").strip()
+            if _EMAIL.match(contact):
+                seen.setdefault("contact", Recipient(None, contact, audience, "zh-CN"))
+            continue
+        for person in _people(session, case, audience, event_data):
+            if person.id is not None and person.active and str(person.id) not in seen:
+                seen[str(person.id)] = Recipient(person.id, None, audience, person.language)
     return list(seen.values())
 
 
-def _people(session: Session, case: ConductCase, target: str) -> list[Person]:
-    if target == "reporter":
-        return [p for p in [session.get(Person, case.reporter_id or 0)] if p]
-    if target == "subject":
-        return [p for p in [session.get(Person, case.subject_id)] if p]
-    if target == "assignees":
+def _people(
+    session: Session, case: ConductCase, audience: str, event_data: dict[str, Any]
+) -> list[Person]:
+    if audience in ("reporter", "subject"):
+        person_id = case.reporter_id if audience == "reporter" else case.subject_id
+        return [p for p in [session.get(Person, person_id or 0)] if p]
+    if audience == "assignees":
         return _parties(session, case, {c.value for c in ASSIGNABLE})
-    if target == "advisor":
+    if audience == "advisor":
         return _parties(session, case, {Capacity.ADVISOR.value}) or _in_scope(
             session, case, Role.ADVISOR
         )
-    if target == "secretary":
+    if audience == "secretary":
         return _in_scope(session, case, Role.SECRETARY)
-    raise ValueError(f"unknown notification target {target!r}")
+    if audience in _NAMED_BY:  # the event's data names the person by handle
+        handle = event_data.get(_NAMED_BY[audience])
+        return list(session.exec(select(Person).where(Person.handle == handle)))
+    raise ValueError(f"unknown audience {audience!r}")
 
 
 def _parties(session: Session, case: ConductCase, capacities: set[str]) -> list[Person]:

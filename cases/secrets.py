@@ -1,13 +1,16 @@
-"""Secrets handed out once: personal access tokens (SHA-256 kept) and receipt codes (Argon2)."""
+"""Secrets handed out once: personal access tokens (SHA-256 kept) and receipt codes (Argon2,
+plus a sealed copy in the outbox until the reporter's receipt message has gone)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
 
 TOKEN_PREFIX = "qf"
 _RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read over the phone
@@ -50,3 +53,22 @@ def check_receipt(stored_hash: str, code: str) -> bool:
         return _hasher.verify(stored_hash, code.strip().upper())
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _fernet(key: bytes) -> Fernet:
+    # A key of its own for sealing, derived from the server secret.
+    derived = hmac.new(key, b"qingfeng seal v1", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def seal(key: bytes, text: str) -> str:
+    """``text`` encrypted and authenticated with the server secret (for the outbox)."""
+    return _fernet(key).encrypt(text.encode()).decode()
+
+
+def unseal(key: bytes, sealed: str) -> str:
+    """The text ``seal`` sealed; ValueError when the key differs or the text was altered."""
+    try:
+        return _fernet(key).decrypt(sealed.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("sealed text does not open with this server secret") from exc

@@ -25,6 +25,7 @@ from cases.errors import (
 from cases.guards import ActionContext
 from cases.machine import allowed_actions, rule_for
 from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
+from cases.notices import notices_for, prepare_deliveries
 from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue, stage_flow_key
 from cases.people import unit_by_code
 from cases.policy import Policy
@@ -80,8 +81,13 @@ def _record_event(
     data: dict[str, object],
     now: datetime,
     stage_changed: bool,
-) -> None:
-    """Audit event plus the outbox rows every change of a case writes."""
+    policy: Policy,
+) -> int:
+    """Audit event plus the outbox row that carries it on; returns the event's number.
+
+    A stage change starts the stage's flow run, which also prepares its notifications;
+    other events that concern people go to the notification dispatcher directly.
+    """
     assert case.id is not None
     event = append_event(
         session,
@@ -99,14 +105,6 @@ def _record_event(
         "event": action,
         "event_seq": event.seq,
     }
-    enqueue(
-        session,
-        key=f"event:{case.id}:{event.seq}",
-        topic=NOTIFICATION,
-        payload=common,
-        now=now,
-        case_id=case.id,
-    )
     if stage_changed:
         enqueue(
             session,
@@ -116,6 +114,16 @@ def _record_event(
             now=now,
             case_id=case.id,
         )
+    elif notices_for(action, Stage(case.stage), policy):
+        enqueue(
+            session,
+            key=f"event:{case.id}:{event.seq}",
+            topic=NOTIFICATION,
+            payload=common,
+            now=now,
+            case_id=case.id,
+        )
+    return event.seq
 
 
 def file_report(
@@ -125,9 +133,11 @@ def file_report(
     report: FileReport,
     reporter: Person | None,
     receipt_code: str,
+    sealed_receipt: str | None = None,
     now: datetime | None = None,
 ) -> FiledReport:
-    """Create a case in intake from a report; only the receipt code's hash is kept."""
+    """Create a case in intake from a report; only the receipt code's hash is kept (and,
+    when given, its sealed copy for the reporter's receipt message)."""
     now = now or utcnow()
     with uow:
         session = uow.session
@@ -167,15 +177,30 @@ def file_report(
                 CaseParty(case_id=pk(case), person_id=pk(person), capacity=capacity, since=now)
             )
         open_stage(session, case, policy, now)
-        _record_event(
+        data: dict[str, object] = {"unit": unit.code, "anonymous": report.anonymous}
+        seq = _record_event(
             session,
             case,
             action="filed",
             actor_id=None,
             now=now,
             stage_changed=True,
-            data={"unit": unit.code, "anonymous": report.anonymous},
+            data=data,
+            policy=policy,
         )
+        if sealed_receipt:  # the receipt goes at once; the stage run tells everyone else
+            prepare_deliveries(
+                session,
+                case,
+                policy,
+                stage=Stage.INTAKE,
+                event="filed",
+                event_seq=seq,
+                event_data=data,
+                now=now,
+                only=("reporter",),
+                sealed_receipt=sealed_receipt,
+            )
         uow.commit()
         return FiledReport(case.reference, case.version, case.stage, case.filed_at)
 
@@ -249,6 +274,7 @@ def apply_action(
             data=data,
             now=now,
             stage_changed=changed,
+            policy=policy,
         )
         state = state_of(case, seen.unit.code, allowed=permitted_actions(ctx))
         uow.commit()

@@ -8,19 +8,18 @@ not move the case's version, so staff ETags stay valid while a flow runs.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import json
 from pathlib import Path
 
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from cases.audit import append_event, case_chain
-from cases.clock import SHANGHAI, utcnow
+from cases.clock import local_text, utcnow
 from cases.db import UnitOfWork
 from cases.models import AuditEvent, ConductCase, OutboxMessage, Person, Unit
-from cases.outbox import DELIVERY, Message, enqueue_all
+from cases.notices import prepare_deliveries
 from cases.policy import Policy
-from cases.recipients import resolve, targets_for
 from cases.triage import TriageResult, triage
 from cases.views import READ_EVENT, detail_of
 from cases.vocabulary import Stage
@@ -75,33 +74,18 @@ def prepare_notifications(
                 AuditEvent.chain == case_chain(case_id), AuditEvent.seq == event_seq
             )
         ).one()
-        name = event.action.removeprefix("case.")
-        recipients = resolve(session, case, targets_for(name, stage, policy))
-        keys = {r.person_id: f"deliver:{case_id}:{event_seq}:{r.person_id}" for r in recipients}
-        done = set(
-            session.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(keys.values())))
+        written = prepare_deliveries(
+            session,
+            case,
+            policy,
+            stage=stage,
+            event=event.action.removeprefix("case."),
+            event_seq=event_seq,
+            event_data=json.loads(event.data),
+            now=utcnow(),
         )
-        messages = [
-            Message(
-                key=keys[r.person_id],
-                topic=DELIVERY,
-                case_id=case_id,
-                payload={
-                    "event": name,
-                    "event_seq": event_seq,
-                    "stage": stage.value,
-                    "reference": case.reference,
-                    "person_id": r.person_id,
-                    "audience": r.target,
-                    "language": r.language,
-                },
-            )
-            for r in recipients
-            if keys[r.person_id] not in done
-        ]
-        enqueue_all(session, messages, now=utcnow())
         uow.commit()
-        return len(messages)
+        return written
 
 
 def build_case_file(*, uow: UnitOfWork, case_id: int, directory: Path) -> tuple[Path, str]:
@@ -148,17 +132,13 @@ def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> tuple[str, str]:
             .where(AuditEvent.chain == case_chain(case_id), AuditEvent.action != READ_EVENT)
             .order_by(col(AuditEvent.seq))
         ).all()
-    rows = "\n".join(f"| {seq} | {_local(at)} | `{action}` |" for seq, at, action in events)
-    due = _local(case.due_at) if case.due_at else "—"
+    rows = "\n".join(f"| {seq} | {local_text(at)} | `{action}` |" for seq, at, action in events)
+    due = local_text(case.due_at) if case.due_at else "—"
     return case.reference, (
         f"# {case.reference}\n\nStage **{case.stage}** (version {case.version}), due {due}"
         f"{', overdue' if case.overdue else ''}\n\n| # | time (Asia/Shanghai) | event |\n"
         f"|---|---|---|\n{rows}\n"
     )
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def finish_stage_run(*, uow: UnitOfWork, key: str, flow_run_id: str | None) -> bool:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
 DEFAULT_CALENDAR_DIR = Path(__file__).with_name("calendar")
+DEFAULT_NOTIFICATIONS_FILE = Path(__file__).with_name("notifications.yaml")
 
 
 class Settings(BaseSettings):
@@ -60,6 +62,41 @@ class Settings(BaseSettings):
     )
     stage_runner_threads: int = Field(
         default=2, ge=1, le=32, description="Stage runs executed at once in this process."
+    )
+
+    notifications: bool = Field(
+        default=True, description="Run the notification dispatcher (outbox to channels)."
+    )
+    notifications_file: Path = Field(
+        default=DEFAULT_NOTIFICATIONS_FILE,
+        description="Channels and routes (who is reached through which channel).",
+    )
+    smtp_host: str = Field(
+        default="",
+        description="Mail server of the email channel; unset, mails are written as .eml "
+        "files to data_dir/mail instead of being sent.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="'starttls' (port 587) or 'tls' (implicit TLS, port 465)."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout: float = Field(default=10.0, gt=0)
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA certificate of a mail server with a private CA."
+    )
+    mail_from: str = Field(default="qingfeng@localhost", description="Sender of every e-mail.")
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts per message before it is dead-lettered."
+    )
+    notify_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before the first retry; doubles each attempt."
+    )
+    notify_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    portal_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address quoted in messages (reporters follow their case there).",
     )
 
     @property

@@ -9,9 +9,7 @@ with Prefect's own engine (``run_flow``), so the run is a normal, fully tracked 
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
@@ -33,15 +31,10 @@ from prefect.flow_engine import run_flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Pending
 
+from config.threads import lower_thread_priority
 from flows.stage import case_stage
 
 log = structlog.get_logger("qingfeng.runner")
-
-
-def lower_thread_priority() -> None:
-    """Background work yields the CPU to the API's thread (Linux: niceness is per thread)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 class InProcessRunner:

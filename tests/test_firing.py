@@ -16,6 +16,7 @@ from cases import firing
 from cases.db import UnitOfWork
 from cases.firing import fire_due_steps
 from cases.models import AuditEvent, ConductCase, Deadline, OutboxMessage, Person
+from cases.outbox import STAGE_FLOW
 from flows.deadlines import DeadlineWorker
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import PATH, act, file
@@ -63,7 +64,9 @@ def test_steps_missed_while_down_fire_once_in_order(
     with UnitOfWork(state.db, write=False) as uow:
         case = uow.session.exec(select(ConductCase).where(ConductCase.reference == ref)).one()
         keys = uow.session.exec(
-            select(OutboxMessage.key).where(col(OutboxMessage.key).startswith("deadline:"))
+            select(OutboxMessage.key).where(
+                OutboxMessage.topic == STAGE_FLOW, col(OutboxMessage.payload).contains('"deadline.')
+            )
         ).all()
     assert (case.overdue, case.escalation, case.flag) == (True, "escalation_2", "red")
     assert case.version == 2  # firing does not move the ETag staff hold

@@ -12,7 +12,7 @@ from api.deps import IdempotencyKey, OptionalUser, PolicyDep, StateDep, UowDep, 
 from api.schemas import ReportFiled
 from cases import service
 from cases.commands import FileReport
-from cases.secrets import derived_receipt_code, receipt_code
+from cases.secrets import derived_receipt_code, receipt_code, seal
 
 router = APIRouter(tags=["reports"])
 
@@ -37,7 +37,12 @@ def file_report(
 
     def handler() -> idempotency.Outcome:
         filed = service.file_report(
-            uow=uow, policy=policy, report=report, reporter=user, receipt_code=code
+            uow=uow,
+            policy=policy,
+            report=report,
+            reporter=user,
+            receipt_code=code,
+            sealed_receipt=seal(state.secret, code),
         )
         body = ReportFiled(
             reference=filed.reference,

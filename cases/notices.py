@@ -1,0 +1,111 @@
+"""Who is told what: each event's audiences and the notice each receives, and the delivery
+rows (one per recipient) that carry them to the notification dispatcher.
+
+A notice names a template in ``notifications/templates/<language>/``. Nothing here knows
+channels or wording; ``notifications`` turns deliveries into messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from cases.models import ConductCase, OutboxMessage
+from cases.outbox import DELIVERY, Message, enqueue_all
+from cases.policy import Policy
+from cases.recipients import resolve
+from cases.vocabulary import Stage
+
+CLOSING = {"subject": "closed", "reporter": "survey_invitation", "assignees": "closed"}
+
+# fmt: off
+# (event, stage after it, or None for any) -> {audience: notice}
+NOTICES: dict[tuple[str, Stage | None], dict[str, str]] = {
+    ("filed", None):             {"reporter": "report_received", "secretary": "report_received"},
+    ("accept", None):            {"reporter": "accepted", "subject": "statement_requested",
+                                  "assignees": "assigned"},
+    ("decline", None):           {"reporter": "declined"},
+    ("assign", None):            {"assigned": "assigned"},
+    ("submit_findings", None):   {"assignees": "findings_submitted",
+                                  "secretary": "findings_submitted"},
+    ("return", None):            {"assignees": "findings_returned"},
+    ("confirm", None):           {"assignees": "findings_confirmed"},
+    ("propose", None):           {"advisor": "signoff_requested"},
+    ("refuse", None):            {"assignees": "proposal_refused"},
+    ("sign_off", Stage.DISPOSITION):   {"secretary": "signoff_requested"},  # co-sign needed
+    ("sign_off", Stage.APPEAL_WINDOW): {"subject": "decision_notice"},
+    ("co_sign", None):           {"subject": "decision_notice"},
+    ("appeal", None):            {"secretary": "appeal_lodged", "assignees": "appeal_lodged"},
+    ("decide_appeal", None):     CLOSING,
+    ("close", None):             CLOSING,
+    ("request_extension", None): {"secretary": "extension_requested"},
+    ("grant_extension", None):   {"requester": "extension_decided"},
+    ("refuse_extension", None):  {"requester": "extension_decided"},
+}
+# fmt: on
+DEADLINE_NOTICES = ("reminder", "overdue")  # any later ladder step is an 'escalation'
+
+
+def notices_for(event: str, stage: Stage, policy: Policy) -> dict[str, str]:
+    """The audiences of ``event`` (an action, or 'deadline.<step>') and their notices."""
+    if event.startswith("deadline."):
+        step = event.removeprefix("deadline.")
+        notice = step if step in DEADLINE_NOTICES else "escalation"
+        audiences = next((s.notify for s in policy.escalation if s.step == step), [])
+        return {audience: notice for audience in audiences}
+    return NOTICES.get((event, stage)) or NOTICES.get((event, None)) or {}
+
+
+def delivery_key(case_id: int, event_seq: int, recipient_key: str) -> str:
+    return f"deliver:{case_id}:{event_seq}:{recipient_key}"
+
+
+def prepare_deliveries(
+    session: Session,
+    case: ConductCase,
+    policy: Policy,
+    *,
+    stage: Stage,
+    event: str,
+    event_seq: int,
+    event_data: dict[str, Any],
+    now: datetime,
+    only: tuple[str, ...] | None = None,
+    sealed_receipt: str | None = None,
+) -> int:
+    """Write one delivery row per recipient of the event (which led to ``stage``) not yet
+    written; returns how many.
+
+    ``only`` limits the audiences; ``sealed_receipt`` goes to the reporter alone.
+    """
+    assert case.id is not None
+    notices = notices_for(event, stage, policy)
+    audiences = tuple(a for a in notices if only is None or a in only)
+    recipients = resolve(session, case, audiences, event_data)
+    keys = {r.key: delivery_key(case.id, event_seq, r.key) for r in recipients}
+    written = set(
+        session.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(keys.values())))
+    )
+    messages = []
+    for r in recipients:
+        if keys[r.key] in written:
+            continue
+        payload: dict[str, Any] = {
+            "event": event,
+            "event_seq": event_seq,
+            "stage": stage.value,
+            "reference": case.reference,
+            "notice": notices[r.audience],
+            "audience": r.audience,
+            "recipient": r.key,
+            "person_id": r.person_id,
+            "address": r.address,
+            "language": r.language,
+        }
+        if sealed_receipt and r.audience == "reporter":
+            payload["receipt_sealed"] = sealed_receipt
+        messages.append(Message(keys[r.key], DELIVERY, payload, case.id))
+    enqueue_all(session, messages, now=now)
+    return len(messages)

@@ -1,0 +1,72 @@
+"""Every notice, the variables its templates receive, and the labels they quote.
+
+A template may use only its notice's variables (Jinja's StrictUndefined makes any other
+name an error), and the context builder must supply every one of them, so a missing
+variable fails loudly instead of rendering as a blank.
+"""
+
+from __future__ import annotations
+
+COMMON = frozenset(
+    {"recipient_name", "reference", "unit", "stage", "event_time", "due", "portal_url"}
+)
+
+# fmt: off
+VARIABLES: dict[str, frozenset[str]] = {
+    "report_received":     frozenset({"receipt_code"}),
+    "accepted":            frozenset(),
+    "declined":            frozenset({"reason"}),
+    "assigned":            frozenset({"capacity"}),
+    "statement_requested": frozenset({"statement_due"}),
+    "findings_submitted":  frozenset(),
+    "findings_returned":   frozenset({"returns"}),
+    "findings_confirmed":  frozenset(),
+    "signoff_requested":   frozenset({"decision"}),
+    "proposal_refused":    frozenset(),
+    "decision_notice":     frozenset({"decision", "appeal_ends"}),
+    "appeal_lodged":       frozenset(),
+    "reminder":            frozenset(),
+    "overdue":             frozenset(),
+    "escalation":          frozenset({"step", "red_flag"}),
+    "extension_requested": frozenset({"due_on"}),
+    "extension_decided":   frozenset({"granted", "due_on"}),
+    "closed":              frozenset({"outcome"}),
+    "survey_invitation":   frozenset({"outcome", "survey_url"}),
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "intake": "受理", "investigation": "調(diào)查", "verification": "核實",
+        "disposition": "處理", "appeal_window": "申訴期", "appeal_review": "申訴復(fù)查",
+        "closed": "結(jié)案",
+        "investigator": "調(diào)查人", "verifier": "核實人", "advisor": "簽署指導(dǎo)教師",
+        "appeal_reviewer": "申訴復(fù)查人",
+        "out_of_scope": "不屬于受理范圍", "duplicate": "與已有案件重復(fù)",
+        "insufficient_information": "反映內(nèi)容不足以開展調(diào)查",
+        "no_sanction": "不予處分", "reporter": "同學(xué)", "none": "—",
+    },
+    "en": {
+        "intake": "intake", "investigation": "investigation", "verification": "verification",
+        "disposition": "disposition", "appeal_window": "appeal window",
+        "appeal_review": "appeal review", "closed": "closed",
+        "investigator": "investigator", "verifier": "verifier", "advisor": "signing advisor",
+        "appeal_reviewer": "appeal reviewer",
+        "out_of_scope": "outside what the committee handles",
+        "duplicate": "a duplicate of an existing case",
+        "insufficient_information": "not enough information to investigate",
+        "no_sanction": "no sanction", "reporter": "reporter", "none": "—",
+    },
+}
+# fmt: on
+LANGUAGES = tuple(LABELS)
+DEFAULT_LANGUAGE = "zh-CN"
+
+
+def language_of(requested: str | None) -> str:
+    """A language we have templates in: the one asked for, else zh-CN."""
+    return requested if requested in LABELS else DEFAULT_LANGUAGE
+
+
+def label(language: str, code: str) -> str:
+    """The label of ``code`` in ``language`` (the code itself when there is none)."""
+    return LABELS[language_of(language)].get(code, code)

@@ -1,0 +1,128 @@
+"""E-mail through the configured SMTP server (plain, STARTTLS or implicit TLS), one
+connection per batch, or, with no server configured, into a pickup directory of .eml
+files (for a first start and demos). The Message-ID is derived from the message key, so
+a copy sent twice after a crash is recognisably the same mail."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+from notifications.channels.base import DeliveryError, Outgoing, Result
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str = "none"  # none | starttls | tls
+    username: str | None = None
+    password: str | None = None
+    sender: str = "qingfeng@localhost"
+    timeout: float = 10.0
+    ca_file: Path | None = None  # a private CA (campus mail servers often use one)
+
+
+def message_id(key: str) -> str:
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@qingfeng>"
+
+
+def compose(message: Outgoing, sender: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = message.email or ""
+    mail["Subject"] = message.subject
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = message_id(message.key)
+    mail["X-Qingfeng-Key"] = message.key
+    mail.set_content(message.body)
+    mail["Content-Language"] = message.language  # after set_content, which resets Content-*
+    return mail
+
+
+class SmtpSender:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def close(self) -> None:
+        pass
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        if s.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=s.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            if s.security == "starttls":
+                smtp.starttls(context=context)
+        if s.username:
+            smtp.login(s.username, s.password or "")
+        return smtp
+
+    def send(self, messages: list[Outgoing]) -> list[Result]:
+        try:
+            smtp = self._connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            return [DeliveryError(f"SMTP login refused: {exc.smtp_code}", permanent=True)] * len(
+                messages
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            return [DeliveryError(f"SMTP unreachable: {exc}", permanent=False)] * len(messages)
+        results: list[Result] = []
+        try:
+            for message in messages:
+                results.append(self._send_one(smtp, message))
+                if isinstance(results[-1], DeliveryError) and not results[-1].permanent:
+                    break  # the connection is suspect: the rest wait for the next attempt
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+        lost = DeliveryError("not attempted: the connection failed", permanent=False)
+        return results + [lost] * (len(messages) - len(results))
+
+    def _send_one(self, smtp: smtplib.SMTP, message: Outgoing) -> Result:
+        if not message.email:
+            return DeliveryError("the recipient has no e-mail address", permanent=True)
+        try:
+            smtp.send_message(compose(message, self.settings.sender))
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            return DeliveryError(f"recipient refused: {codes}", permanent=min(codes) >= 500)
+        except smtplib.SMTPResponseException as exc:
+            return DeliveryError(f"SMTP {exc.smtp_code}", permanent=exc.smtp_code >= 500)
+        except (OSError, smtplib.SMTPException) as exc:
+            return DeliveryError(f"SMTP failed: {exc}", permanent=False)
+        return message_id(message.key)
+
+
+class PickupDirectory:
+    """Writes each mail as ``<message id>.eml`` into a directory instead of sending it."""
+
+    def __init__(self, directory: Path, sender: str) -> None:
+        self.directory, self.sender = directory, sender
+
+    def close(self) -> None:
+        pass
+
+    def send(self, messages: list[Outgoing]) -> list[Result]:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        results: list[Result] = []
+        for message in messages:
+            if not message.email:
+                results.append(DeliveryError("the recipient has no e-mail address", permanent=True))
+                continue
+            ident = message_id(message.key)
+            path = self.directory / f"{ident.strip('<>').split('@')[0]}.eml"
+            path.touch(mode=0o600)
+            path.write_bytes(bytes(compose(message, self.sender)))
+            results.append(ident)
+        return results

@@ -1,0 +1,174 @@
+"""Sending due messages: claim a batch (one attempt each, under a lease), render, send per
+channel, then record each outcome: sent, retried later with exponential backoff and
+jitter, or dead-lettered (a permanent failure, or the attempts are spent)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlmodel import col, select
+
+from cases.audit import canonical
+from cases.db import Database, UnitOfWork
+from cases.models import Person
+from cases.outbox import MESSAGE, OUTBOX, Claimed, claim
+from cases.secrets import unseal
+from config.threads import lower_thread_priority
+from notifications.channels.base import DeliveryError, Outgoing, Result, Sender
+from notifications.expand import LEASE
+from notifications.render import TemplateError, render
+
+_RECORD = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.state == "sending")
+    .values(
+        state=bindparam("state"),
+        available_at=bindparam("available_at"),
+        sent_at=bindparam("sent_at"),
+        last_error=bindparam("error"),
+        external_id=bindparam("external_id"),
+        payload=bindparam("payload"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    first_delay: float = 30.0  # seconds; doubles with each attempt
+    max_delay: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """Exponential backoff with 'equal jitter': half fixed, half random."""
+        ceiling = min(self.max_delay, self.first_delay * 2 ** (attempts - 1))
+        return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+class MessageSender:
+    """Sends due `message` rows through the configured channels."""
+
+    def __init__(
+        self, db: Database, senders: Mapping[str, Sender], *, secret: bytes, retry: RetryPolicy
+    ) -> None:
+        self.db, self.senders, self.secret, self.retry = db, senders, secret, retry
+        self._pool = ThreadPoolExecutor(
+            max(1, len(senders)), thread_name_prefix="notify", initializer=lower_thread_priority
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for sender in self.senders.values():
+            sender.close()
+
+    def send_due(self, *, now: datetime, batch: int = 100) -> int:
+        """Send one batch of due messages; returns how many were attempted."""
+        with UnitOfWork(self.db) as uow:
+            rows = claim(
+                uow.session,
+                topics=(MESSAGE,),
+                now=now,
+                lease_until=now + LEASE,
+                batch=batch,
+                sqlite=self.db.is_sqlite,
+            )
+            uow.commit()
+        if not rows:
+            return 0
+        results = self._send(rows, self._people(rows))
+        self._record(rows, results, now)
+        return len(rows)
+
+    def _people(self, rows: list[Claimed]) -> dict[int, Person]:
+        ids = {r.payload["person_id"] for r in rows if r.payload["person_id"]}
+        with UnitOfWork(self.db, write=False) as uow:
+            return {
+                p.id: p
+                for p in uow.session.exec(select(Person).where(col(Person.id).in_(ids)))
+                if p.id is not None
+            }
+
+    def _send(self, rows: list[Claimed], people: dict[int, Person]) -> dict[int, Result]:
+        results: dict[int, Result] = {}
+        by_channel: dict[str, list[tuple[int, Outgoing]]] = {}
+        for row in rows:
+            channel = row.payload["channel"]
+            try:
+                if channel not in self.senders:
+                    raise DeliveryError(f"channel {channel!r} is not configured", permanent=True)
+                outgoing = self._outgoing(row, people.get(row.payload["person_id"] or 0))
+            except (DeliveryError, TemplateError, ValueError) as exc:
+                results[row.id] = (
+                    exc
+                    if isinstance(exc, DeliveryError)
+                    else DeliveryError(str(exc), permanent=True)
+                )
+                continue
+            by_channel.setdefault(channel, []).append((row.id, outgoing))
+
+        def send(channel: str) -> list[tuple[int, Result]]:
+            ids, messages = zip(*by_channel[channel], strict=True)
+            return list(zip(ids, self.senders[channel].send(list(messages)), strict=True))
+
+        for pairs in self._pool.map(send, list(by_channel)):
+            results.update(pairs)
+        return results
+
+    def _outgoing(self, row: Claimed, person: Person | None) -> Outgoing:
+        payload = row.payload
+        context = dict(payload["context"])
+        if "receipt_code" in context and payload.get("receipt_sealed"):
+            context["receipt_code"] = unseal(self.secret, payload["receipt_sealed"])
+        text = render(payload["notice"], payload["language"], context)
+        return Outgoing(
+            key=row.key,
+            notice=payload["notice"],
+            reference=payload["reference"],
+            language=payload["language"],
+            subject=text.subject,
+            body=text.body,
+            email=payload["address"] or (person.email if person else None),
+            mobile=person.phone if person else None,
+            handle=person.handle if person else None,
+        )
+
+    def _record(self, rows: list[Claimed], results: dict[int, Result], now: datetime) -> None:
+        updates = [self._outcome(row, results[row.id], now) for row in rows]
+        with UnitOfWork(self.db) as uow:
+            uow.session.execute(_RECORD, updates)
+            uow.commit()
+
+    def _outcome(self, row: Claimed, result: Result, now: datetime) -> dict[str, Any]:
+        payload = row.payload
+        if not isinstance(result, DeliveryError):
+            # Sent: the sealed receipt code has done its work and is dropped.
+            kept = {k: v for k, v in payload.items() if k != "receipt_sealed"}
+            return _values(row, "done", now, None, result, kept, sent_at=now)
+        dead = result.permanent or row.attempts >= self.retry.max_attempts
+        later = now if dead else now + self.retry.delay(row.attempts)
+        return _values(row, "dead" if dead else "pending", later, str(result), None, payload)
+
+
+def _values(
+    row: Claimed,
+    state: str,
+    available_at: datetime,
+    error: str | None,
+    external_id: str | None,
+    payload: dict[str, Any],
+    sent_at: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "row_id": row.id,
+        "state": state,
+        "available_at": available_at,
+        "sent_at": sent_at,
+        "error": error[:500] if error else None,
+        "external_id": external_id[:64] if external_id else None,
+        "payload": canonical(payload),
+    }
