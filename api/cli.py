@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from api.app import build_state
-from api.cli_ops import runner, status
+from api.cli_ops import notifier, runner, status
 from api.cli_outbox import outbox_app
 from api.deps import AppState
 from api.unit_files import UnitFileError, read_units
@@ -72,6 +72,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 app.command()(status)
 app.command()(runner)
+app.command()(notifier)
 
 out = Console()
 err = Console(stderr=True)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import httpx
@@ -106,4 +107,42 @@ def runner() -> None:
     out.print(f"stage runner on {os.environ['PREFECT_API_URL']}; Ctrl-C to stop")
     stopping.wait()
     service.stop()
+    db.dispose()
+
+
+def notifier() -> None:
+    """Send notifications only (no API): started by `up`, or a host of its own.
+
+    Reads the same QINGFENG_* settings as the API; several notifiers may run at once
+    (each message is claimed by one). Bytes on stdin wake it at once; Ctrl-C or SIGTERM
+    stops it after the batch in flight.
+    """
+    import signal
+    import sys
+    import threading
+
+    from cases.policy import load_policy
+    from config.logging import configure_logging
+    from config.settings import secret_key
+    from notifications.service import Dispatcher
+
+    settings = get_settings()
+    configure_logging(settings)
+    db = Database(settings.effective_database_url, pool_size=4)
+    dispatcher = Dispatcher.from_settings(
+        db, load_policy(settings.policy_file), settings, secret_key(settings)
+    )
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    def read_wakeups() -> None:
+        with contextlib.suppress(OSError):  # no stdin at all: the interval alone
+            while os.read(sys.stdin.fileno(), 4096):  # each poke from `up`; EOF ends it
+                dispatcher.wake()
+
+    threading.Thread(target=read_wakeups, name="wakeups", daemon=True).start()
+    dispatcher.start()
+    stopping.wait()
+    dispatcher.stop()
     db.dispose()

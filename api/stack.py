@@ -85,9 +85,13 @@ def background_services(state: AppState) -> list[Service]:
     ]
     settings = state.settings
     if settings.notifications:
-        from notifications.service import Dispatcher
+        from notifications.process import NotifierProcess
+        from notifications.routes import load_routes
 
-        services.append(Dispatcher.from_settings(state.db, state.policy, settings, state.secret))
+        load_routes(settings.notifications_file)  # a broken file stops `up` here, clearly
+        notifier = NotifierProcess(settings)
+        state.components["notifications"] = lambda: notifier.status
+        services.append(notifier)
     if settings.orchestration:
         from flows.service import Orchestration
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Insert, Table, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -25,6 +27,12 @@ _INSERT = insert(OUTBOX)
 STAGE_FLOW = "stage_flow"
 NOTIFICATION = "notification"  # an event that may concern people (expanded by recipients)
 DELIVERY = "delivery"  # one message to one person, prepared by the stage flow
+
+
+def _insert_new(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    insert_for = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert_for(OUTBOX).on_conflict_do_nothing(index_elements=["key"])
 
 
 def stage_flow_key(case_id: int, stage: str, event_seq: int) -> str:
@@ -54,8 +62,11 @@ def enqueue(
     enqueue_all(session, [Message(key, topic, payload, case_id)], now=now)
 
 
-def enqueue_all(session: Session, messages: list[Message], *, now: datetime) -> None:
-    """Add several messages in one statement (same uniqueness rule as ``enqueue``)."""
+def enqueue_all(
+    session: Session, messages: list[Message], *, now: datetime, skip_existing: bool = False
+) -> None:
+    """Add several messages in one statement (same uniqueness rule as ``enqueue``, unless
+    ``skip_existing``: then a key already written is left as it is)."""
     rows = [
         {
             "key": m.key,
@@ -70,7 +81,7 @@ def enqueue_all(session: Session, messages: list[Message], *, now: datetime) -> 
         for m in messages
     ]
     if rows:
-        session.execute(_INSERT, rows)
+        session.execute(_insert_new(session) if skip_existing else _INSERT, rows)
         signals.note(session, WRITTEN, {m.topic for m in messages}, set.union)
 
 

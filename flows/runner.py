@@ -31,7 +31,7 @@ from prefect.flow_engine import run_flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Pending
 
-from config.threads import lower_thread_priority
+from config.background import lower_thread_priority
 from flows.stage import case_stage
 
 log = structlog.get_logger("qingfeng.runner")

@@ -7,15 +7,15 @@ and nothing is started.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import structlog
+
+from config.background import background_child_setup
 
 log = structlog.get_logger("qingfeng.prefect")
 
@@ -28,28 +28,6 @@ CLIENT_SETTINGS = {
     # nothing the run's states and the case artifact do not; warnings still show locally.
     "PREFECT_LOGGING_TO_API_ENABLED": "false",
 }
-
-
-def _background_child_setup() -> Callable[[], None]:
-    """What the child does between fork and exec: yield the CPU to the API (orchestration
-    may lag, staff may not wait) and, on Linux, die with `qingfeng up` if it is killed.
-
-    Everything is looked up here, in the parent: between fork and exec the child must not
-    import or take locks another thread might have held.
-    """
-    prctl = None
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    pr_set_pdeathsig, sigterm = 1, signal.SIGTERM
-
-    def in_child() -> None:
-        os.nice(10)
-        if prctl is not None:
-            prctl(pr_set_pdeathsig, sigterm)
-
-    return in_child
 
 
 class PrefectServer:
@@ -83,7 +61,7 @@ class PrefectServer:
             stdout=(self.home / "server.log").open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop it in order
-            preexec_fn=_background_child_setup(),
+            preexec_fn=background_child_setup(),
         )
 
     def ready(self) -> bool:

@@ -81,7 +81,7 @@ class Orchestration:
 
     def _run(self) -> None:
         # Imported here: Prefect reads PREFECT_API_URL when first used, set by server.start.
-        from config.threads import lower_thread_priority
+        from config.background import lower_thread_priority
         from flows.orchestration import Reconciler, StageDispatcher, deploy
         from flows.runner import InProcessRunner
 

@@ -1,21 +1,26 @@
 """From events to messages: notification rows become deliveries (one per recipient), and
 deliveries become messages (one per channel that reaches the recipient), each with the
-variables of its notice taken from the case now. One transaction per batch; the unique
-keys make a batch replayed after a crash add nothing twice."""
+variables of its notice taken from the case now.
+
+Per batch: a short claiming transaction, the reads (set-based: a few queries for the whole
+batch) outside any write transaction, and one short transaction writing the new rows and
+settling the claimed ones, so staff actions never wait long for the write lock. Keys are
+unique and new rows skip existing ones, so a batch replayed after a crash adds nothing.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, tuple_, update
 from sqlmodel import Session, col, select
 
 from cases.audit import canonical, case_chain
-from cases.db import UnitOfWork
-from cases.models import AuditEvent, ConductCase, OutboxMessage, Person, RoleGrant, Unit
+from cases.db import Database, UnitOfWork
+from cases.models import AuditEvent, ConductCase, Person, RoleGrant, Unit
 from cases.notices import prepare_deliveries
 from cases.outbox import (
     DELIVERY,
@@ -39,6 +44,54 @@ _SETTLE = (
     .where(OUTBOX.c.id == bindparam("row_id"))
     .values(state=bindparam("state"), last_error=bindparam("error"), sent_at=bindparam("at"))
 )
+_DROP_RECEIPT = (
+    update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(payload=bindparam("body"))
+)
+
+
+@dataclass
+class _Facts:
+    """Everything a batch of deliveries needs, read in a handful of queries."""
+
+    cases: dict[int, ConductCase] = field(default_factory=dict)
+    units: dict[int, Unit] = field(default_factory=dict)
+    events: dict[tuple[int, int], AuditEvent] = field(default_factory=dict)
+    people: dict[int, Person] = field(default_factory=dict)
+    roles: dict[int, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, rows: list[Claimed]) -> _Facts:
+        facts = cls()
+        case_ids = {r.case_id for r in rows if r.case_id is not None}
+        facts.cases = {
+            c.id: c
+            for c in session.exec(select(ConductCase).where(col(ConductCase.id).in_(case_ids)))
+            if c.id is not None
+        }
+        facts.units = {u.id: u for u in session.exec(select(Unit)) if u.id is not None}
+        pairs = {(case_chain(r.case_id), r.payload["event_seq"]) for r in rows if r.case_id}
+        for event in session.exec(
+            select(AuditEvent).where(tuple_(AuditEvent.chain, AuditEvent.seq).in_(pairs))
+        ):
+            facts.events[(event.case_id or 0, event.seq)] = event
+        person_ids = {r.payload.get("person_id") for r in rows} - {None}
+        facts.people = {
+            p.id: p
+            for p in session.exec(select(Person).where(col(Person.id).in_(person_ids)))
+            if p.id is not None
+        }
+        for person_id, role in session.exec(
+            select(RoleGrant.person_id, RoleGrant.role).where(
+                col(RoleGrant.person_id).in_(person_ids)
+            )
+        ):
+            facts.roles.setdefault(person_id, set()).add(role)
+        return facts
+
+    def unit_codes(self, unit: Unit) -> tuple[str, ...]:
+        """The unit's code and those of every unit above it."""
+        ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+        return tuple(self.units[i].code for i in ids if i in self.units)
 
 
 @dataclass(frozen=True)
@@ -47,63 +100,82 @@ class Expander:
     routes: Routes
     portal_url: str
 
-    def expand(self, *, uow: UnitOfWork, now: datetime, batch: int = 200) -> int:
+    def expand(self, *, db: Database, now: datetime, batch: int = 50) -> int:
         """Expand up to ``batch`` due notification and delivery rows; returns how many."""
-        with uow:
-            session = uow.session
+        with UnitOfWork(db) as uow:
             rows = claim(
-                session,
+                uow.session,
                 topics=(NOTIFICATION, DELIVERY),
                 now=now,
                 lease_until=now + LEASE,
                 batch=batch,
-                sqlite=uow.db.is_sqlite,
+                sqlite=db.is_sqlite,
             )
-            settled = []
-            for row in rows:
-                error = self._expand_one(session, row, now)
-                state = "dead" if error else "done"
-                settled.append({"row_id": row.id, "state": state, "error": error, "at": now})
-            if settled:
-                session.execute(_SETTLE, settled)
             uow.commit()
-            return len(rows)
-
-    def _expand_one(self, session: Session, row: Claimed, now: datetime) -> str | None:
-        """Write the row's next rows; an error text when it cannot go anywhere."""
-        payload = row.payload
-        case = session.get(ConductCase, row.case_id)
-        if case is None:
-            return "the case no longer exists"
-        event = _event(session, case, payload["event_seq"])
-        if row.topic == NOTIFICATION:
-            prepare_deliveries(
-                session,
-                case,
-                self.policy,
-                stage=Stage(payload["stage"]),
-                event=payload["event"],
-                event_seq=payload["event_seq"],
-                event_data=json.loads(event.data),
-                now=now,
+        if not rows:
+            return 0
+        with UnitOfWork(db, write=False) as read:
+            facts = _Facts.load(read.session, rows)
+        messages: list[Message] = []
+        settled, receipts = [], []
+        for row in rows:
+            body = row.payload
+            error = None
+            if row.case_id not in facts.cases:
+                error = "the case no longer exists"
+            elif row.topic == DELIVERY:
+                error = self._messages(facts, row, now, messages)
+            settled.append(
+                {"row_id": row.id, "state": "dead" if error else "done", "error": error, "at": now}
             )
-            return None
-        return self._messages(session, case, row, event, now)
+            if body.get("receipt_sealed"):  # the sealed code lives on in the messages alone
+                receipts.append(
+                    {"row_id": row.id, "body": canonical({**body, "receipt_sealed": None})}
+                )
+        with UnitOfWork(db) as uow:
+            for row in rows:
+                if row.topic == NOTIFICATION and row.case_id in facts.cases:
+                    self._deliveries(uow.session, facts, row, now)
+            enqueue_all(uow.session, messages, now=now, skip_existing=True)
+            uow.session.execute(_SETTLE, settled)
+            if receipts:
+                uow.session.execute(_DROP_RECEIPT, receipts)
+            uow.commit()
+        return len(rows)
+
+    def _deliveries(self, session: Session, facts: _Facts, row: Claimed, now: datetime) -> None:
+        case = session.get(ConductCase, row.case_id)
+        event = facts.events[(row.case_id or 0, row.payload["event_seq"])]
+        assert case is not None
+        prepare_deliveries(
+            session,
+            case,
+            self.policy,
+            stage=Stage(row.payload["stage"]),
+            event=row.payload["event"],
+            event_seq=row.payload["event_seq"],
+            event_data=json.loads(event.data),
+            now=now,
+        )
 
     def _messages(
-        self, session: Session, case: ConductCase, row: Claimed, event: AuditEvent, now: datetime
+        self, facts: _Facts, row: Claimed, now: datetime, messages: list[Message]
     ) -> str | None:
+        """Add the delivery's messages; an error text when no channel reaches its recipient."""
         delivery = row.payload
-        person = session.get(Person, delivery["person_id"]) if delivery["person_id"] else None
-        unit = session.get(Unit, case.unit_id)
-        assert unit is not None
-        channels = [
-            c
-            for c in self.routes.channels_for(_recipient(session, unit, person, delivery))
-            if _reaches(c, person, delivery)
-        ]
+        case = facts.cases[row.case_id or 0]
+        unit = facts.units[case.unit_id]
+        person = facts.people.get(delivery["person_id"] or 0)
+        roles = set(facts.roles.get(person.id or 0, ())) if person else set()
+        if delivery["audience"] in NOT_STAFF:
+            roles.add(delivery["audience"])
+        recipient = Recipient(
+            person.handle if person else None, frozenset(roles), facts.unit_codes(unit)
+        )
+        channels = [c for c in self.routes.channels_for(recipient) if _reaches(c, person, delivery)]
         if not channels:
             return "no channel reaches this recipient (no e-mail address and no route)"
+        event = facts.events[(case.id or 0, delivery["event_seq"])]
         context = message_context(
             case=case,
             unit=unit,
@@ -114,17 +186,7 @@ class Expander:
             policy=self.policy,
             portal_url=self.portal_url,
         )
-        keys = {
-            c.name: f"msg:{case.id}:{delivery['event_seq']}:{delivery['recipient']}:{c.name}"
-            for c in channels
-        }
-        written = set(
-            session.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(keys.values())))
-        )
-        messages = []
         for channel in channels:
-            if keys[channel.name] in written:
-                continue
             payload: dict[str, Any] = {
                 "channel": channel.name,
                 "notice": delivery["notice"],
@@ -137,38 +199,9 @@ class Expander:
             }
             if channel.personal and delivery.get("receipt_sealed"):
                 payload["receipt_sealed"] = delivery["receipt_sealed"]
-            messages.append(Message(keys[channel.name], MESSAGE, payload, case.id))
-        enqueue_all(session, messages, now=now)
-        if delivery.get("receipt_sealed"):  # the copy lives on in the message rows alone
-            session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
-                .values(payload=canonical({**delivery, "receipt_sealed": None}))
-            )
+            key = f"msg:{case.id}:{delivery['event_seq']}:{delivery['recipient']}:{channel.name}"
+            messages.append(Message(key, MESSAGE, payload, case.id))
         return None
-
-
-def _event(session: Session, case: ConductCase, seq: int) -> AuditEvent:
-    return session.exec(
-        select(AuditEvent).where(
-            AuditEvent.chain == case_chain(case.id or 0), AuditEvent.seq == seq
-        )
-    ).one()
-
-
-def _recipient(
-    session: Session, unit: Unit, person: Person | None, delivery: dict[str, Any]
-) -> Recipient:
-    roles = set(
-        session.exec(select(RoleGrant.role).where(RoleGrant.person_id == person.id))
-        if person
-        else ()
-    )
-    if delivery["audience"] in NOT_STAFF:
-        roles.add(delivery["audience"])
-    above = [int(part) for part in unit.path.strip("/").split("/") if part]
-    codes = session.exec(select(Unit.code).where(col(Unit.id).in_(above)))
-    return Recipient(person.handle if person else None, frozenset(roles), tuple(codes))
 
 
 def _reaches(channel: Channel, person: Person | None, delivery: dict[str, Any]) -> bool:

@@ -19,7 +19,7 @@ from cases.db import Database, UnitOfWork
 from cases.models import Person
 from cases.outbox import MESSAGE, OUTBOX, Claimed, claim
 from cases.secrets import unseal
-from config.threads import lower_thread_priority
+from config.background import lower_thread_priority
 from notifications.channels.base import DeliveryError, Outgoing, Result, Sender
 from notifications.expand import LEASE
 from notifications.render import TemplateError, render
@@ -33,8 +33,12 @@ _RECORD = (
         sent_at=bindparam("sent_at"),
         last_error=bindparam("error"),
         external_id=bindparam("external_id"),
-        payload=bindparam("payload"),
     )
+)
+# Only rows that carried a sealed receipt code are rewritten (without it) once sent: the
+# rest keep their payload, so recording an outcome stays a small write.
+_DROP_RECEIPT = (
+    update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(payload=bindparam("payload"))
 )
 
 
@@ -66,7 +70,7 @@ class MessageSender:
         for sender in self.senders.values():
             sender.close()
 
-    def send_due(self, *, now: datetime, batch: int = 100) -> int:
+    def send_due(self, *, now: datetime, batch: int = 50) -> int:
         """Send one batch of due messages; returns how many were attempted."""
         with UnitOfWork(self.db) as uow:
             rows = claim(
@@ -139,36 +143,32 @@ class MessageSender:
 
     def _record(self, rows: list[Claimed], results: dict[int, Result], now: datetime) -> None:
         updates = [self._outcome(row, results[row.id], now) for row in rows]
+        sent_receipts = [
+            {"row_id": row.id, "payload": canonical(_without_receipt(row.payload))}
+            for row in rows
+            if row.payload.get("receipt_sealed") and not isinstance(results[row.id], DeliveryError)
+        ]
         with UnitOfWork(self.db) as uow:
             uow.session.execute(_RECORD, updates)
+            if sent_receipts:  # the sealed code has done its work
+                uow.session.execute(_DROP_RECEIPT, sent_receipts)
             uow.commit()
 
     def _outcome(self, row: Claimed, result: Result, now: datetime) -> dict[str, Any]:
-        payload = row.payload
+        values: dict[str, Any] = {"row_id": row.id, "external_id": None, "sent_at": None}
         if not isinstance(result, DeliveryError):
-            # Sent: the sealed receipt code has done its work and is dropped.
-            kept = {k: v for k, v in payload.items() if k != "receipt_sealed"}
-            return _values(row, "done", now, None, result, kept, sent_at=now)
+            external = result[:64] if result else None
+            return values | {
+                "state": "done", "available_at": now, "error": None,
+                "sent_at": now, "external_id": external,
+            }  # fmt: skip
         dead = result.permanent or row.attempts >= self.retry.max_attempts
-        later = now if dead else now + self.retry.delay(row.attempts)
-        return _values(row, "dead" if dead else "pending", later, str(result), None, payload)
+        return values | {
+            "state": "dead" if dead else "pending",
+            "available_at": now if dead else now + self.retry.delay(row.attempts),
+            "error": str(result)[:500],
+        }
 
 
-def _values(
-    row: Claimed,
-    state: str,
-    available_at: datetime,
-    error: str | None,
-    external_id: str | None,
-    payload: dict[str, Any],
-    sent_at: datetime | None = None,
-) -> dict[str, Any]:
-    return {
-        "row_id": row.id,
-        "state": state,
-        "available_at": available_at,
-        "sent_at": sent_at,
-        "error": error[:500] if error else None,
-        "external_id": external_id[:64] if external_id else None,
-        "payload": canonical(payload),
-    }
+def _without_receipt(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "receipt_sealed"}

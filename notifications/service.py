@@ -12,11 +12,11 @@ import structlog
 
 from cases import signals
 from cases.clock import utcnow
-from cases.db import Database, UnitOfWork
+from cases.db import Database
 from cases.outbox import DELIVERY, MESSAGE, NOTIFICATION, WRITTEN
 from cases.policy import Policy
+from config.background import lower_thread_priority
 from config.settings import Settings
-from config.threads import lower_thread_priority
 from notifications.channels.base import Sender
 from notifications.channels.email import PickupDirectory, SmtpSender, SmtpSettings
 from notifications.channels.robots import DingTalkRobot, FeishuRobot, WeComRobot
@@ -107,11 +107,15 @@ class Dispatcher:
         handled = 0
         while True:
             moment = now or utcnow()
-            done = self.expander.expand(uow=UnitOfWork(self.db), now=moment)
+            done = self.expander.expand(db=self.db, now=moment)
             done += self.sender.send_due(now=moment)
             handled += done
             if not done or self._stop.is_set():
                 return handled
+
+    def wake(self) -> None:
+        """Look for due rows now rather than at the next interval."""
+        self._wake.set()
 
     def start(self) -> None:
         self._unlisten = signals.listen(WRITTEN, self._on_outbox)

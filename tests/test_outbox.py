@@ -111,7 +111,7 @@ def test_a_send_interrupted_by_a_crash_is_retried_after_its_lease(
     run_stage_work(state)
     with smtp_server() as (controller, mailbox):
         notify = dispatcher(state, controller.port)
-        notify.expander.expand(uow=UnitOfWork(state.db), now=utcnow())
+        notify.expander.expand(db=state.db, now=utcnow())
         with UnitOfWork(state.db) as uow:  # a worker claims the messages, then dies
             taken = claim(
                 uow.session,
@@ -137,7 +137,7 @@ def test_expanding_twice_adds_nothing(
     file(state)
     run_stage_work(state)
     notify = dispatcher(state, 1)
-    notify.expander.expand(uow=UnitOfWork(state.db), now=utcnow())
+    notify.expander.expand(db=state.db, now=utcnow())
     before = outbox_states(state, MESSAGE)
     with UnitOfWork(state.db) as uow:  # as if the batch's commit had been lost
         uow.session.execute(
@@ -146,7 +146,7 @@ def test_expanding_twice_adds_nothing(
             .where(OutboxMessage.__table__.c.topic == "delivery")  # type: ignore[attr-defined]
         )
         uow.commit()
-    notify.expander.expand(uow=UnitOfWork(state.db), now=utcnow())
+    notify.expander.expand(db=state.db, now=utcnow())
     assert outbox_states(state, MESSAGE) == before == {"pending": before["pending"]}
 
 
@@ -182,7 +182,7 @@ def test_group_robots_never_carry_messages_to_reporter_or_subject(
         notify = dispatcher(state, 1, channels=(group,), routes=(Route(channel="all-wecom"),))
         file_named_report(state, people["inv.zhao"], "stu.zhang")
         run_stage_work(state)
-        notify.expander.expand(uow=UnitOfWork(state.db), now=utcnow())
+        notify.expander.expand(db=state.db, now=utcnow())
     audiences = {
         r.payload.split('"audience":"')[1].split('"')[0] for r in _messages(state, "all-wecom")
     }

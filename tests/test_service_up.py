@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.postgres import free_port
+from tests.receivers import Mailbox, smtp_server
 
 
 def _stage_runs(db_file: Path) -> dict[str, int]:
@@ -33,6 +34,20 @@ def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
     return False
 
 
+def _notifiers(data_dir: Path) -> list[int]:
+    """Running `qingfeng notifier` processes of this data directory."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"api.cli\0notifier" in cmdline and f"QINGFENG_DATA_DIR={data_dir}".encode() in environ:
+            found.append(int(proc.name))
+    return found
+
+
 def _orchestration(port: int) -> str:
     try:
         response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
@@ -43,11 +58,18 @@ def _orchestration(port: int) -> str:
 
 def test_up_serves_until_ctrl_c_and_picks_up_where_it_stopped(tmp_path: Path) -> None:
     port = free_port()
+    with smtp_server() as (mail_server, mailbox):
+        _up_twice(tmp_path, port, mail_server.port, mailbox)
+
+
+def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> None:
     env = {
         **os.environ,
         "QINGFENG_DATA_DIR": str(tmp_path),
         "QINGFENG_PORT": str(port),
         "QINGFENG_PREFECT_PORT": str(free_port()),
+        "QINGFENG_SMTP_HOST": "127.0.0.1",
+        "QINGFENG_SMTP_PORT": str(smtp_port),
     }
     for inherited in ("QINGFENG_DATABASE_URL", "PREFECT_API_URL"):  # the embedded default
         env.pop(inherited, None)
@@ -72,10 +94,18 @@ def test_up_serves_until_ctrl_c_and_picks_up_where_it_stopped(tmp_path: Path) ->
                     "subject_name": "n",
                     "summary": "s",
                     "details": "d",
+                    "anonymous": False,
+                    "reporter_name": "r",
+                    "reporter_contact": "reporter@univ.example",
                 }
                 filed = httpx.post(f"http://127.0.0.1:{port}/reports", json=report)
                 assert filed.status_code == 201  # accepted before Prefect is even ready
                 assert _stage_runs(db_file) == {"pending": 1}
+                # The receipt goes by the notifier child at once, Prefect or not.
+                assert _wait_for(lambda: len(mailbox.mails) == 1, 30), "no receipt mail"
+                assert filed.json()["receipt_code"] in mailbox.mails[0].get_content()
+                checks = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]
+                assert checks["notifications"] == "running" and len(_notifiers(tmp_path)) == 1
             else:
                 # The report's stage run, left undone by the first stop, completes now.
                 assert _wait_for(lambda: _orchestration(port) == "ready", 120)
@@ -85,4 +115,6 @@ def test_up_serves_until_ctrl_c_and_picks_up_where_it_stopped(tmp_path: Path) ->
             output = process.communicate(timeout=90)[0].decode()  # Prefect stops slowly
         assert process.returncode == 0, output
         assert "API docs" in output and "Prefect" in output
+        assert _wait_for(lambda: not _notifiers(tmp_path), 10)  # the child stopped with `up`
+    assert [m["To"] for m in mailbox.mails] == ["reporter@univ.example"]  # once, not per start
     assert not (tmp_path / "prefect" / "server.log").read_text().count("Traceback")

@@ -10,7 +10,9 @@ import hashlib
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formatdate
 from pathlib import Path
 
@@ -29,41 +31,50 @@ class SmtpSettings:
     ca_file: Path | None = None  # a private CA (campus mail servers often use one)
 
 
+ON_THE_WIRE = compat32.clone(linesep="\r\n")  # SMTP wants CRLF; smtplib sends bytes as given
+
+
 def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@qingfeng>"
 
 
-def compose(message: Outgoing, sender: str) -> EmailMessage:
-    mail = EmailMessage()
+def compose(message: Outgoing, sender: str) -> MIMEText:
+    # The compat32 classes: a tenth of EmailMessage's cost, and the same mail on the wire.
+    mail = MIMEText(message.body, "plain", "utf-8")
     mail["From"] = sender
     mail["To"] = message.email or ""
-    mail["Subject"] = message.subject
+    mail["Subject"] = Header(message.subject, "utf-8", header_name="Subject").encode()
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = message_id(message.key)
+    mail["Content-Language"] = message.language
     mail["X-Qingfeng-Key"] = message.key
-    mail.set_content(message.body)
-    mail["Content-Language"] = message.language  # after set_content, which resets Content-*
     return mail
 
 
 class SmtpSender:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self._tls: ssl.SSLContext | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        if self._tls is None:  # loading the system CAs costs ~30 ms: once per sender
+            ca_file = self.settings.ca_file
+            self._tls = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        return self._tls
 
     def close(self) -> None:
         pass
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
         if s.security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                s.host, s.port, timeout=s.timeout, context=context
+                s.host, s.port, timeout=s.timeout, context=self._context()
             )
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             if s.security == "starttls":
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._context())
         if s.username:
             smtp.login(s.username, s.password or "")
         return smtp
@@ -93,12 +104,23 @@ class SmtpSender:
         if not message.email:
             return DeliveryError("the recipient has no e-mail address", permanent=True)
         try:
-            smtp.send_message(compose(message, self.settings.sender))
+            smtp.sendmail(
+                self.settings.sender,
+                [message.email],
+                compose(message, self.settings.sender).as_bytes(policy=ON_THE_WIRE),
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             return DeliveryError(f"recipient refused: {codes}", permanent=min(codes) >= 500)
         except smtplib.SMTPResponseException as exc:
-            return DeliveryError(f"SMTP {exc.smtp_code}", permanent=exc.smtp_code >= 500)
+            answer = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else exc.smtp_error
+            )
+            return DeliveryError(
+                f"SMTP {exc.smtp_code} {answer}"[:300], permanent=exc.smtp_code >= 500
+            )
         except (OSError, smtplib.SMTPException) as exc:
             return DeliveryError(f"SMTP failed: {exc}", permanent=False)
         return message_id(message.key)
@@ -123,6 +145,6 @@ class PickupDirectory:
             ident = message_id(message.key)
             path = self.directory / f"{ident.strip('<>').split('@')[0]}.eml"
             path.touch(mode=0o600)
-            path.write_bytes(bytes(compose(message, self.sender)))
+            path.write_bytes(compose(message, self.sender).as_bytes())
             results.append(ident)
         return results
