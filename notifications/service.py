@@ -72,12 +72,13 @@ class Dispatcher:
         retry: RetryPolicy,
         portal_url: str,
         interval: float = 2.0,
+        pause: float = 0.0,
     ) -> None:
         self.db = db
         self.expander = Expander(policy, routes, portal_url)
         senders = {name: sender_for(c, smtp, pickup) for name, c in routes.channels.items()}
         self.sender = MessageSender(db, senders, secret=secret, retry=retry)
-        self.interval = interval
+        self.interval, self.pause = interval, pause
         self._stop, self._wake = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._unlisten = lambda: None
@@ -100,6 +101,7 @@ class Dispatcher:
                 settings.notify_backoff_max_seconds,
             ),
             portal_url=settings.portal_url,
+            pause=0.02,
         )
 
     def tick(self, now: datetime | None = None) -> int:
@@ -112,6 +114,8 @@ class Dispatcher:
             handled += done
             if not done or self._stop.is_set():
                 return handled
+            if self.pause:  # let staff actions at the write lock between our batches
+                self._stop.wait(self.pause)
 
     def wake(self) -> None:
         """Look for due rows now rather than at the next interval."""

@@ -18,6 +18,7 @@ from cases.models import OutboxMessage, Person
 from cases.outbox import DELIVERY, MESSAGE
 from cases.people import add_person
 from cases.vocabulary import Stage
+from tests.conftest import BOTH_DATABASES
 from tests.helpers import PATH, act, carry_to, people_with
 from tests.notify_helpers import (
     RECEIPT,
@@ -118,6 +119,7 @@ def test_receipt_code_is_never_stored_in_clear(
     assert not any('"receipt_sealed":"' in p for p in payloads)  # dropped once sent
 
 
+@BOTH_DATABASES
 def test_mail_server_down_then_back_every_message_arrives_once(
     state: AppState, people: dict[str, Person], reporter: Person, clock: time_machine.Coordinates
 ) -> None:

@@ -20,7 +20,7 @@ from cases.models import OutboxMessage, Person
 from cases.outbox import MESSAGE, claim
 from config.settings import get_settings
 from notifications.routes import Channel, NotificationsError, Recipient, Route, Routes, load_routes
-from tests.conftest import bearer
+from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import file
 from tests.notify_helpers import dispatcher, keys_of, outbox_states, run_stage_work
 from tests.receivers import http_receiver, smtp_server, standard_webhook
@@ -41,6 +41,7 @@ def _messages(state: AppState, channel: str | None = None) -> list[OutboxMessage
     return [r for r in rows if channel is None or f'"channel":"{channel}"' in r.payload]
 
 
+@BOTH_DATABASES
 def test_a_message_that_always_fails_ends_dead_then_an_operator_retries_it(
     state: AppState,
     people: dict[str, Person],
