@@ -1,5 +1,3 @@
-"""Notification delivery: outbox dispatcher, channels and templates.
-
-Not built yet (Notifications issue). Every change of a case already writes an outbox row
-with topic ``notification`` (cases/outbox.py) for the dispatcher to expand and send.
-"""
+"""Notification delivery: from outbox rows to e-mail, WeCom, DingTalk, Feishu and signed
+webhooks, in zh-CN and en, exactly once per attempt, with retries and dead letters.
+See docs/notifications.md."""

@@ -78,3 +78,20 @@ def each(messages: list[Outgoing], send_one: Any) -> list[Result]:
         except DeliveryError as exc:
             results.append(exc)
     return results
+
+
+class HttpChannel:
+    """A channel that POSTs one request per message through one kept-alive client."""
+
+    def __init__(self, url: str, secret: str | None = None, timeout: float = 10.0) -> None:
+        self.url, self.secret = url, secret
+        self.client = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def send(self, messages: list[Outgoing]) -> list[Result]:
+        return each(messages, self._send_one)
+
+    def _send_one(self, message: Outgoing) -> str | None:
+        raise NotImplementedError

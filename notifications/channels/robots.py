@@ -21,9 +21,7 @@ import json
 import time
 from urllib.parse import quote_plus
 
-import httpx
-
-from notifications.channels.base import DeliveryError, Outgoing, Result, each, post_json, text_of
+from notifications.channels.base import DeliveryError, HttpChannel, Outgoing, post_json, text_of
 
 WECOM_RATE_LIMITED = {45009}
 DINGTALK_RATE_LIMITED = {130101}
@@ -37,22 +35,7 @@ def _check(answer: object, field: str, transient: set[int]) -> None:
         raise DeliveryError(f"{field} {code}: {message}", permanent=code not in transient)
 
 
-class _Robot:
-    def __init__(self, url: str, secret: str | None = None, timeout: float = 10.0) -> None:
-        self.url, self.secret = url, secret
-        self.client = httpx.Client(timeout=timeout)
-
-    def close(self) -> None:
-        self.client.close()
-
-    def send(self, messages: list[Outgoing]) -> list[Result]:
-        return each(messages, self._send_one)
-
-    def _send_one(self, message: Outgoing) -> str | None:
-        raise NotImplementedError
-
-
-class WeComRobot(_Robot):
+class WeComRobot(HttpChannel):
     def _send_one(self, message: Outgoing) -> str | None:
         text: dict[str, object] = {"content": text_of(message)}
         if message.mobile:
@@ -70,7 +53,7 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     return base64.b64encode(digest).decode()
 
 
-class DingTalkRobot(_Robot):
+class DingTalkRobot(HttpChannel):
     def _send_one(self, message: Outgoing) -> str | None:
         url = self.url
         if self.secret:
@@ -91,7 +74,7 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(digest).decode()
 
 
-class FeishuRobot(_Robot):
+class FeishuRobot(HttpChannel):
     def _send_one(self, message: Outgoing) -> str | None:
         body: dict[str, object] = {"msg_type": "text", "content": {"text": text_of(message)}}
         if self.secret:

@@ -11,9 +11,7 @@ import hmac
 import json
 import time
 
-import httpx
-
-from notifications.channels.base import Outgoing, Result, each, post_json
+from notifications.channels.base import HttpChannel, Outgoing, post_json
 
 
 def signing_key(secret: str) -> bytes:
@@ -28,16 +26,10 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-class SignedWebhook:
+class SignedWebhook(HttpChannel):
     def __init__(self, url: str, secret: str, timeout: float = 10.0) -> None:
-        self.url, self.secret = url, secret
-        self.client = httpx.Client(timeout=timeout)
-
-    def close(self) -> None:
-        self.client.close()
-
-    def send(self, messages: list[Outgoing]) -> list[Result]:
-        return each(messages, self._send_one)
+        super().__init__(url, secret, timeout)
+        self.signing_secret = secret
 
     def _send_one(self, message: Outgoing) -> str | None:
         now = int(time.time())
@@ -59,7 +51,7 @@ class SignedWebhook:
         headers = {
             "webhook-id": message.key,
             "webhook-timestamp": str(now),
-            "webhook-signature": signature(self.secret, message.key, now, body),
+            "webhook-signature": signature(self.signing_secret, message.key, now, body),
         }
         post_json(self.client, self.url, content=body, headers=headers)
         return None
