@@ -114,6 +114,7 @@ class Dispatcher:
             handled += done
             if not done or self._stop.is_set():
                 return handled
+            self.db.checkpoint_wal()  # we wrote most of the WAL: we copy it back, not staff
             if self.pause:  # let staff actions at the write lock between our batches
                 self._stop.wait(self.pause)
 
