@@ -128,7 +128,8 @@ def notifier() -> None:
 
     settings = get_settings()
     configure_logging(settings)
-    db = Database(settings.effective_database_url, pool_size=4)
+    # A background writer: it yields the SQLite write lock to staff actions.
+    db = Database(settings.effective_database_url, pool_size=4, background=True)
     dispatcher = Dispatcher.from_settings(
         db, load_policy(settings.policy_file), settings, secret_key(settings)
     )

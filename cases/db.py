@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
+
+from cases.writelock import WriterLock
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, cache_kib: int) -> Engine:
@@ -43,13 +45,14 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, cache_kib: int)
 class Database:
     """The engines of one database: a writer and a reader (the same engine off SQLite)."""
 
-    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, background: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        # SQLite has one writer. Queueing writers of this process on a lock wakes the next
-        # one the moment the last commits; busy_timeout's sleep-and-retry (up to 100 ms a
-        # try) still covers writers in other processes, such as the CLI.
-        self.write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
+        # SQLite has one writer: writers queue on a lock (threads) and a file lock (other
+        # processes) that wake the next one the moment the last commits (cases.writelock).
+        self.write_lock: WriterLock | None = (
+            WriterLock(_database_file(url), background=background) if self.is_sqlite else None
+        )
         if self.is_sqlite:
             # Writers take turns (see write_lock), so a few writer connections suffice, and
             # each can keep a large page cache: a big database's hot pages stay in memory.
@@ -74,6 +77,14 @@ class Database:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+        if self.write_lock is not None:
+            self.write_lock.close()
+
+
+def _database_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database)."""
+    path = url.removeprefix("sqlite:///")
+    return None if path in ("", ":memory:") or path == url else Path(path)
 
 
 class UnitOfWork:
