@@ -63,8 +63,8 @@ class InProcessRunner:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
-        self._pool.shutdown(wait=True, cancel_futures=True)  # runs in flight are short
+        self._thread.join(timeout=60)  # the loop waits for the runs in flight (short)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _loop(self) -> None:
         # One client for the loop's life, shared with the runs it starts (they inherit this
@@ -80,6 +80,9 @@ class InProcessRunner:
                 if not claimed:
                     self._wake.wait(self.poll_seconds)
                     self._wake.clear()
+            # Runs in flight report their end through this client: let them finish before
+            # the context closes it (else a stopping runner strands them in Running).
+            self._pool.shutdown(wait=True)
 
     def claim_and_submit(self, client: SyncPrefectClient) -> int:
         """Claim as many scheduled runs as there are free threads; returns how many."""
