@@ -107,5 +107,5 @@ def prepare_deliveries(
         if sealed_receipt and r.audience == "reporter":
             payload["receipt_sealed"] = sealed_receipt
         messages.append(Message(keys[r.key], DELIVERY, payload, case.id))
-    enqueue_all(session, messages, now=now)
+    enqueue_all(session, messages, now=now, skip_existing=True)  # a rerun racing us: no error
     return len(messages)
