@@ -77,8 +77,6 @@ def runner() -> None:
     settings as the API replicas. Runs are claimed through Prefect, so several hosts never
     run one twice; Ctrl-C stops after the runs in flight.
     """
-    import signal
-    import threading
 
     from cases.calendar import configure as configure_calendar
     from cases.policy import load_policy
@@ -100,12 +98,9 @@ def runner() -> None:
         runner_threads=settings.stage_runner_threads,
         namespace=settings.prefect_namespace,
     )
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     service.start()
     out.print(f"stage runner on {os.environ['PREFECT_API_URL']}; Ctrl-C to stop")
-    stopping.wait()
+    _until_signalled()
     service.stop()
     db.dispose()
 
@@ -117,7 +112,6 @@ def notifier() -> None:
     (each message is claimed by one). Bytes on stdin wake it at once; Ctrl-C or SIGTERM
     stops it after the batch in flight.
     """
-    import signal
     import sys
     import threading
 
@@ -133,9 +127,6 @@ def notifier() -> None:
     dispatcher = Dispatcher.from_settings(
         db, load_policy(settings.policy_file), settings, secret_key(settings)
     )
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
 
     def read_wakeups() -> None:
         with contextlib.suppress(OSError):  # no stdin at all: the interval alone
@@ -144,6 +135,17 @@ def notifier() -> None:
 
     threading.Thread(target=read_wakeups, name="wakeups", daemon=True).start()
     dispatcher.start()
-    stopping.wait()
+    _until_signalled()
     dispatcher.stop()
     db.dispose()
+
+
+def _until_signalled() -> None:
+    """Block until Ctrl-C or SIGTERM (a service host's life)."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()

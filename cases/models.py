@@ -23,6 +23,10 @@ class Unit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="unit.id")
     path: str = Field(default="", index=True, max_length=512)
 
+    def lineage(self) -> list[int]:
+        """The ids of this unit and every unit above it (read from ``path``)."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
 
 class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)

@@ -91,7 +91,7 @@ def _in_scope(session: Session, case: ConductCase, role: Role) -> list[Person]:
     """People holding ``role`` in the case's unit or any unit above it."""
     unit = session.get(Unit, case.unit_id)
     assert unit is not None
-    above = [int(part) for part in unit.path.strip("/").split("/") if part]
+    above = unit.lineage()
     return list(
         session.exec(
             select(Person)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from cases.audit import append_event, case_chain
 from cases.clock import local_text, utcnow
@@ -32,6 +32,13 @@ def _case(uow: UnitOfWork, case_id: int) -> ConductCase:
     return case
 
 
+def _record(session: Session, case_id: int, action: str, data: dict[str, object]) -> None:
+    """An automation event on the case's audit chain (no actor: the stage flow did it)."""
+    append_event(
+        session, chain=case_chain(case_id), case_id=case_id, action=action, at=utcnow(), data=data
+    )
+
+
 def record_triage(*, uow: UnitOfWork, policy: Policy, case_id: int) -> TriageResult:
     """Check a new report for a possible duplicate and missing information; record once."""
     with uow:
@@ -47,13 +54,11 @@ def record_triage(*, uow: UnitOfWork, policy: Policy, case_id: int) -> TriageRes
             )
         ).rowcount  # type: ignore[attr-defined]
         if first:
-            append_event(
+            _record(
                 session,
-                chain=case_chain(case_id),
-                case_id=case_id,
-                action="triage.checked",
-                at=utcnow(),
-                data={
+                case_id,
+                "triage.checked",
+                {
                     "possible_duplicate_of": result.possible_duplicate_of,
                     "missing": list(result.missing),
                 },
@@ -110,14 +115,7 @@ def build_case_file(*, uow: UnitOfWork, case_id: int, directory: Path) -> tuple[
                 .where(col(ConductCase.id) == case_id)
                 .values(case_file_sha256=digest)
             )
-            append_event(
-                session,
-                chain=case_chain(case_id),
-                case_id=case_id,
-                action="case_file.built",
-                at=utcnow(),
-                data={"sha256": digest},
-            )
+            _record(session, case_id, "case_file.built", {"sha256": digest})
         uow.commit()
         return path, digest
 

@@ -44,9 +44,16 @@ _SETTLE = (
     .where(OUTBOX.c.id == bindparam("row_id"))
     .values(state=bindparam("state"), last_error=bindparam("error"), sent_at=bindparam("at"))
 )
-_DROP_RECEIPT = (
+# A delivered (or expanded) row keeps no sealed receipt code: it rewrites its payload.
+DROP_RECEIPT = (
     update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(payload=bindparam("body"))
 )
+
+
+def without_receipt(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """DROP_RECEIPT's parameters for one row."""
+    kept = {k: v for k, v in payload.items() if k != "receipt_sealed"}
+    return {"row_id": row_id, "body": canonical(kept)}
 
 
 @dataclass
@@ -90,8 +97,7 @@ class _Facts:
 
     def unit_codes(self, unit: Unit) -> tuple[str, ...]:
         """The unit's code and those of every unit above it."""
-        ids = [int(part) for part in unit.path.strip("/").split("/") if part]
-        return tuple(self.units[i].code for i in ids if i in self.units)
+        return tuple(self.units[i].code for i in unit.lineage() if i in self.units)
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ class Expander:
             enqueue_all(uow.session, messages, now=now, skip_existing=True)
             uow.session.execute(_SETTLE, settled)
             if receipts:
-                uow.session.execute(_DROP_RECEIPT, receipts)
+                uow.session.execute(DROP_RECEIPT, receipts)
             uow.commit()
         return len(rows)
 

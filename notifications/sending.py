@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 
-from cases.audit import canonical
 from cases.db import Database, UnitOfWork
 from cases.models import Person
 from cases.outbox import MESSAGE, OUTBOX, Claimed, claim
 from cases.secrets import unseal
 from config.background import lower_thread_priority
 from notifications.channels.base import DeliveryError, Outgoing, Result, Sender
-from notifications.expand import LEASE
+from notifications.expand import DROP_RECEIPT, LEASE, without_receipt
 from notifications.render import TemplateError, render
 
 _RECORD = (
@@ -34,11 +33,6 @@ _RECORD = (
         last_error=bindparam("error"),
         external_id=bindparam("external_id"),
     )
-)
-# Only rows that carried a sealed receipt code are rewritten (without it) once sent: the
-# rest keep their payload, so recording an outcome stays a small write.
-_DROP_RECEIPT = (
-    update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(payload=bindparam("payload"))
 )
 
 
@@ -143,15 +137,17 @@ class MessageSender:
 
     def _record(self, rows: list[Claimed], results: dict[int, Result], now: datetime) -> None:
         updates = [self._outcome(row, results[row.id], now) for row in rows]
+        # Only rows that carried a sealed receipt code are rewritten once sent: the rest
+        # keep their payload, so recording an outcome stays a small write.
         sent_receipts = [
-            {"row_id": row.id, "payload": canonical(_without_receipt(row.payload))}
+            without_receipt(row.id, row.payload)
             for row in rows
             if row.payload.get("receipt_sealed") and not isinstance(results[row.id], DeliveryError)
         ]
         with UnitOfWork(self.db) as uow:
             uow.session.execute(_RECORD, updates)
             if sent_receipts:  # the sealed code has done its work
-                uow.session.execute(_DROP_RECEIPT, sent_receipts)
+                uow.session.execute(DROP_RECEIPT, sent_receipts)
             uow.commit()
 
     def _outcome(self, row: Claimed, result: Result, now: datetime) -> dict[str, Any]:
@@ -168,7 +164,3 @@ class MessageSender:
             "available_at": now if dead else now + self.retry.delay(row.attempts),
             "error": str(result)[:500],
         }
-
-
-def _without_receipt(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k != "receipt_sealed"}
