@@ -50,14 +50,15 @@ def run(
     uow: UnitOfWork,
     principal: Callable[[Session], str],
     key: str | None,
-    print_: str,
+    print_: Callable[[], str],
     handler: Callable[[], Outcome],
     store: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     restore: Replay | None = None,
 ) -> JSONResponse:
     """Run ``handler`` once per (principal, key), in the same transaction as its record.
 
-    ``principal`` names (and may authenticate) the caller inside that transaction.
+    ``principal`` names (and may authenticate) the caller inside that transaction;
+    ``print_`` computes the request's fingerprint, only when there is a key to check.
     ``store`` strips what must not be kept (a receipt code); ``restore`` puts it back on replay.
     """
     if key is None:
@@ -72,14 +73,14 @@ def run(
             who = principal(uow.session)
             found = _stored(uow, who, key)
             if found is not None:
-                return _replay(found, print_, restore)
+                return _replay(found, print_(), restore)
             status, body, headers = handler()
             kept = store(body) if store else body
             uow.session.add(
                 IdempotencyRecord(
                     principal=who,
                     key=key,
-                    fingerprint=print_,
+                    fingerprint=print_(),
                     status_code=status,
                     response_body=json.dumps({"body": kept, "headers": headers}, default=str),
                     created_at=utcnow(),
@@ -92,4 +93,4 @@ def run(
         found = _stored(UnitOfWork(uow.db, write=False), who, key)
         if found is None:
             raise
-        return _replay(found, print_, restore)
+        return _replay(found, print_(), restore)

@@ -16,9 +16,13 @@ from cases.vocabulary import STAFF_ROLES, Role
 # Hot statements are built once with bind parameters: building a select costs more than
 # running it, and a prebuilt one hits SQLAlchemy's compiled cache directly.
 _TOKEN_OWNER = (
-    select(ApiToken, Person)
-    .join(Person, col(Person.id) == ApiToken.person_id)
-    .where(col(ApiToken.secret_hash) == bindparam("secret_hash"))
+    select(Person)
+    .join(ApiToken, col(ApiToken.person_id) == Person.id)
+    .where(
+        col(ApiToken.secret_hash) == bindparam("secret_hash"),
+        col(ApiToken.revoked_at).is_(None),
+        col(Person.active),
+    )
 )
 _ROLES_OVER = (
     select(RoleGrant.role)
@@ -33,14 +37,17 @@ _CASE_AND_UNIT = (
     .join(Unit, col(Unit.id) == ConductCase.unit_id)
     .where(col(ConductCase.reference) == bindparam("reference"))
 )
+# For an action: the case row stays locked to the transaction's end (PostgreSQL; SQLite's
+# writers already hold the database's write lock), so its version cannot move meanwhile.
+_CASE_AND_UNIT_FOR_UPDATE = _CASE_AND_UNIT.with_for_update(of=ConductCase)
 
 
 def authenticate(session: Session, token: str) -> Person:
     """The active person behind a bearer token, or Unauthenticated."""
-    row = session.exec(_TOKEN_OWNER, params={"secret_hash": token_hash(token)}).first()
-    if row is None or row[0].revoked_at is not None or not row[1].active:
+    person = session.exec(_TOKEN_OWNER, params={"secret_hash": token_hash(token)}).first()
+    if person is None:
         raise Unauthenticated("the token is unknown, revoked, or its owner is inactive")
-    return row[1]
+    return person
 
 
 def roles_in_scope(session: Session, person_id: int, unit_path: str) -> frozenset[str]:
@@ -90,10 +97,16 @@ class VisibleCase:
     roles: frozenset[str]
 
 
-def case_for(session: Session, person: Person, reference: str) -> VisibleCase:
-    """The case ``reference`` if ``person`` may see it; otherwise NotFound (never Forbidden)."""
+def case_for(
+    session: Session, person: Person, reference: str, *, for_update: bool = False
+) -> VisibleCase:
+    """The case ``reference`` if ``person`` may see it; otherwise NotFound (never Forbidden).
+
+    ``for_update`` locks the case row until the transaction ends (for an action).
+    """
     assert person.id is not None
-    row = session.exec(_CASE_AND_UNIT, params={"reference": reference}).first()
+    query = _CASE_AND_UNIT_FOR_UPDATE if for_update else _CASE_AND_UNIT
+    row = session.exec(query, params={"reference": reference}).first()
     if row is None:
         raise NotFound(f"no case {reference} that you can see", field="reference")
     case, unit = row

@@ -73,6 +73,19 @@ _MOVE_HEAD = (
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"), pending_checkpoint=True)
 )
 
+_MOVED_HEADS = (
+    select(_HEADS.c.chain, _HEADS.c.seq, _HEADS.c.hash)
+    .where(_HEADS.c.pending_checkpoint)
+    .order_by(_HEADS.c.chain)
+    .limit(bindparam("batch"))
+    .with_for_update()
+)
+_MARK_CHECKPOINTED = (
+    update(_HEADS)
+    .where(_HEADS.c.chain.in_(bindparam("chains", expanding=True)))
+    .values(checkpointed_seq=_HEADS.c.seq, pending_checkpoint=False)
+)
+
 
 @dataclass(frozen=True)
 class Appended:
@@ -158,26 +171,24 @@ def write_checkpoint(
     session: Session, *, at: datetime, batch: int = 1000
 ) -> AuditCheckpoint | None:
     """Record the heads of (up to ``batch``) chains that moved since the last checkpoint."""
-    moved = session.exec(
-        select(AuditChainHead)
-        .where(col(AuditChainHead.pending_checkpoint))
-        .order_by(col(AuditChainHead.chain))
-        .limit(batch)
-        .with_for_update()
-    ).all()
+    # Core rows, not ORM objects: a batch is up to a thousand heads, and this runs under
+    # the write lock that staff actions wait on.
+    moved = session.execute(_MOVED_HEADS, {"batch": batch}).all()
     if not moved:
         return None
-    last = session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.id).desc())).first()
+    # Only the last hash, with LIMIT: an ORM .first() would load every checkpoint so far.
+    last_hash = session.exec(
+        select(AuditCheckpoint.hash).order_by(col(AuditCheckpoint.id).desc()).limit(1)
+    ).first()
     checkpoint = AuditCheckpoint(
         at=at,
         heads=canonical({h.chain: [h.seq, h.hash] for h in moved}),
-        prev_hash=last.hash if last else GENESIS,
+        prev_hash=last_hash or GENESIS,
         hash="",
     )
     checkpoint.hash = checkpoint_hash(checkpoint)
-    for head in moved:
-        head.checkpointed_seq, head.pending_checkpoint = head.seq, False
-        session.add(head)
+    # The rows are locked (FOR UPDATE, or SQLite's write lock), so seq is still what we read.
+    session.execute(_MARK_CHECKPOINTED, {"chains": [h.chain for h in moved]})
     session.add(checkpoint)
     return checkpoint
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import Table, bindparam, insert, update
+from sqlmodel import Session
 
 from cases import signals
 from cases.calendar import add_working_days, due_after, end_of, local_date
@@ -69,17 +69,23 @@ def write_ladder(session: Session, case: ConductCase, policy: Policy, due_at: da
     clear_lateness(case)
     steps = ladder(policy, due_at)
     signals.note(session, NEW_STEPS, min(when for _, when in steps), min)
-    for step, when in steps:
-        session.add(
-            Deadline(
-                case_id=pk(case),
-                stage=case.stage,
-                stage_entry=case.stage_entry,
-                revision=case.extensions_granted,
-                step=step,
-                due_at=when,
-            )
-        )
+    # One Core executemany: the rows are written once and never read back in this
+    # transaction, so ORM objects would be pure cost on every stage change.
+    session.execute(
+        _INSERT_STEP,
+        [
+            {
+                "case_id": pk(case),
+                "stage": case.stage,
+                "stage_entry": case.stage_entry,
+                "revision": case.extensions_granted,
+                "step": step,
+                "due_at": when,
+                "state": "pending",
+            }
+            for step, when in steps
+        ],
+    )
 
 
 def clear_lateness(case: ConductCase) -> None:
@@ -89,11 +95,7 @@ def clear_lateness(case: ConductCase) -> None:
 
 def cancel_pending(session: Session, case: ConductCase) -> int:
     """Cancel the pending steps of the stage the case is leaving; returns how many."""
-    result = session.execute(
-        update(Deadline)
-        .where(col(Deadline.case_id) == case.id, col(Deadline.state) == "pending")
-        .values(state="cancelled")
-    )
+    result = session.execute(_CANCEL_PENDING, {"of_case": pk(case)})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -101,11 +103,21 @@ def lapse_extension_request(session: Session, case: ConductCase, now: datetime) 
     """An extension request still undecided when its stage ends lapses with the stage."""
     if case.extension_requested_by is None:
         return
-    session.execute(
-        update(DeadlineExtension)
-        .where(
-            col(DeadlineExtension.case_id) == case.id,
-            col(DeadlineExtension.state) == "pending",
-        )
-        .values(state="lapsed", decided_at=now)
-    )
+    session.execute(_LAPSE_EXTENSION, {"of_case": pk(case), "decided": now})
+
+
+# On the tables, not the classes: Core statements skip the ORM's bookkeeping (no Deadline
+# or DeadlineExtension objects are loaded in the transactions that run these).
+_STEPS: Table = Deadline.__table__  # type: ignore[attr-defined]
+_EXTENSIONS: Table = DeadlineExtension.__table__  # type: ignore[attr-defined]
+_INSERT_STEP = insert(_STEPS)
+_CANCEL_PENDING = (
+    update(_STEPS)
+    .where(_STEPS.c.case_id == bindparam("of_case"), _STEPS.c.state == "pending")
+    .values(state="cancelled")
+)
+_LAPSE_EXTENSION = (
+    update(_EXTENSIONS)
+    .where(_EXTENSIONS.c.case_id == bindparam("of_case"), _EXTENSIONS.c.state == "pending")
+    .values(state="lapsed", decided_at=bindparam("decided"))
+)

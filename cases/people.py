@@ -207,9 +207,11 @@ def related(session: Session, person_id: int, others: Iterable[int | None]) -> s
     """The kind of a declared relationship between ``person_id`` and any of ``others``."""
     ids = [o for o in others if o is not None]
     row = session.exec(
-        select(Relationship.kind).where(
+        select(Relationship.kind)
+        .where(
             (col(Relationship.person_id) == person_id) & col(Relationship.other_id).in_(ids)
             | (col(Relationship.other_id) == person_id) & col(Relationship.person_id).in_(ids)
         )
+        .limit(1)
     ).first()
     return row

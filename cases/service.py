@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from cases.access import VisibleCase, case_for
@@ -209,9 +208,6 @@ def _parties(session: Session, case: ConductCase) -> list[CaseParty]:
     return list(session.exec(_PARTIES, params={"case_id": case.id}))
 
 
-_BUMP_VERSION = update(ConductCase).where(
-    col(ConductCase.id) == bindparam("case_id"), col(ConductCase.version) == bindparam("expected")
-)
 _PARTIES = select(CaseParty).where(col(CaseParty.case_id) == bindparam("case_id"))
 
 
@@ -250,10 +246,9 @@ def apply_action(
         # Every read below is of committed rows or of objects held in ctx, so the pending
         # writes can wait for the one flush at commit (fewer round trips per action).
         session = uow.session
-        seen = case_for(session, actor, reference)
+        seen = case_for(session, actor, reference, for_update=True)
         case = seen.case
-        expected = case.version if expected_version is None else expected_version
-        _bump_version(session, case, expected)
+        _bump_version(case, case.version if expected_version is None else expected_version)
         stage = Stage(case.stage)
         rule = rule_for(stage, command.action)
         if rule is None:
@@ -281,19 +276,15 @@ def apply_action(
         return state
 
 
-def _bump_version(session: Session, case: ConductCase, expected: int) -> None:
-    # The conditional UPDATE both detects a lost update and (on PostgreSQL) locks the row,
-    # so of two concurrent identical actions exactly one gets past this line.
+def _bump_version(case: ConductCase, expected: int) -> None:
+    # The case row is locked (case_for(for_update=True)), so the version read is current
+    # and of two concurrent identical actions exactly one gets past this line. The new
+    # version is written with the action's other changes to the case, in one UPDATE.
     if case.version != expected:
         raise VersionConflict(
             f"the case is at version {case.version}, not {expected}", current_version=case.version
         )
-    moved = session.execute(
-        _BUMP_VERSION, {"case_id": case.id, "expected": expected, "version": expected + 1}
-    ).rowcount  # type: ignore[attr-defined]
-    if moved != 1:
-        raise VersionConflict(f"the case moved on from version {expected}")
-    set_committed_value(case, "version", expected + 1)  # already written: no second UPDATE
+    case.version = expected + 1
 
 
 def _enter(session: Session, ctx: ActionContext, target: Stage) -> None:

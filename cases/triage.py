@@ -54,6 +54,7 @@ def earlier_duplicate(session: Session, case: ConductCase, policy: Policy) -> st
             same_category,
         )
         .order_by(col(ConductCase.filed_at).desc())
+        .limit(1)
     ).first()
 
 

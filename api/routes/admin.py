@@ -62,7 +62,7 @@ def create_token(
         principal=lambda _: f"person:{user.id}",
         key=key,
         handler=handler,
-        print_=idempotency.fingerprint(
+        print_=lambda: idempotency.fingerprint(
             "POST", f"/admin/people/{handle}/tokens", body.model_dump_json()
         ),
         store=lambda b: {**b, "token": None},

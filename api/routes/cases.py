@@ -124,7 +124,7 @@ def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
             principal=bearer,
             key=key,
             handler=handler,
-            print_=idempotency.fingerprint(
+            print_=lambda: idempotency.fingerprint(
                 "POST", f"/cases/{reference}/{sent.action}", f"{version}\n{sent.model_dump_json()}"
             ),
         )

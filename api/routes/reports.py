@@ -63,7 +63,7 @@ def file_report(
         uow=uow,
         principal=lambda _: principal,
         key=key,
-        print_=idempotency.fingerprint("POST", "/reports", report.model_dump_json()),
+        print_=lambda: idempotency.fingerprint("POST", "/reports", report.model_dump_json()),
         handler=handler,
         store=without_code,
         restore=with_code,
