@@ -38,16 +38,19 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_uow(state: StateDep) -> UnitOfWork:
-    return UnitOfWork(state.db, write=True)
+# These read the state from the request rather than through StateDep: every dependency
+# node costs FastAPI a resolution pass on each request, and these are on every action.
+async def get_uow(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.app.state.qingfeng.db, write=True)
 
 
-async def get_read_uow(state: StateDep) -> UnitOfWork:
-    return UnitOfWork(state.db, write=False)
+async def get_read_uow(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.app.state.qingfeng.db, write=False)
 
 
-async def get_policy(state: StateDep) -> Policy:
-    return state.policy
+async def get_policy(request: Request) -> Policy:
+    policy: Policy = request.app.state.qingfeng.policy
+    return policy
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]

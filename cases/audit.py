@@ -62,6 +62,11 @@ _HEADS_FOR_UPDATE = (
     .where(col(AuditChainHead.chain).in_(bindparam("chains", expanding=True)))
     .with_for_update()
 )
+_HEAD_FOR_UPDATE = (
+    select(col(AuditChainHead.chain), col(AuditChainHead.seq), col(AuditChainHead.hash))
+    .where(col(AuditChainHead.chain) == bindparam("chain"))
+    .with_for_update()
+)
 # On the tables, not the classes: plain Core executemany, no ORM bulk machinery.
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 _HEADS: Table = AuditChainHead.__table__  # type: ignore[attr-defined]
@@ -128,10 +133,13 @@ def append_events(session: Session, new: list[NewEvent]) -> list[Appended]:
     # write-once, so the unit-of-work bookkeeping would be pure cost. One statement each
     # for the heads, the events and the head moves, however many events.
     chains = sorted({e.chain for e in new})
-    heads = {
-        row.chain: (row.seq, row.hash)
-        for row in session.execute(_HEADS_FOR_UPDATE, {"chains": chains})
-    }
+    # One chain (every staff action) skips the expanding IN, which is re-rendered per call.
+    found = (
+        session.execute(_HEAD_FOR_UPDATE, {"chain": chains[0]})
+        if len(chains) == 1
+        else session.execute(_HEADS_FOR_UPDATE, {"chains": chains})
+    )
+    heads = {row.chain: (row.seq, row.hash) for row in found}
     known = set(heads)
     rows: list[dict[str, Any]] = []
     for item in new:  # plain dicts: building ORM objects here cost more than the SQL

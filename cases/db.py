@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Insert, Table, create_engine, event, insert
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from cases.writelock import WriterLock
 
@@ -37,7 +38,9 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, cache_kib: int)
     def _on_begin(connection: Any) -> None:
         # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
         # without waiting; writers take the write lock at BEGIN and queue on busy_timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: this runs for every transaction, and SQLAlchemy's
+        # statement machinery would cost more than the BEGIN itself.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -142,3 +145,18 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction has committed (wake a worker, say)."""
         self._after_commit.append(callback)
+
+
+def insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Write-once rows as one Core INSERT: no ORM objects to build, track and flush.
+
+    For rows a transaction writes and never reads back (records, deadline steps): on the
+    staff-action path the ORM's per-object work cost more than the SQL.
+    """
+    session.execute(_insert_into(model), rows)
+
+
+@cache
+def _insert_into(model: type[SQLModel]) -> Insert:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return insert(table)

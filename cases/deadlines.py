@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlmodel import Session
 
 from cases import signals
 from cases.calendar import add_working_days, due_after, end_of, local_date
+from cases.db import insert_rows
 from cases.models import ConductCase, Deadline, DeadlineExtension, pk
 from cases.policy import Policy
 from cases.vocabulary import Stage
@@ -69,10 +70,9 @@ def write_ladder(session: Session, case: ConductCase, policy: Policy, due_at: da
     clear_lateness(case)
     steps = ladder(policy, due_at)
     signals.note(session, NEW_STEPS, min(when for _, when in steps), min)
-    # One Core executemany: the rows are written once and never read back in this
-    # transaction, so ORM objects would be pure cost on every stage change.
-    session.execute(
-        _INSERT_STEP,
+    insert_rows(
+        session,
+        Deadline,
         [
             {
                 "case_id": pk(case),
@@ -110,7 +110,6 @@ def lapse_extension_request(session: Session, case: ConductCase, now: datetime) 
 # or DeadlineExtension objects are loaded in the transactions that run these).
 _STEPS: Table = Deadline.__table__  # type: ignore[attr-defined]
 _EXTENSIONS: Table = DeadlineExtension.__table__  # type: ignore[attr-defined]
-_INSERT_STEP = insert(_STEPS)
 _CANCEL_PENDING = (
     update(_STEPS)
     .where(_STEPS.c.case_id == bindparam("of_case"), _STEPS.c.state == "pending")

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from cases import commands as c
 from cases.assignment import check_assignable, deactivate, put_on_case
 from cases.calendar import due_after, end_of, is_working_day, local_date
+from cases.db import insert_rows
 from cases.deadlines import cancel_pending, write_ladder
 from cases.errors import InvalidInput
 from cases.guards import ActionContext
@@ -88,33 +89,21 @@ def assign(session: Session, ctx: ActionContext, cmd: c.Assign) -> dict[str, Any
     return _assign(session, ctx, cmd.person, Capacity(cmd.capacity), cmd.override_reason, "person")
 
 
+def _recorded(ctx: ActionContext) -> dict[str, Any]:
+    return {"case_id": pk(ctx.case), "recorded_by": pk(ctx.actor), "recorded_at": ctx.now}
+
+
 def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence) -> dict[str, Any]:
-    session.add(
-        Evidence(
-            case_id=pk(ctx.case),
-            description=cmd.description,
-            filename=cmd.filename,
-            sha256=cmd.sha256,
-            recorded_by=pk(ctx.actor),
-            recorded_at=ctx.now,
-        )
-    )
+    record = {"description": cmd.description, "filename": cmd.filename, "sha256": cmd.sha256}
+    insert_rows(session, Evidence, [{**record, **_recorded(ctx)}])
     return {"sha256": cmd.sha256, "filename": cmd.filename}
 
 
 def record_interview(
     session: Session, ctx: ActionContext, cmd: c.RecordInterview
 ) -> dict[str, Any]:
-    session.add(
-        Interview(
-            case_id=pk(ctx.case),
-            interviewee=cmd.interviewee,
-            summary=cmd.summary,
-            held_on=cmd.held_on,
-            recorded_by=pk(ctx.actor),
-            recorded_at=ctx.now,
-        )
-    )
+    record = {"interviewee": cmd.interviewee, "summary": cmd.summary, "held_on": cmd.held_on}
+    insert_rows(session, Interview, [{**record, **_recorded(ctx)}])
     return {"held_on": cmd.held_on}
 
 

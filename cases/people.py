@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from cases.audit import SYSTEM_CHAIN, append_event
@@ -35,7 +36,7 @@ def unit_by_code(session: Session, code: str, *, field: str = "unit") -> Unit:
 
 def person_by_handle(session: Session, handle: str, *, field: str = "person") -> Person:
     """The person with ``handle`` or InvalidInput naming the field."""
-    person = session.exec(select(Person).where(Person.handle == handle)).first()
+    person = session.exec(_BY_HANDLE, params={"handle": handle}).first()
     if person is None:
         raise InvalidInput(f"unknown person {handle!r}", field=field)
     return person
@@ -206,12 +207,19 @@ def declare_relationship(*, uow: UnitOfWork, handle: str, other: str, kind: str)
 def related(session: Session, person_id: int, others: Iterable[int | None]) -> str | None:
     """The kind of a declared relationship between ``person_id`` and any of ``others``."""
     ids = [o for o in others if o is not None]
-    row = session.exec(
-        select(Relationship.kind)
-        .where(
-            (col(Relationship.person_id) == person_id) & col(Relationship.other_id).in_(ids)
-            | (col(Relationship.other_id) == person_id) & col(Relationship.person_id).in_(ids)
-        )
-        .limit(1)
-    ).first()
-    return row
+    return session.exec(_RELATED, params={"person": person_id, "others": ids}).first()
+
+
+# Built once (assignments check these every time): building a select costs more than
+# running it, and a prebuilt one goes straight to SQLAlchemy's compiled cache.
+_BY_HANDLE = select(Person).where(col(Person.handle) == bindparam("handle"))
+_RELATED = (
+    select(Relationship.kind)
+    .where(
+        (col(Relationship.person_id) == bindparam("person"))
+        & col(Relationship.other_id).in_(bindparam("others", expanding=True))
+        | (col(Relationship.other_id) == bindparam("person"))
+        & col(Relationship.person_id).in_(bindparam("others", expanding=True))
+    )
+    .limit(1)
+)
