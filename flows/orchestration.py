@@ -1,7 +1,7 @@
 """From outbox rows to Prefect runs, and back when a run went missing or failed.
 
 The transition's transaction wrote a `stage_flow` outbox row; the dispatcher turns it into
-a flow run of `case-stage` (``run_deployment(..., timeout=0)``, idempotency key
+a flow run of `case-stage` (created from the deployment, never waited on; idempotency key
 ``<case>:<stage>:<action>``) and never blocks the API: with Prefect away, rows wait and
 are retried with backoff. The run's last task marks the row done. The reconciler looks at
 rows started a while ago whose run is missing, failed, crashed or stuck, and starts them
@@ -17,10 +17,9 @@ from typing import cast
 from uuid import UUID
 
 import structlog
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.deployments import run_deployment
+from prefect.client.schemas.objects import StateType
 from prefect.deployments.runner import RunnerDeployment
 from prefect.states import Scheduled
 from sqlalchemy import func, update
@@ -70,13 +69,19 @@ class StageDispatcher:
 
     def tick(self) -> int:
         """Start runs for due rows until none is left or Prefect is away; returns how many."""
+        # One client per tick, creating runs straight from the deployment: this is what
+        # run_deployment(..., timeout=0) does, less a client and a deployment read per run.
+        with get_client(sync_client=True) as client:
+            return self._start_due(client)
+
+    def _start_due(self, client: SyncPrefectClient) -> int:
         started = 0
         while True:
             rows = self._due()
             for row in rows:
                 payload = json.loads(row.payload)
                 try:
-                    run = run_deployment(
+                    run = client.create_flow_run_from_deployment(
                         self.deployment_id,
                         parameters={
                             "case_id": payload["case_id"],
@@ -85,14 +90,12 @@ class StageDispatcher:
                         },
                         idempotency_key=self.namespace
                         + run_key(payload["case_id"], payload["stage"], payload["event_seq"]),
-                        flow_run_name=f"{payload['reference']} · {payload['stage']}",
+                        name=f"{payload['reference']} · {payload['stage']}",
                         tags=[f"case:{payload['reference']}", f"stage:{payload['stage']}"],
-                        timeout=0,
                     )
                 except Exception as exc:  # Prefect away: keep the row, try later
                     self._postpone(row, exc)
                     return started
-                run = cast(FlowRun, run)
                 if run.state_type is StateType.COMPLETED:  # the key's run already did it
                     update_row(
                         self.db, row, state="done", external_id=str(run.id), sent_at=utcnow()

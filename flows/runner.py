@@ -69,7 +69,13 @@ class InProcessRunner:
     def _loop(self) -> None:
         # One client for the loop's life, shared with the runs it starts (they inherit this
         # context): a new client per call costs connections and a CSRF round trip.
-        with SyncClientContext.get_or_create() as context:
+        # Heartbeats cost a second of wall time per run (a thread joined at the end); stuck
+        # runs are found by the reconciler instead. Set once here, for every run: settings
+        # are rebuilt from all their sources on each change, a tenth of a run's CPU.
+        with (
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+            SyncClientContext.get_or_create() as context,
+        ):
             client = context.client
             while not self._stop.is_set():
                 try:
@@ -108,11 +114,22 @@ class InProcessRunner:
 
     def _execute(self, run: FlowRun) -> None:
         try:
-            # Heartbeats cost a second of wall time per run (a thread joined at the end);
-            # stuck runs are found by the reconciler instead.
-            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-                run_flow(case_stage, flow_run=run, parameters=run.parameters, return_type="state")
+            run_flow(
+                case_stage, flow_run=_unwatched(run), parameters=run.parameters, return_type="state"
+            )
         except Exception:
             log.exception("stage run failed to execute", flow_run=str(run.id))
         finally:
             self._busy.release()
+
+
+def _unwatched(run: FlowRun) -> FlowRun:
+    """The run as the engine should start it: without a suspension watch.
+
+    For a deployment's run the engine opens a watch for suspension requests: a thread with
+    its own event loop, API client and event subscription, per run, costing about as much
+    CPU as the run's own work. Stage runs never suspend, so the engine is handed the run
+    without its deployment; it reads the run back from the API straight after, so the run
+    itself, its context and the UI keep the deployment.
+    """
+    return run.model_copy(update={"deployment_id": None})

@@ -117,4 +117,11 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
         assert "API docs" in output and "Prefect" in output
         assert _wait_for(lambda: not _notifiers(tmp_path), 10)  # the child stopped with `up`
     assert [m["To"] for m in mailbox.mails] == ["reporter@univ.example"]  # once, not per start
-    assert not (tmp_path / "prefect" / "server.log").read_text().count("Traceback")
+    assert not _server_errors((tmp_path / "prefect" / "server.log").read_text())
+
+
+def _server_errors(log: str) -> list[str]:
+    """The Prefect server's tracebacks, less its own shutdown noise: a database connection
+    whose reset is cancelled as the server stops (its services are torn down mid-query)."""
+    blocks = log.split("Traceback (most recent call last):")[1:]
+    return [b for b in blocks if "asyncio.exceptions.CancelledError" not in b.split("\n\n")[0]]
