@@ -121,6 +121,7 @@ class InProcessRunner:
             log.exception("stage run failed to execute", flow_run=str(run.id))
         finally:
             self._busy.release()
+            self._wake.set()  # a thread is free: claim the next run now, not at the next poll
 
 
 def _unwatched(run: FlowRun) -> FlowRun:
