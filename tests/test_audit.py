@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from api.cli import app
 from api.deps import AppState
 from api.stack import checkpoint_audit
 from cases import audit
+from cases.clock import utcnow
 from cases.db import UnitOfWork
-from cases.models import Person
+from cases.models import AuditChainHead, AuditCheckpoint, Person
 from cases.vocabulary import Stage
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import carry_to, file
@@ -47,6 +50,28 @@ def test_untouched_trail_verifies(state: AppState, trail: tuple[str, str]) -> No
     report = _verify(state)
     assert report.ok, report.problem
     assert report.events > 10 and report.checkpoints == 1
+
+
+@BOTH_DATABASES
+def test_checkpoints_chain_and_cover_only_what_moved(
+    state: AppState, trail: tuple[str, str]
+) -> None:
+    file(state)  # a new case: its chain is the one that moved
+    with UnitOfWork(state.db) as uow:
+        second = audit.write_checkpoint(uow.session, at=utcnow())
+        again = audit.write_checkpoint(uow.session, at=utcnow())
+        uow.commit()
+    with UnitOfWork(state.db, write=False) as uow:
+        checkpoints = uow.session.exec(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
+        heads = {h.chain: h for h in uow.session.exec(select(AuditChainHead))}
+    assert second is not None and again is None  # nothing moved since the second one
+    assert [c.prev_hash for c in checkpoints] == [audit.GENESIS, checkpoints[0].hash]
+    moved = json.loads(checkpoints[1].heads)
+    assert set(moved) == {
+        c for c, h in heads.items() if h.seq > json.loads(checkpoints[0].heads).get(c, [0])[0]
+    }
+    assert all(not h.pending_checkpoint and h.checkpointed_seq == h.seq for h in heads.values())
+    assert _verify(state).ok
 
 
 def _first_case_chain(db_file: Path) -> str:
