@@ -30,9 +30,14 @@ class AppState:
     components: dict[str, Callable[[], str]] = field(default_factory=dict)
 
 
-async def get_state(request: Request) -> AppState:
+def app_state(request: Request) -> AppState:
+    """The state built at start-up (api.app.create_app)."""
     state: AppState = request.app.state.qingfeng
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    return app_state(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -41,16 +46,15 @@ StateDep = Annotated[AppState, Depends(get_state)]
 # These read the state from the request rather than through StateDep: every dependency
 # node costs FastAPI a resolution pass on each request, and these are on every action.
 async def get_uow(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.qingfeng.db, write=True)
+    return UnitOfWork(app_state(request).db, write=True)
 
 
 async def get_read_uow(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.qingfeng.db, write=False)
+    return UnitOfWork(app_state(request).db, write=False)
 
 
 async def get_policy(request: Request) -> Policy:
-    policy: Policy = request.app.state.qingfeng.policy
-    return policy
+    return app_state(request).policy
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, String, bindparam, exists, func, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from cases.errors import Forbidden, NotFound, Unauthenticated
 from cases.models import ApiToken, CaseParty, ConductCase, Person, RoleGrant, Unit
@@ -24,24 +25,27 @@ _TOKEN_OWNER = (
         col(Person.active),
     )
 )
-_ROLES_OVER = (
-    select(RoleGrant.role)
-    .join(Unit, col(Unit.id) == RoleGrant.unit_id)
-    .where(
-        col(RoleGrant.person_id) == bindparam("person_id"),
-        bindparam("unit_path", type_=String).startswith(col(Unit.path)),
+
+
+def _grants_over(unit_path: ColumnElement[str] | Mapped[str]) -> SelectOfScalar[str]:
+    """Roles of person ``person_id`` granted on ``unit_path``'s unit or any unit above it."""
+    grant_unit = aliased(Unit)
+    return (
+        select(RoleGrant.role)
+        .join(grant_unit, col(grant_unit.id) == RoleGrant.unit_id)
+        .where(
+            col(RoleGrant.person_id) == bindparam("person_id"),
+            unit_path.startswith(col(grant_unit.path)),
+        )
     )
-)
-_GRANT_UNIT = aliased(Unit)
-# The roles the person holds over the case's unit, as one text (correlated to the outer
-# query's Unit): the case, its unit and the viewer's roles in a single round trip.
+
+
+_ROLES_OVER = _grants_over(bindparam("unit_path", type_=String))
+# The same roles over the case's unit, as one text (correlated to the outer query's Unit):
+# the case, its unit and the viewer's roles in a single round trip.
 _ROLES_OVER_CASE = (
-    select(func.aggregate_strings(col(RoleGrant.role), ","))
-    .join(_GRANT_UNIT, col(_GRANT_UNIT.id) == RoleGrant.unit_id)
-    .where(
-        col(RoleGrant.person_id) == bindparam("person_id"),
-        col(Unit.path).startswith(col(_GRANT_UNIT.path)),
-    )
+    _grants_over(col(Unit.path))
+    .with_only_columns(func.aggregate_strings(col(RoleGrant.role), ","))
     .scalar_subquery()
 )
 _CASE_AND_UNIT = (

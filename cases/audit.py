@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from cases.clock import to_utc
-from cases.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase
+from cases.db import insert_rows
+from cases.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase, table_of
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -68,10 +69,7 @@ _HEAD_FOR_UPDATE = (
     .with_for_update()
 )
 # On the tables, not the classes: plain Core executemany, no ORM bulk machinery.
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
-_HEADS: Table = AuditChainHead.__table__  # type: ignore[attr-defined]
-_INSERT_EVENT = insert(_EVENTS)
-_INSERT_HEAD = insert(_HEADS)
+_HEADS = table_of(AuditChainHead)
 _MOVE_HEAD = (
     update(_HEADS)
     .where(_HEADS.c.chain == bindparam("head_chain"))
@@ -157,7 +155,7 @@ def append_events(session: Session, new: list[NewEvent]) -> list[Appended]:
         row["hash"] = event_hash(row)
         heads[item.chain] = (row["seq"], row["hash"])
         rows.append(row)
-    session.execute(_INSERT_EVENT, rows)
+    insert_rows(session, AuditEvent, rows)
     moved = [
         {"head_chain": chain, "head_seq": seq, "head_hash": digest}
         for chain, (seq, digest) in heads.items()
@@ -171,7 +169,7 @@ def append_events(session: Session, new: list[NewEvent]) -> list[Appended]:
         if c not in known
     ]
     if created:
-        session.execute(_INSERT_HEAD, created)
+        insert_rows(session, AuditChainHead, created)
     return [Appended(r["chain"], r["seq"], r["hash"]) for r in rows]
 
 

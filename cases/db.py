@@ -8,10 +8,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event, insert
+from sqlalchemy import Engine, Insert, create_engine, event, insert
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
+from cases.models import table_of
 from cases.writelock import WriterLock
 
 
@@ -158,5 +159,4 @@ def insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, An
 
 @cache
 def _insert_into(model: type[SQLModel]) -> Insert:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return insert(table)
+    return insert(table_of(model))

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from cases import signals
 from cases.calendar import add_working_days, due_after, end_of, local_date
 from cases.db import insert_rows
-from cases.models import ConductCase, Deadline, DeadlineExtension, pk
+from cases.models import ConductCase, Deadline, DeadlineExtension, pk, table_of
 from cases.policy import Policy
 from cases.vocabulary import Stage
 
@@ -108,8 +108,8 @@ def lapse_extension_request(session: Session, case: ConductCase, now: datetime) 
 
 # On the tables, not the classes: Core statements skip the ORM's bookkeeping (no Deadline
 # or DeadlineExtension objects are loaded in the transactions that run these).
-_STEPS: Table = Deadline.__table__  # type: ignore[attr-defined]
-_EXTENSIONS: Table = DeadlineExtension.__table__  # type: ignore[attr-defined]
+_STEPS = table_of(Deadline)
+_EXTENSIONS = table_of(DeadlineExtension)
 _CANCEL_PENDING = (
     update(_STEPS)
     .where(_STEPS.c.case_id == bindparam("of_case"), _STEPS.c.state == "pending")

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, bindparam, update
+from sqlalchemy import Row, Select, bindparam, update
 from sqlalchemy import select as sa_select  # more columns than sqlmodel's select types
 from sqlmodel import Session, col, select
 
 from cases.audit import NewEvent, append_events, case_chain
 from cases.db import UnitOfWork
-from cases.models import ConductCase, Deadline
+from cases.models import ConductCase, Deadline, table_of
 from cases.outbox import STAGE_FLOW, Message, enqueue_all, stage_flow_key
 from cases.policy import Policy
 
@@ -68,7 +68,7 @@ _CLAIMED: Select[*tuple[Any, ...]] = (
     .order_by(col(Deadline.due_at), col(Deadline.id))
 )
 Flags = tuple[bool, str | None, str | None]  # overdue, escalation level, flag
-_CASES: Table = ConductCase.__table__  # type: ignore[attr-defined]
+_CASES = table_of(ConductCase)
 _SET_FLAGS = (
     update(_CASES)
     .where(_CASES.c.id.in_(bindparam("case_ids", expanding=True)))

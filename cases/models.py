@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -291,6 +291,12 @@ class IdempotencyRecord(SQLModel, table=True):
 
 class _Stored(Protocol):
     id: int | None
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for statements that skip the ORM's bookkeeping."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # set by table=True
+    return table
 
 
 def pk(row: _Stored) -> int:

@@ -19,10 +19,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from cases import signals
 from cases.audit import canonical
-from cases.models import OutboxMessage
+from cases.models import OutboxMessage, table_of
 
 WRITTEN = "outbox.written"  # signal: the set of topics a committed transaction wrote
-OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # Core, for executemany
+OUTBOX: Table = table_of(OutboxMessage)  # Core, for executemany
 _INSERT = insert(OUTBOX)
 STAGE_FLOW = "stage_flow"
 NOTIFICATION = "notification"  # an event that may concern people (expanded by recipients)
