@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import httpx
@@ -15,6 +14,7 @@ from cases.clock import utcnow
 from cases.db import Database, UnitOfWork
 from cases.models import Deadline, OutboxMessage
 from cases.outbox import STAGE_FLOW
+from config.children import serve_until_signalled
 from config.settings import get_settings
 
 out = Console()
@@ -71,36 +71,47 @@ def status() -> None:
 
 
 def runner() -> None:
-    """Run stage flows only (no API, no Prefect server): a scale-out worker host.
+    """Run stage flows only (no API, no Prefect server): started by `up`, or a scale-out
+    worker host.
 
     Needs PREFECT_API_URL (the shared Prefect server) and the same QINGFENG_* database
     settings as the API replicas. Runs are claimed through Prefect, so several hosts never
-    run one twice; Ctrl-C stops after the runs in flight.
+    run one twice. Bytes on stdin make it dispatch at once; Ctrl-C or SIGTERM stops it
+    after the runs in flight.
     """
 
     from cases.calendar import configure as configure_calendar
     from cases.policy import load_policy
+    from config.foreground import ForegroundLoad
     from config.logging import configure_logging
+    from flows.server import CLIENT_SETTINGS
     from flows.service import Orchestration
 
     settings = get_settings()
     configure_logging(settings)
-    if not os.environ.get("PREFECT_API_URL"):
+    api_url = os.environ.get("PREFECT_API_URL")
+    if not api_url:
         out.print("[red]error:[/red] set PREFECT_API_URL to the shared Prefect server")
         raise typer.Exit(2)
+    os.environ.update(CLIENT_SETTINGS)  # before Prefect reads its settings
     configure_calendar(settings.calendar_dir)
-    db = Database(settings.effective_database_url, pool_size=settings.stage_runner_threads + 2)
+    # A background writer: it yields the SQLite write lock to staff actions.
+    db = Database(
+        settings.effective_database_url,
+        pool_size=settings.stage_runner_threads + 2,
+        background=True,
+    )
     service = Orchestration(
         db,
         load_policy(settings.policy_file),
+        api_url=api_url,
         data_dir=settings.data_dir,
-        prefect_port=settings.prefect_port,
         runner_threads=settings.stage_runner_threads,
         namespace=settings.prefect_namespace,
+        foreground=ForegroundLoad.from_environment(),  # `up`, when it started us
     )
     service.start()
-    out.print(f"stage runner on {os.environ['PREFECT_API_URL']}; Ctrl-C to stop")
-    _until_signalled()
+    serve_until_signalled(wake=service.wake, status=lambda: service.status)
     service.stop()
     db.dispose()
 
@@ -112,9 +123,6 @@ def notifier() -> None:
     (each message is claimed by one). Bytes on stdin wake it at once; Ctrl-C or SIGTERM
     stops it after the batch in flight.
     """
-    import sys
-    import threading
-
     from cases.policy import load_policy
     from config.logging import configure_logging
     from config.settings import secret_key
@@ -127,25 +135,7 @@ def notifier() -> None:
     dispatcher = Dispatcher.from_settings(
         db, load_policy(settings.policy_file), settings, secret_key(settings)
     )
-
-    def read_wakeups() -> None:
-        with contextlib.suppress(OSError):  # no stdin at all: the interval alone
-            while os.read(sys.stdin.fileno(), 4096):  # each poke from `up`; EOF ends it
-                dispatcher.wake()
-
-    threading.Thread(target=read_wakeups, name="wakeups", daemon=True).start()
     dispatcher.start()
-    _until_signalled()
+    serve_until_signalled(wake=dispatcher.wake, status=lambda: "running")
     dispatcher.stop()
     db.dispose()
-
-
-def _until_signalled() -> None:
-    """Block until Ctrl-C or SIGTERM (a service host's life)."""
-    import signal
-    import threading
-
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    stopping.wait()

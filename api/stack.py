@@ -21,6 +21,7 @@ from api.deps import AppState
 from cases.audit import write_checkpoint
 from cases.clock import utcnow
 from cases.db import UnitOfWork
+from config.children import ChildService
 from flows.deadlines import DeadlineWorker
 
 log = structlog.get_logger("qingfeng.stack")
@@ -85,25 +86,17 @@ def background_services(state: AppState) -> list[Service]:
     ]
     settings = state.settings
     if settings.notifications:
-        from notifications.process import NotifierProcess
         from notifications.routes import load_routes
+        from notifications.service import TOPICS
 
         load_routes(settings.notifications_file)  # a broken file stops `up` here, clearly
-        notifier = NotifierProcess(settings)
+        notifier = ChildService("notifier", settings, wakes_on=TOPICS)
         state.components["notifications"] = lambda: notifier.status
         services.append(notifier)
     if settings.orchestration:
-        from flows.service import Orchestration
+        from flows.service import OrchestrationService
 
-        orchestration = Orchestration(
-            state.db,
-            state.policy,
-            data_dir=settings.data_dir,
-            prefect_port=settings.prefect_port,
-            prefect_database_url=settings.prefect_database_url,
-            runner_threads=settings.stage_runner_threads,
-            namespace=settings.prefect_namespace,
-        )
+        orchestration = OrchestrationService(settings)
         state.components["orchestration"] = lambda: orchestration.status
         services.append(orchestration)
     return services

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -64,21 +65,14 @@ class PrefectServer:
             preexec_fn=background_child_setup(),
         )
 
-    def ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     def wait_ready(self, timeout: float = 60) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.ready():
-                return True
-            if self.process and self.process.poll() is not None:
-                log.error("the Prefect server exited", code=self.process.returncode)
-                return False
-            time.sleep(0.25)
+        def exited() -> bool:
+            return self.process is not None and self.process.poll() is not None
+
+        if wait_for_api(self.api_url, timeout=timeout, given_up=exited):
+            return True
+        if exited():
+            log.error("the Prefect server exited", code=self.process and self.process.returncode)
         return False
 
     def stop(self) -> None:
@@ -89,3 +83,18 @@ class PrefectServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def wait_for_api(
+    api_url: str, *, timeout: float, given_up: Callable[[], bool] = lambda: False
+) -> bool:
+    """Whether the Prefect API at ``api_url`` answers healthy within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not given_up():
+        try:
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    return False

@@ -1,9 +1,11 @@
-"""Orchestration as one service of `qingfeng up`: the Prefect server (unless an external
-one is configured), the `case-stage` deployment, the in-process runner, the dispatcher
-(woken after each commit that wrote a stage_flow row) and the periodic reconciler."""
+"""Orchestration as services: ``Orchestration`` does the work (the `case-stage` deployment,
+the in-process runner, the dispatcher and the periodic reconciler) in `qingfeng runner`;
+``OrchestrationService`` is what `qingfeng up` runs: the Prefect server (unless an
+external one is configured) and that runner as a supervised child process."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,8 +18,11 @@ from cases import signals
 from cases.db import Database
 from cases.outbox import STAGE_FLOW, WRITTEN
 from cases.policy import Policy
+from config.children import ChildService
+from config.foreground import PID_VARIABLE, ForegroundLoad
+from config.settings import Settings
 from flows.context import FlowContext, use
-from flows.server import PrefectServer
+from flows.server import CLIENT_SETTINGS, PrefectServer, wait_for_api
 
 if TYPE_CHECKING:
     from flows.runner import InProcessRunner
@@ -25,25 +30,58 @@ if TYPE_CHECKING:
 log = structlog.get_logger("qingfeng.orchestration")
 
 
+class OrchestrationService:
+    """`up`'s orchestration. The runner is a child process, not threads of the API's: its
+    CPU work would hold the API's interpreter lock and delay staff requests (intake p99
+    1.8x with it in-process, measured by bench/orchestration.py)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.server = PrefectServer(
+            settings.data_dir / "prefect", settings.prefect_port, settings.prefect_database_url
+        )
+        self.runner = ChildService(
+            "runner",
+            settings,
+            wakes_on={STAGE_FLOW},
+            env={
+                **CLIENT_SETTINGS,
+                "PREFECT_API_URL": self.server.api_url,
+                PID_VARIABLE: str(os.getpid()),  # the child yields to staff requests
+            },
+        )
+
+    @property
+    def status(self) -> str:
+        return self.runner.status
+
+    def start(self) -> None:
+        self.server.start()
+        self.runner.start()  # it waits for the server itself
+
+    def stop(self) -> None:
+        self.runner.stop()  # first: its runs in flight report their end to the server
+        self.server.stop()
+
+
 class Orchestration:
-    """Starts in the background so the API is up at once; ``status`` says how far it got."""
+    """Stage runs of PREFECT_API_URL's server; ``status`` says how far start-up got."""
 
     def __init__(
         self,
         db: Database,
         policy: Policy,
         *,
+        api_url: str,
         data_dir: Path,
-        prefect_port: int,
-        prefect_database_url: str | None = None,
         runner_threads: int = 2,
         namespace: str = "",
+        foreground: ForegroundLoad | None = None,
         dispatch_seconds: float = 2.0,
         reconcile_seconds: float = 30.0,
     ) -> None:
         self.db = db
         use(FlowContext(db=db, policy=policy, case_files=data_dir / "case-files"))
-        self.server = PrefectServer(data_dir / "prefect", prefect_port, prefect_database_url)
+        self.api_url, self.foreground = api_url, foreground
         self.runner_threads, self.namespace = runner_threads, namespace
         self.dispatch_seconds, self.reconcile_seconds = dispatch_seconds, reconcile_seconds
         self.status = "starting"
@@ -52,13 +90,12 @@ class Orchestration:
         self._unlisten = signals.listen(WRITTEN, self._on_outbox)
         self._runner: InProcessRunner | None = None
 
-    @property
-    def ui_url(self) -> str:
-        return self.server.api_url.removesuffix("/api")
-
     def start(self) -> None:
-        self.server.start()
         self._spawn(self._run, "orchestration")
+
+    def wake(self) -> None:
+        """Dispatch now (another process wrote stage_flow rows)."""
+        self._dispatch_now.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -68,7 +105,6 @@ class Orchestration:
             thread.join(timeout=15)
         if self._runner is not None:
             self._runner.stop()
-        self.server.stop()
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -77,21 +113,23 @@ class Orchestration:
 
     def _on_outbox(self, topics: set[str]) -> None:
         if STAGE_FLOW in topics:
-            self._dispatch_now.set()
+            self.wake()
 
     def _run(self) -> None:
-        # Imported here: Prefect reads PREFECT_API_URL when first used, set by server.start.
+        # Imported here: Prefect reads its settings (set by `qingfeng runner`) when first used.
         from config.background import lower_thread_priority
         from flows.orchestration import Reconciler, StageDispatcher, deploy
         from flows.runner import InProcessRunner
 
         lower_thread_priority()
-        while not self.server.wait_ready(timeout=5):
+        while not wait_for_api(self.api_url, timeout=5):
             if self._stop.is_set():
                 return
             self.status = "waiting for the Prefect server"
         deployment_id = deploy()
-        runner = InProcessRunner(deployment_id, threads=self.runner_threads)
+        runner = InProcessRunner(
+            deployment_id, threads=self.runner_threads, foreground=self.foreground
+        )
         runner.start()
         self._runner = runner
         dispatcher, reconciler = (
@@ -99,9 +137,11 @@ class Orchestration:
             Reconciler(self.db),
         )
         self.status = "ready"
-        log.info("orchestration ready", prefect=self.ui_url)
+        log.info("orchestration ready", prefect=self.api_url)
         next_reconcile = 0.0
         while not self._stop.is_set():
+            if self.foreground:
+                self.foreground.wait_until_quiet(self._stop)
             try:
                 if dispatcher.tick():
                     runner.wake()

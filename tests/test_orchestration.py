@@ -37,11 +37,13 @@ from cases.db import UnitOfWork
 from cases.models import AuditEvent, ConductCase, OutboxMessage, Person
 from cases.outbox import DELIVERY, STAGE_FLOW
 from cases.vocabulary import Stage
+from config.foreground import ForegroundLoad
 from flows.context import FlowContext, use
 from flows.orchestration import Reconciler, StageDispatcher, backlog, deploy
 from flows.runner import InProcessRunner
 from flows.stage import artifact_key
 from tests.helpers import carry_to, file
+from tests.processes import spinning, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -206,6 +208,33 @@ def test_a_runner_killed_mid_run_is_recovered_without_doubling(
     )
     assert deliveries == half_done  # nothing sent twice
     assert reconciler.tick(now=utcnow() + timedelta(minutes=20)) == 0
+
+
+def test_a_busy_api_holds_new_runs_back_until_it_is_quiet(
+    flows_on: AppState, people: dict[str, Person], deployment: UUID
+) -> None:
+    state = flows_on
+    ref = file(state)
+    dispatcher_for(state, deployment).tick()
+    [row] = stage_rows(state, ref)
+    run_id = UUID(row.external_id or "")
+
+    def run_state() -> StateType | None:
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(run_id).state_type
+
+    with spinning() as api:  # stands for `up` serving a burst of staff requests
+        foreground = ForegroundLoad(api.pid)
+        assert wait_for(lambda: foreground.busy)
+        runner = InProcessRunner(deployment, threads=2, poll_seconds=0.2, foreground=foreground)
+        runner.start()
+        try:
+            time.sleep(2)  # ten polls of the runner
+            assert run_state() is StateType.SCHEDULED  # not claimed while staff wait
+            api.kill()
+            assert wait_for(lambda: run_state() is StateType.COMPLETED, 60)
+        finally:
+            runner.stop()
 
 
 def test_prefect_down_reports_still_accepted_then_all_orchestrated(

@@ -7,13 +7,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from tests.postgres import free_port
+from tests.processes import wait_for
 from tests.receivers import Mailbox, smtp_server
 
 
@@ -25,17 +24,8 @@ def _stage_runs(db_file: Path) -> dict[str, int]:
         return dict(rows.fetchall())
 
 
-def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.25)
-    return False
-
-
-def _notifiers(data_dir: Path) -> list[int]:
-    """Running `qingfeng notifier` processes of this data directory."""
+def _children(data_dir: Path, command: str) -> list[int]:
+    """Running `qingfeng <command>` processes of this data directory."""
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
@@ -43,7 +33,8 @@ def _notifiers(data_dir: Path) -> list[int]:
             environ = (proc / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"api.cli\0notifier" in cmdline and f"QINGFENG_DATA_DIR={data_dir}".encode() in environ:
+        ours = f"QINGFENG_DATA_DIR={data_dir}".encode() in environ
+        if ours and f"api.cli\0{command}".encode() in cmdline:
             found.append(int(proc.name))
     return found
 
@@ -86,7 +77,7 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
             [*command, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         try:
-            assert _wait_for(lambda: _orchestration(port) != "down", 60), "API not up in 60 s"
+            assert wait_for(lambda: _orchestration(port) != "down", 60), "API not up in 60 s"
             if attempt == 0:
                 report = {
                     "unit": "cs-su",
@@ -102,20 +93,34 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
                 assert filed.status_code == 201  # accepted before Prefect is even ready
                 assert _stage_runs(db_file) == {"pending": 1}
                 # The receipt goes by the notifier child at once, Prefect or not.
-                assert _wait_for(lambda: len(mailbox.mails) == 1, 30), "no receipt mail"
+                assert wait_for(lambda: len(mailbox.mails) == 1, 30), "no receipt mail"
                 assert filed.json()["receipt_code"] in mailbox.mails[0].get_content()
                 checks = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]
-                assert checks["notifications"] == "running" and len(_notifiers(tmp_path)) == 1
+                assert checks["notifications"] == "running"
+                assert len(_children(tmp_path, "notifier")) == 1
             else:
                 # The report's stage run, left undone by the first stop, completes now.
-                assert _wait_for(lambda: _orchestration(port) == "ready", 120)
-                assert _wait_for(lambda: _stage_runs(db_file) == {"done": 1}, 60)
+                assert wait_for(lambda: _orchestration(port) == "ready", 120)
+                # Stage runs go in a child of their own, not in threads of the API's process.
+                assert len(_children(tmp_path, "runner")) == 1
+                assert wait_for(lambda: _stage_runs(db_file) == {"done": 1}, 60)
+                # A child that dies is started again, and reports ready again.
+                [killed] = _children(tmp_path, "runner")
+                os.kill(killed, signal.SIGKILL)
+
+                def replaced(killed: int = killed) -> bool:
+                    return _children(tmp_path, "runner") not in ([], [killed])
+
+                assert wait_for(replaced, 30)
+                assert wait_for(lambda: _orchestration(port) == "ready", 60)
         finally:
             process.send_signal(signal.SIGINT)
             output = process.communicate(timeout=90)[0].decode()  # Prefect stops slowly
         assert process.returncode == 0, output
         assert "API docs" in output and "Prefect" in output
-        assert _wait_for(lambda: not _notifiers(tmp_path), 10)  # the child stopped with `up`
+        # The children stopped with `up`.
+        assert wait_for(lambda: not _children(tmp_path, "notifier"), 10)
+        assert wait_for(lambda: not _children(tmp_path, "runner"), 10)
     assert [m["To"] for m in mailbox.mails] == ["reporter@univ.example"]  # once, not per start
     assert not _server_errors((tmp_path / "prefect" / "server.log").read_text())
 
