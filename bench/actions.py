@@ -33,6 +33,7 @@ from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
 from cases.policy import load_policy  # noqa: E402
+from config.foreground import process_cpu_seconds  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 
 SHA = "0" * 64
@@ -79,8 +80,9 @@ def start(
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    seconds = process_cpu_seconds(pid)
+    assert seconds is not None, f"process {pid} is gone"
+    return seconds
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -34,6 +34,7 @@ from bench.actions import drive, free_port, start, stop  # noqa: E402
 from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
+from config.foreground import process_cpu_seconds  # noqa: E402
 
 REPORT = {
     "unit": "cs-su",
@@ -47,8 +48,9 @@ REPORT = {
 
 def tree_cpu(pid: int) -> float:
     """CPU seconds of a process and its reaped children (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+    seconds = process_cpu_seconds(pid, reaped_children=True)
+    assert seconds is not None, f"process {pid} is gone"
+    return seconds
 
 
 def prefect_server_pid(port: int) -> int | None:

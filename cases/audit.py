@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from cases.clock import to_utc
-from cases.db import insert_rows
+from cases.db import core, insert_rows
 from cases.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase, table_of
 
 GENESIS = "0" * 64
@@ -133,9 +133,9 @@ def append_events(session: Session, new: list[NewEvent]) -> list[Appended]:
     chains = sorted({e.chain for e in new})
     # One chain (every staff action) skips the expanding IN, which is re-rendered per call.
     found = (
-        session.execute(_HEAD_FOR_UPDATE, {"chain": chains[0]})
+        core(session).execute(_HEAD_FOR_UPDATE, {"chain": chains[0]})
         if len(chains) == 1
-        else session.execute(_HEADS_FOR_UPDATE, {"chains": chains})
+        else core(session).execute(_HEADS_FOR_UPDATE, {"chains": chains})
     )
     heads = {row.chain: (row.seq, row.hash) for row in found}
     known = set(heads)
@@ -162,7 +162,7 @@ def append_events(session: Session, new: list[NewEvent]) -> list[Appended]:
         if chain in known
     ]
     if moved:
-        session.execute(_MOVE_HEAD, moved)
+        core(session).execute(_MOVE_HEAD, moved)
     created = [
         {"chain": c, "seq": s, "hash": h, "checkpointed_seq": 0, "pending_checkpoint": True}
         for c, (s, h) in heads.items()

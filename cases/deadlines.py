@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from cases import signals
 from cases.calendar import add_working_days, due_after, end_of, local_date
-from cases.db import insert_rows
+from cases.db import core, insert_rows
 from cases.models import ConductCase, Deadline, DeadlineExtension, pk, table_of
 from cases.policy import Policy
 from cases.vocabulary import Stage
@@ -95,15 +95,14 @@ def clear_lateness(case: ConductCase) -> None:
 
 def cancel_pending(session: Session, case: ConductCase) -> int:
     """Cancel the pending steps of the stage the case is leaving; returns how many."""
-    result = session.execute(_CANCEL_PENDING, {"of_case": pk(case)})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return core(session).execute(_CANCEL_PENDING, {"of_case": pk(case)}).rowcount
 
 
 def lapse_extension_request(session: Session, case: ConductCase, now: datetime) -> None:
     """An extension request still undecided when its stage ends lapses with the stage."""
     if case.extension_requested_by is None:
         return
-    session.execute(_LAPSE_EXTENSION, {"of_case": pk(case), "decided": now})
+    core(session).execute(_LAPSE_EXTENSION, {"of_case": pk(case), "decided": now})
 
 
 # On the tables, not the classes: Core statements skip the ORM's bookkeeping (no Deadline

@@ -19,6 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from cases import signals
 from cases.audit import canonical
+from cases.db import core
 from cases.models import OutboxMessage, table_of
 
 WRITTEN = "outbox.written"  # signal: the set of topics a committed transaction wrote
@@ -81,7 +82,7 @@ def enqueue_all(
         for m in messages
     ]
     if rows:
-        session.execute(_insert_new(session) if skip_existing else _INSERT, rows)
+        core(session).execute(_insert_new(session) if skip_existing else _INSERT, rows)
         signals.note(session, WRITTEN, {m.topic for m in messages}, set.union)
 
 

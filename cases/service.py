@@ -13,7 +13,7 @@ from cases.access import VisibleCase, case_for
 from cases.audit import append_event, case_chain
 from cases.clock import utcnow
 from cases.commands import Command, FileReport
-from cases.db import UnitOfWork
+from cases.db import UnitOfWork, write_changes
 from cases.deadlines import cancel_pending, lapse_extension_request, open_stage
 from cases.effects import EFFECTS, on_enter
 from cases.errors import (
@@ -272,6 +272,7 @@ def apply_action(
             policy=policy,
         )
         state = state_of(case, seen.unit.code, allowed=permitted_actions(ctx))
+        write_changes(session, case)
         uow.commit()
         return state
 

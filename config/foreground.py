@@ -24,13 +24,15 @@ log = structlog.get_logger("qingfeng.foreground")
 PID_VARIABLE = "QINGFENG_FOREGROUND_PID"
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User and system CPU seconds of ``pid`` so far; None if it is gone (Linux /proc)."""
+def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float | None:
+    """User and system CPU seconds of ``pid`` so far (with those of its children it has
+    waited for, if asked); None if it is gone (Linux /proc)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = fields[11:15] if reaped_children else fields[11:13]
+    return sum(int(tick) for tick in ticks) / os.sysconf("SC_CLK_TCK")
 
 
 class ForegroundLoad:

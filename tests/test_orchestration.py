@@ -123,6 +123,15 @@ def stage_rows(state: AppState, reference: str) -> list[OutboxMessage]:
         )
 
 
+def filed_and_dispatched(state: AppState, deployment: UUID) -> tuple[str, OutboxMessage, UUID]:
+    """A new report whose intake run the dispatcher has created (not yet run): its
+    reference, its stage_flow row and the run's id."""
+    ref = file(state)
+    dispatcher_for(state, deployment).tick()
+    [row] = stage_rows(state, ref)
+    return ref, row, UUID(row.external_id or "")
+
+
 def count(state: AppState, *where: object) -> int:
     with UnitOfWork(state.db, write=False) as uow:
         return uow.session.exec(select(func.count()).select_from(OutboxMessage).where(*where)).one()  # type: ignore[arg-type]
@@ -178,10 +187,7 @@ def test_a_runner_killed_mid_run_is_recovered_without_doubling(
     flows_on: AppState, people: dict[str, Person], deployment: UUID
 ) -> None:
     state = flows_on
-    ref = file(state)
-    dispatcher_for(state, deployment).tick()
-    [row] = stage_rows(state, ref)
-    run_id = UUID(row.external_id or "")
+    ref, row, run_id = filed_and_dispatched(state, deployment)
     # A runner claims the run, does part of its work, and dies before finishing.
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run_id, Pending())
@@ -213,11 +219,7 @@ def test_a_runner_killed_mid_run_is_recovered_without_doubling(
 def test_a_busy_api_holds_new_runs_back_until_it_is_quiet(
     flows_on: AppState, people: dict[str, Person], deployment: UUID
 ) -> None:
-    state = flows_on
-    ref = file(state)
-    dispatcher_for(state, deployment).tick()
-    [row] = stage_rows(state, ref)
-    run_id = UUID(row.external_id or "")
+    _, _, run_id = filed_and_dispatched(flows_on, deployment)
 
     def run_state() -> StateType | None:
         with get_client(sync_client=True) as client:
