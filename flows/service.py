@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from cases import signals
 from cases.db import Database
-from cases.outbox import STAGE_FLOW, WRITTEN
+from cases.outbox import STAGE_FLOW
 from cases.policy import Policy
 from config.children import ChildService
 from config.foreground import PID_VARIABLE, ForegroundLoad
@@ -87,20 +86,18 @@ class Orchestration:
         self.status = "starting"
         self._stop, self._dispatch_now = threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
-        self._unlisten = signals.listen(WRITTEN, self._on_outbox)
         self._runner: InProcessRunner | None = None
 
     def start(self) -> None:
         self._spawn(self._run, "orchestration")
 
     def wake(self) -> None:
-        """Dispatch now (another process wrote stage_flow rows)."""
+        """Dispatch now: another process (`up`, through our stdin) wrote stage_flow rows."""
         self._dispatch_now.set()
 
     def stop(self) -> None:
         self._stop.set()
         self._dispatch_now.set()
-        self._unlisten()
         for thread in self._threads:
             thread.join(timeout=15)
         if self._runner is not None:
@@ -110,10 +107,6 @@ class Orchestration:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
-
-    def _on_outbox(self, topics: set[str]) -> None:
-        if STAGE_FLOW in topics:
-            self.wake()
 
     def _run(self) -> None:
         # Imported here: Prefect reads its settings (set by `qingfeng runner`) when first used.
