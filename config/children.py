@@ -104,7 +104,9 @@ class ChildService:
         for raw in process.stdout:  # ends when the child exits
             line = raw.decode(errors="replace")
             if line.startswith(STATUS_PREFIX):
-                self._reported = line.removeprefix(STATUS_PREFIX).strip()
+                # A dead child's last lines must not speak for the one that replaced it.
+                if process is self.process:
+                    self._reported = line.removeprefix(STATUS_PREFIX).strip()
             else:  # anything else it prints is for the operator, as if it were ours
                 sys.stdout.write(line)
                 sys.stdout.flush()
