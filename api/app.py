@@ -13,7 +13,7 @@ from cases.policy import load_policy
 from config.settings import Settings, get_settings, secret_key
 
 DESCRIPTION = """
-qingfeng (清風(fēng)) carries misconduct reports about student-union staff through intake,
+qingfeng (清风) carries misconduct reports about student-union staff through intake,
 investigation, verification, disposition, appeal and closure.
 
 Authenticate with a personal access token: `Authorization: Bearer qf_…`.
@@ -33,7 +33,7 @@ def build_state(settings: Settings) -> AppState:
 
 def create_app(state: AppState | None = None) -> FastAPI:
     """The ASGI app; ``state`` defaults to one built from the environment's settings."""
-    app = FastAPI(title="qingfeng 清風(fēng)", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="qingfeng 清风", version="0.1.0", description=DESCRIPTION)
     app.state.qingfeng = state or build_state(get_settings())
     problems.install(app)
     for module in (health, reports, cases, admin, outbox):

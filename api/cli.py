@@ -46,7 +46,7 @@ from config.settings import get_settings
 from notifications.routes import NotificationsError
 
 app = typer.Typer(
-    help="qingfeng 清風(fēng): conduct cases about student-union staff.",
+    help="qingfeng 清风: conduct cases about student-union staff.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -39,12 +39,12 @@ from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 SHA = "0" * 64
 STEPS: list[tuple[str, dict[str, object]]] = [
     ("accept", {"category": "formalism", "severity": "minor", "investigators": ["inv.wang"]}),
-    ("evidence", {"description": "簽到表", "sha256": SHA}),
-    ("interviews", {"interviewee": "部門成員", "summary": "情況屬實", "held_on": "2026-11-20"}),
-    ("statement", {"statement": "本人陳述"}),
+    ("evidence", {"description": "签到表", "sha256": SHA}),
+    ("interviews", {"interviewee": "部门成员", "summary": "情况属实", "held_on": "2026-11-20"}),
+    ("statement", {"statement": "本人陈述"}),
     (
         "findings",
-        {"result": "substantiated", "summary": "屬實", "recommended_disposition": "criticism"},
+        {"result": "substantiated", "summary": "属实", "recommended_disposition": "criticism"},
     ),
 ]
 
@@ -219,7 +219,7 @@ def bench_baseline(workdir: Path, args: argparse.Namespace) -> Rows:
     async def request(client: httpx.AsyncClient, worker: int, n: int) -> httpx.Response:
         return await client.post(
             f"http://127.0.0.1:{port}/rows",
-            json={"reference": f"QF-2026-{worker:03d}{n:05d}", "payload": "簽到表 " + SHA},
+            json={"reference": f"QF-2026-{worker:03d}{n:05d}", "payload": "签到表 " + SHA},
         )
 
     try:

@@ -208,8 +208,8 @@ def sample(n: int) -> Outgoing:
         notice="report_received",
         reference=f"QF-2026-{n:05d}",
         language="zh-CN",
-        subject="【清風(fēng)】已收到反映",
-        body="李老師，您好：\n\n" + "案件內(nèi)容。" * 20,
+        subject="【清风】已收到反映",
+        body="李老师，您好：\n\n" + "案件内容。" * 20,
         email="sec.li@qingfeng.example",
         handle="sec.li",
     )

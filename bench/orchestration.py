@@ -39,9 +39,9 @@ from config.foreground import process_cpu_seconds  # noqa: E402
 REPORT = {
     "unit": "cs-su",
     "subject_handle": "2023010001",
-    "subject_name": "張三",
-    "summary": "學(xué)生會干部搞圈子",
-    "details": "在部門內(nèi)搞小圈子,排斥新成員,活動經(jīng)費使用不公開。",
+    "subject_name": "张三",
+    "summary": "学生会干部搞圈子",
+    "details": "在部门内搞小圈子,排斥新成员,活动经费使用不公开。",
     "category": "cliques",
 }
 

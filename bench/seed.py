@@ -55,7 +55,7 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
             people = [
                 {
                     "handle": f"bench.stu.{first + i}",
-                    "name": "學(xué)生",
+                    "name": "学生",
                     "unit_id": unit_id,
                     "language": "zh-CN",
                     "active": True,
@@ -181,7 +181,7 @@ def _case(
         "subject_id": subject_id,
         "anonymous": True,
         "receipt_hash": receipt,
-        "summary": "基準測試案件",
+        "summary": "基准测试案件",
         "details": "bench",
         "filed_at": now,
         "statement_state": "pending",

@@ -1,4 +1,4 @@
-"""The Asia/Shanghai working-day calendar: weekends and public holidays off, 調(diào)休 days on.
+"""The Asia/Shanghai working-day calendar: weekends and public holidays off, 调休 days on.
 
 Data: the ``holidays`` package (China, with the State Council's substituted days off and
 make-up working days), confirmed per year by an override file in ``config/calendar/``

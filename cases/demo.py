@@ -22,21 +22,21 @@ from cases.service import apply_action, file_report
 from cases.vocabulary import Role, Stage
 
 UNITS = [
-    UnitSpec("league", "校團委", "University Youth League Committee"),
-    UnitSpec("su", "校學(xué)生會", "University Student Union", "league"),
-    UnitSpec("gsu", "研究生會", "Graduate Student Union", "league"),
-    UnitSpec("cs-su", "計算機學(xué)院學(xué)生會", "School of Computing Student Union", "league"),
-    UnitSpec("law-su", "法學(xué)院學(xué)生會", "Law School Student Union", "league"),
-    UnitSpec("med-su", "醫(yī)學(xué)院學(xué)生會", "School of Medicine Student Union", "league"),
+    UnitSpec("league", "校团委", "University Youth League Committee"),
+    UnitSpec("su", "校学生会", "University Student Union", "league"),
+    UnitSpec("gsu", "研究生会", "Graduate Student Union", "league"),
+    UnitSpec("cs-su", "计算机学院学生会", "School of Computing Student Union", "league"),
+    UnitSpec("law-su", "法学院学生会", "Law School Student Union", "league"),
+    UnitSpec("med-su", "医学院学生会", "School of Medicine Student Union", "league"),
 ]
 STUDENT_UNITS = ["su", "gsu", "cs-su", "law-su", "med-su"]
 STAFF: list[tuple[str, str, str, list[tuple[Role, str]]]] = [
-    ("admin", "系統(tǒng)管理員", "league", [(Role.ADMIN, "league")]),
-    ("sec.li", "李書記", "league", [(Role.SECRETARY, "league")]),
-    ("inv.wang", "王調(diào)查", "league", [(Role.INVESTIGATOR, "league")]),
-    ("inv.zhao", "趙調(diào)查", "league", [(Role.INVESTIGATOR, "league")]),
-    ("ver.liu", "劉核實", "league", [(Role.VERIFIER, "league")]),
-    ("rev.zhou", "周復(fù)核", "league", [(Role.VERIFIER, "league")]),
+    ("admin", "系统管理员", "league", [(Role.ADMIN, "league")]),
+    ("sec.li", "李书记", "league", [(Role.SECRETARY, "league")]),
+    ("inv.wang", "王调查", "league", [(Role.INVESTIGATOR, "league")]),
+    ("inv.zhao", "赵调查", "league", [(Role.INVESTIGATOR, "league")]),
+    ("ver.liu", "刘核实", "league", [(Role.VERIFIER, "league")]),
+    ("rev.zhou", "周复核", "league", [(Role.VERIFIER, "league")]),
 ]
 # The stage each demo case is carried to, in order; closing steps need the window to end.
 TARGETS = [
@@ -70,37 +70,37 @@ def _steps(unit: str) -> list[tuple[str, c.Command, Stage]]:
         ),
         (
             "inv.wang",
-            c.RecordEvidence(description="活動簽到表照片", sha256=sha, filename="signin.jpg"),
+            c.RecordEvidence(description="活动签到表照片", sha256=sha, filename="signin.jpg"),
             Stage.INVESTIGATION,
         ),
         (
             "inv.zhao",
-            c.RecordStatement(statement="本人對反映情況作如下說明……"),
+            c.RecordStatement(statement="本人对反映情况作如下说明……"),
             Stage.INVESTIGATION,
         ),
         (
             "inv.wang",
             c.SubmitFindings(
                 result="substantiated",
-                summary="反映情況基本屬實",
+                summary="反映情况基本属实",
                 recommended_disposition="public_criticism",
             ),
             Stage.VERIFICATION,
         ),
         ("sec.li", c.Assign(capacity="verifier", person="ver.liu"), Stage.VERIFICATION),
-        ("ver.liu", c.Confirm(comment="證據(jù)充分"), Stage.DISPOSITION),
+        ("ver.liu", c.Confirm(comment="证据充分"), Stage.DISPOSITION),
         (
             "inv.wang",
-            c.Propose(disposition="public_criticism", rationale="情節(jié)較重"),
+            c.Propose(disposition="public_criticism", rationale="情节较重"),
             Stage.DISPOSITION,
         ),
         (advisor, c.SignOff(comment="同意"), Stage.DISPOSITION),
         ("sec.li", c.CoSign(comment="同意"), Stage.APPEAL_WINDOW),
-        ("subject", c.Appeal(grounds="處理過重"), Stage.APPEAL_REVIEW),
+        ("subject", c.Appeal(grounds="处理过重"), Stage.APPEAL_REVIEW),
         ("sec.li", c.Assign(capacity="appeal_reviewer", person="rev.zhou"), Stage.APPEAL_REVIEW),
         (
             "rev.zhou",
-            c.DecideAppeal(outcome="change", disposition="criticism", reasons="情節(jié)輕于認定"),
+            c.DecideAppeal(outcome="change", disposition="criticism", reasons="情节轻于认定"),
             Stage.CLOSED,
         ),
     ]
@@ -129,7 +129,7 @@ def seed_organisation(uow: UnitOfWork) -> dict[str, str]:
         _, token = add_person(
             uow=uow,
             handle=f"adv.{unit}",
-            name=f"{unit} 指導(dǎo)教師",
+            name=f"{unit} 指导教师",
             unit=unit,
             roles=[(Role.ADVISOR, unit)],
             email=demo_email(f"adv.{unit}"),
@@ -157,9 +157,9 @@ def seed_cases(
             report=c.FileReport(
                 unit=unit,
                 subject_handle=subject_handle,
-                subject_name=f"學(xué)生{index:03d}",
-                summary=f"學(xué)生會活動中存在形式主義問題 #{index}",
-                details="多次活動只拍照留痕,未實際開展。",
+                subject_name=f"学生{index:03d}",
+                summary=f"学生会活动中存在形式主义问题 #{index}",
+                details="多次活动只拍照留痕,未实际开展。",
             ),
         )
         with uow:  # demo subjects have a (reserved, never real) mailbox too

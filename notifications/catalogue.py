@@ -36,14 +36,14 @@ VARIABLES: dict[str, frozenset[str]] = {
 
 LABELS: dict[str, dict[str, str]] = {
     "zh-CN": {
-        "intake": "受理", "investigation": "調(diào)查", "verification": "核實",
-        "disposition": "處理", "appeal_window": "申訴期", "appeal_review": "申訴復(fù)查",
-        "closed": "結(jié)案",
-        "investigator": "調(diào)查人", "verifier": "核實人", "advisor": "簽署指導(dǎo)教師",
-        "appeal_reviewer": "申訴復(fù)查人",
-        "out_of_scope": "不屬于受理范圍", "duplicate": "與已有案件重復(fù)",
-        "insufficient_information": "反映內(nèi)容不足以開展調(diào)查",
-        "no_sanction": "不予處分", "reporter": "同學(xué)", "none": "—",
+        "intake": "受理", "investigation": "调查", "verification": "核实",
+        "disposition": "处理", "appeal_window": "申诉期", "appeal_review": "申诉复查",
+        "closed": "结案",
+        "investigator": "调查人", "verifier": "核实人", "advisor": "签署指导教师",
+        "appeal_reviewer": "申诉复查人",
+        "out_of_scope": "不属于受理范围", "duplicate": "与已有案件重复",
+        "insufficient_information": "反映内容不足以开展调查",
+        "no_sanction": "不予处分", "reporter": "同学", "none": "—",
     },
     "en": {
         "intake": "intake", "investigation": "investigation", "verification": "verification",

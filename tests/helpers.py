@@ -32,9 +32,9 @@ def file(
     report = c.FileReport(
         unit=unit,
         subject_handle=subject or f"stu.{next(_numbers):05d}",
-        subject_name="張同學(xué)",
-        summary="反映問題",
-        details="詳細情況",
+        subject_name="张同学",
+        summary="反映问题",
+        details="详细情况",
         anonymous=anonymous,
     )
     return file_report(
@@ -78,18 +78,18 @@ PATH: list[tuple[str, c.Command, Stage]] = [
     ("inv.wang", c.RecordEvidence(description="照片", sha256=SHA), Stage.INVESTIGATION),
     (
         "inv.wang",
-        c.RecordInterview(interviewee="證人甲", summary="說明", held_on="2026-11-20"),
+        c.RecordInterview(interviewee="证人甲", summary="说明", held_on="2026-11-20"),
         Stage.INVESTIGATION,
     ),
-    ("inv.wang", c.RecordStatement(statement="陳述"), Stage.INVESTIGATION),
+    ("inv.wang", c.RecordStatement(statement="陈述"), Stage.INVESTIGATION),
     (
         "inv.wang",
-        c.SubmitFindings(result="substantiated", summary="屬實", recommended_disposition="warning"),
+        c.SubmitFindings(result="substantiated", summary="属实", recommended_disposition="warning"),
         Stage.VERIFICATION,
     ),
     ("sec.li", c.Assign(capacity="verifier", person="ver.liu"), Stage.VERIFICATION),
     ("ver.liu", c.Confirm(), Stage.DISPOSITION),
-    ("inv.wang", c.Propose(disposition="warning", rationale="較重"), Stage.DISPOSITION),
+    ("inv.wang", c.Propose(disposition="warning", rationale="较重"), Stage.DISPOSITION),
     ("adv.cs-su", c.SignOff(), Stage.DISPOSITION),
     ("sec.li", c.CoSign(), Stage.APPEAL_WINDOW),
 ]

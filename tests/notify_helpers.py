@@ -79,9 +79,9 @@ def file_named_report(state: AppState, reporter: Person, subject: str) -> str:
         report=FileReport(
             unit="cs-su",
             subject_handle=subject,
-            subject_name="張同學(xué)",
-            summary="活動經(jīng)費去向不明",
-            details="詳細情況",
+            subject_name="张同学",
+            summary="活动经费去向不明",
+            details="详细情况",
             anonymous=False,
             reporter_contact="+86 139 0000 1111",
         ),

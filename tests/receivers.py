@@ -121,7 +121,7 @@ def http_receiver(check: Check) -> Iterator[HttpReceiver]:
 
 
 def wecom(key: str) -> Check:
-    """企業(yè)微信群機器人: POST /cgi-bin/webhook/send?key=KEY, msgtype text|markdown."""
+    """企业微信群机器人: POST /cgi-bin/webhook/send?key=KEY, msgtype text|markdown."""
 
     def check(r: Received) -> tuple[int, dict[str, Any]]:
         if r.path != "/cgi-bin/webhook/send" or r.query.get("key") != key:
@@ -137,7 +137,7 @@ def wecom(key: str) -> Check:
 
 
 def dingtalk(token: str, secret: str) -> Check:
-    """釘釘自定義機器人 with 加簽: /robot/send?access_token=…&timestamp=ms&sign=…"""
+    """钉钉自定义机器人 with 加签: /robot/send?access_token=…&timestamp=ms&sign=…"""
 
     def check(r: Received) -> tuple[int, dict[str, Any]]:
         if r.path != "/robot/send" or r.query.get("access_token") != token:
@@ -158,7 +158,7 @@ def dingtalk(token: str, secret: str) -> Check:
 
 
 def feishu(secret: str) -> Check:
-    """飛書自定義機器人 with 簽名校驗: timestamp (s) and sign in the JSON body."""
+    """飞书自定义机器人 with 签名校验: timestamp (s) and sign in the JSON body."""
 
     def check(r: Received) -> tuple[int, dict[str, Any]]:
         body = r.json

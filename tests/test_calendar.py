@@ -1,4 +1,4 @@
-"""Working days in Asia/Shanghai: weekends and holidays off, 調(diào)休 make-up days on, and
+"""Working days in Asia/Shanghai: weekends and holidays off, 调休 make-up days on, and
 years without a confirmed official schedule computed but marked provisional."""
 
 from __future__ import annotations

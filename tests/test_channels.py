@@ -36,8 +36,8 @@ MESSAGE = Outgoing(
     notice="decision_notice",
     reference="QF-2026-00007",
     language="zh-CN",
-    subject="【清風(fēng)】QF-2026-00007 處理決定告知",
-    body="張同學(xué)，您好：\n\n處理決定：警告。\n",
+    subject="【清风】QF-2026-00007 处理决定告知",
+    body="张同学，您好：\n\n处理决定：警告。\n",
     email="zhang@univ.example",
     mobile="13800000000",
     handle="stu.zhang",
@@ -136,7 +136,7 @@ def test_smtp_sends_real_mail_with_stable_message_id() -> None:
     assert mail["Subject"] == MESSAGE.subject and mail["From"] == "tw@univ.example"
     assert mail["Message-ID"] == message_id(MESSAGE.key)
     assert mail["X-Qingfeng-Key"] == MESSAGE.key
-    assert "處理決定：警告" in mail.get_content()
+    assert "处理决定：警告" in mail.get_content()
 
 
 def test_smtp_unreachable_is_transient_and_no_address_is_permanent() -> None:

@@ -32,8 +32,8 @@ def _run(*args: str) -> tuple[int, str]:
 def test_units_import_csv_then_people_and_a_case(data_dir: Path) -> None:
     org = data_dir / "org.csv"
     org.write_text(
-        "code,name_zh,name_en,parent\nleague,校團委,League,\n"
-        "su,校學(xué)生會,Student Union,league\n",
+        "code,name_zh,name_en,parent\nleague,校团委,League,\n"
+        "su,校学生会,Student Union,league\n",
         encoding="utf-8",
     )
     assert _run("units", "import", str(org)) == (0, "2 units read, 2 new\n")
@@ -42,7 +42,7 @@ def test_units_import_csv_then_people_and_a_case(data_dir: Path) -> None:
         "add",
         "inv.a",
         "--name",
-        "調(diào)查員甲",
+        "调查员甲",
         "--unit",
         "league",
         "--role",
@@ -80,17 +80,17 @@ def test_units_import_csv_then_people_and_a_case(data_dir: Path) -> None:
     [
         (
             "org.csv",
-            "code,name_zh,name_en,parent\nleague,校團委,League,\nsu,,SU,league\n",
+            "code,name_zh,name_en,parent\nleague,校团委,League,\nsu,,SU,league\n",
             "org.csv:3: missing name_zh",
         ),
         (
             "org.csv",
-            "code,name_zh,name_en,parent\nsu,校學(xué)生會,SU,nowhere\n",
+            "code,name_zh,name_en,parent\nsu,校学生会,SU,nowhere\n",
             "org.csv:2: parent 'nowhere' of unit 'su' is not defined",
         ),
         (
             "org.yaml",
-            "- code: league\n  name_zh: 校團委\n  name_en: League\n"
+            "- code: league\n  name_zh: 校团委\n  name_en: League\n"
             "- code: league\n  name_zh: 又\n  name_en: Again\n",
             "org.yaml:4: unit 'league' already defined at",
         ),

@@ -29,7 +29,7 @@ def _investigating(state: AppState, people: dict[str, Person]) -> str:
 
 
 def _ask(state: AppState, people: dict[str, Person], ref: str, day: date, at: datetime) -> None:
-    act(state, people, ref, "inv.wang", c.RequestExtension(reason="證人外出", due_on=day), now=at)
+    act(state, people, ref, "inv.wang", c.RequestExtension(reason="证人外出", due_on=day), now=at)
 
 
 def test_a_granted_extension_recomputes_the_ladder_and_is_on_the_timeline(
@@ -126,7 +126,7 @@ def test_nobody_decides_their_own_request(state: AppState, people: dict[str, Per
         people,
         ref,
         "sec.li",
-        c.RequestExtension(reason="待核實", due_on=date(2026, 10, 12)),
+        c.RequestExtension(reason="待核实", due_on=date(2026, 10, 12)),
         now=ACCEPTED,
     )
     with pytest.raises(SeparationOfDuties, match="person who asked"):
@@ -172,7 +172,7 @@ def test_extension_through_the_api(client: TestClient, tokens: dict[str, str]) -
         json={
             "unit": "cs-su",
             "subject_handle": "stu.x",
-            "subject_name": "某同學(xué)",
+            "subject_name": "某同学",
             "summary": "s",
             "details": "d",
         },
@@ -187,7 +187,7 @@ def test_extension_through_the_api(client: TestClient, tokens: dict[str, str]) -
     asked = post(
         f"/cases/{ref}/extension",
         "inv.wang",
-        {"reason": "證人外出", "due_on": due.isoformat()},
+        {"reason": "证人外出", "due_on": due.isoformat()},
         str(accepted["etag"]),
     )
     refused = client.post(

@@ -18,7 +18,7 @@ from tests.helpers import PATH, SHA, act, carry_to, file
 # One valid command per action, to try in every stage.
 SAMPLE: dict[Action, c.Command] = {
     Action.ACCEPT: c.Accept(category="other", severity="minor", investigators=["inv.zhao"]),
-    Action.DECLINE: c.Decline(reason="out_of_scope", explanation="不屬于受理范圍"),
+    Action.DECLINE: c.Decline(reason="out_of_scope", explanation="不属于受理范围"),
     Action.ASSIGN: c.Assign(capacity="investigator", person="inv.zhao"),
     Action.RECORD_EVIDENCE: c.RecordEvidence(description="x", sha256=SHA),
     Action.RECORD_INTERVIEW: c.RecordInterview(interviewee="a", summary="b", held_on="2026-01-01"),
@@ -108,9 +108,9 @@ def test_every_table_entry_is_carried_out_somewhere(
         due = act_view(ref).due_at
         assert due is not None
         later = add_working_days(local_date(due), 3)
-        do(ref, asker, c.RequestExtension(reason="需要補充調(diào)查", due_on=later))
+        do(ref, asker, c.RequestExtension(reason="需要补充调查", due_on=later))
         do(ref, "sec.li", c.RefuseExtension(reason="理由不足"))
-        do(ref, asker, c.RequestExtension(reason="證人外出", due_on=later))
+        do(ref, asker, c.RequestExtension(reason="证人外出", due_on=later))
         do(ref, "sec.li", c.GrantExtension(note="同意"))
 
     declined = file(state)
@@ -122,18 +122,18 @@ def test_every_table_entry_is_carried_out_somewhere(
     for handle, command, _ in PATH[:3]:
         do(ref, handle, command, now=start)
     do(ref, "sec.li", c.Assign(capacity="investigator", person="inv.zhao"), now=start)
-    do(ref, "inv.zhao", c.WaiveStatement(note="期限屆滿未陳述"), now=start + timedelta(days=10))
+    do(ref, "inv.zhao", c.WaiveStatement(note="期限届满未陈述"), now=start + timedelta(days=10))
     extend(ref, "inv.zhao")
     do(ref, "inv.wang", PATH[4][1])
     do(ref, "sec.li", c.Assign(capacity="verifier", person="ver.liu"))
     extend(ref, "ver.liu")
-    do(ref, "ver.liu", c.Return(reasons=["證據(jù)不足"]))
+    do(ref, "ver.liu", c.Return(reasons=["证据不足"]))
     do(ref, "inv.wang", PATH[4][1])
     do(ref, "ver.liu", c.Confirm())
     do(ref, "sec.li", c.Assign(capacity="advisor", person="adv.cs-su"))
     extend(ref, "adv.cs-su")
     do(ref, "inv.wang", c.Propose(disposition="warning", rationale="r"))
-    do(ref, "adv.cs-su", c.Refuse(comments="過重"))
+    do(ref, "adv.cs-su", c.Refuse(comments="过重"))
     do(ref, "inv.wang", c.Propose(disposition="warning", rationale="r"))
     do(ref, "adv.cs-su", c.SignOff())
     do(ref, "sec.li", c.CoSign())
@@ -151,5 +151,5 @@ def test_every_table_entry_is_carried_out_somewhere(
     do(ref2, "sec.li", c.Close(), now=utcnow() + timedelta(days=40))
     ref3 = file(state)
     do(ref3, "inv.wang", PATH[0][1])
-    do(ref3, "inv.wang", c.RecordStatement(statement="本人陳述"))
+    do(ref3, "inv.wang", c.RecordStatement(statement="本人陈述"))
     assert done == set(TRANSITIONS)

@@ -246,9 +246,9 @@ def test_prefect_down_reports_still_accepted_then_all_orchestrated(
     report = {
         "unit": "cs-su",
         "subject_handle": "stu.down",
-        "subject_name": "某同學(xué)",
-        "summary": "干部作風(fēng)問題",
-        "details": "在學(xué)生會活動中多次以權(quán)謀私,要求干事為其個人事務(wù)跑腿。",
+        "subject_name": "某同学",
+        "summary": "干部作风问题",
+        "details": "在学生会活动中多次以权谋私,要求干事为其个人事务跑腿。",
     }
     dead = "http://127.0.0.1:9/api"  # nothing listens there
     with temporary_settings(updates={PREFECT_API_URL: dead}):

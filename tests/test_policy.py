@@ -29,7 +29,7 @@ def test_default_policy_is_valid_and_bilingual() -> None:
     assert policy.deadlines.investigation.for_severity("minor") == 10
     removal = policy.disposition("removal")
     assert removal and removal.requires_cosign and removal.label.text("en") == "Removal from post"
-    assert policy.disposition("criticism").label.text("zh-CN") == "批評教育"  # type: ignore[union-attr]
+    assert policy.disposition("criticism").label.text("zh-CN") == "批评教育"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ def test_action_guard_catches_a_verifier_who_investigated(state: AppState, peopl
 def test_signing_advisor_is_not_an_investigator(state: AppState, people) -> None:
     _add(state, people, "adv.inv", "cs-su", (Role.ADVISOR, "cs-su"), (Role.INVESTIGATOR, "league"))
     ref = file(state)
-    _accept(state, people, ref, "inv.wang", "adv.inv", override="指導(dǎo)教師兼任", by="sec.li")
+    _accept(state, people, ref, "inv.wang", "adv.inv", override="指导教师兼任", by="sec.li")
     with pytest.raises(SeparationOfDuties):
         act(state, people, ref, "sec.li", c.Assign(capacity="advisor", person="adv.inv"))
     for handle, command, _ in PATH[3:8]:
@@ -194,9 +194,9 @@ def test_findings_need_statement_or_waiver_after_the_period(state: AppState, peo
         act(state, people, ref, "inv.wang", findings)
     assert caught.value.extra["guard"] == "statement_recorded_or_waived"
     with pytest.raises(GuardFailed):  # the statement period is still running
-        act(state, people, ref, "inv.wang", c.WaiveStatement(note="未陳述"))
+        act(state, people, ref, "inv.wang", c.WaiveStatement(note="未陈述"))
     with time_machine.travel(start + timedelta(days=10), tick=False):
-        act(state, people, ref, "inv.wang", c.WaiveStatement(note="期限屆滿未陳述"))
+        act(state, people, ref, "inv.wang", c.WaiveStatement(note="期限届满未陈述"))
         assert act(state, people, ref, "inv.wang", findings).stage == "verification"
 
 
@@ -204,10 +204,10 @@ def test_subject_may_give_their_own_statement(state: AppState, people) -> None:
     ref = file(state, subject="stu.self")
     _accept(state, people, ref)
     people_with(state, people, "stu.self")
-    view = act(state, people, ref, "stu.self", c.RecordStatement(statement="我的陳述"))
+    view = act(state, people, ref, "stu.self", c.RecordStatement(statement="我的陈述"))
     assert view.statement_state == "recorded"
     seen = read(state, people, ref, "stu.self")
-    assert seen.statement == "我的陳述" and seen.reporter is None  # anonymous report
+    assert seen.statement == "我的陈述" and seen.reporter is None  # anonymous report
 
 
 def test_return_needs_reasons_and_is_counted(state: AppState, people) -> None:
@@ -216,14 +216,14 @@ def test_return_needs_reasons_and_is_counted(state: AppState, people) -> None:
     act(state, people, ref, "sec.li", c.Assign(capacity="verifier", person="ver.liu"))
     with pytest.raises(GuardFailed):
         act(state, people, ref, "ver.liu", c.Return(reasons=[]))
-    view = act(state, people, ref, "ver.liu", c.Return(reasons=["缺少證人證言"]))
+    view = act(state, people, ref, "ver.liu", c.Return(reasons=["缺少证人证言"]))
     assert (view.stage, view.returns_count) == ("investigation", 1)
 
 
 def test_serious_sanction_needs_the_secretarys_cosign(state: AppState, people) -> None:
     ref = file(state)
     carry_to(state, people, ref, Stage.DISPOSITION)
-    act(state, people, ref, "inv.wang", c.Propose(disposition="removal", rationale="嚴重"))
+    act(state, people, ref, "inv.wang", c.Propose(disposition="removal", rationale="严重"))
     view = act(state, people, ref, "adv.cs-su", c.SignOff())
     assert view.stage == "disposition" and view.advisor_signed and not view.cosigned
     with pytest.raises(Forbidden):
@@ -234,7 +234,7 @@ def test_serious_sanction_needs_the_secretarys_cosign(state: AppState, people) -
 def test_minor_sanction_stands_on_the_advisors_signature(state: AppState, people) -> None:
     ref = file(state)
     carry_to(state, people, ref, Stage.DISPOSITION)
-    act(state, people, ref, "inv.wang", c.Propose(disposition="criticism", rationale="輕微"))
+    act(state, people, ref, "inv.wang", c.Propose(disposition="criticism", rationale="轻微"))
     view = act(state, people, ref, "adv.cs-su", c.SignOff())
     assert view.stage == "appeal_window" and view.decision == "criticism"
     with pytest.raises(IllegalAction):
@@ -247,7 +247,7 @@ def test_only_the_subject_appeals_and_only_within_the_window(state: AppState, pe
     carry_to(state, people, ref, Stage.APPEAL_WINDOW, now=start)
     people_with(state, people, "stu.appeal")
     with pytest.raises(Forbidden):
-        act(state, people, ref, "inv.wang", c.Appeal(grounds="代為申訴"))
+        act(state, people, ref, "inv.wang", c.Appeal(grounds="代为申诉"))
     with pytest.raises(GuardFailed):  # the window is still open
         act(state, people, ref, "sec.li", c.Close())
     ends = _case(state, ref).appeal_window_ends_at

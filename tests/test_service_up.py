@@ -66,7 +66,7 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
         env.pop(inherited, None)
     units = tmp_path / "units.yaml"
     units.write_text(
-        "- {code: cs-su, name_zh: 計算機學(xué)院學(xué)生會, name_en: CS Student Union}\n"
+        "- {code: cs-su, name_zh: 计算机学院学生会, name_en: CS Student Union}\n"
     )
     command = [sys.executable, "-m", "api.cli"]
     subprocess.run([*command, "migrate"], env=env, check=True, capture_output=True)

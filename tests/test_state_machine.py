@@ -67,14 +67,14 @@ def _template_db() -> Path:
         add_person(
             uow=UnitOfWork(db),
             handle="both.qian",
-            name="錢",
+            name="钱",
             unit="league",
             roles=[(Role.INVESTIGATOR, "league"), (Role.VERIFIER, "league")],
         )
         add_person(
             uow=UnitOfWork(db),
             handle="adv.inv",
-            name="孫",
+            name="孙",
             unit="cs-su",
             roles=[
                 (Role.ADVISOR, "cs-su"),

@@ -10,16 +10,16 @@ from notifications.catalogue import COMMON, LANGUAGES, VARIABLES
 from notifications.render import TEMPLATES, TemplateError, _environment, render
 
 SAMPLE = {
-    "recipient_name": "李老師",
+    "recipient_name": "李老师",
     "reference": "QF-2026-00042",
-    "unit": "計算機學(xué)院學(xué)生會",
-    "stage": "調(diào)查",
+    "unit": "计算机学院学生会",
+    "stage": "调查",
     "event_time": "2026-11-25 10:00",
     "due": "2026-12-09 17:30",
     "portal_url": "https://qingfeng.example/track",
     "receipt_code": "ABCD-EFGH-JKMN-PQRS",
-    "reason": "不屬于受理范圍",
-    "capacity": "調(diào)查人",
+    "reason": "不属于受理范围",
+    "capacity": "调查人",
     "statement_due": "2026-11-30 17:30",
     "returns": 2,
     "decision": "警告",

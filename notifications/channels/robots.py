@@ -1,10 +1,10 @@
 """Chat group robots of the platforms a Chinese university uses, as each one documents:
 
-- WeCom (企業(yè)微信) group robot: POST JSON to the robot's address (its ``key`` is in it);
+- WeCom (企业微信) group robot: POST JSON to the robot's address (its ``key`` is in it);
   ``{"msgtype": "text", "text": {"content", "mentioned_mobile_list"}}``; ``errcode`` 0.
-- DingTalk (釘釘) custom robot with 加簽: ``&timestamp=<ms>&sign=<url-encoded base64
+- DingTalk (钉钉) custom robot with 加签: ``&timestamp=<ms>&sign=<url-encoded base64
   HMAC-SHA256(secret, "<timestamp>\\n<secret>")>`` on the address; ``errcode`` 0.
-- Feishu (飛書) custom bot with 簽名校驗: ``timestamp`` (s) and ``sign`` = base64
+- Feishu (飞书) custom bot with 签名校验: ``timestamp`` (s) and ``sign`` = base64
   HMAC-SHA256 keyed with ``"<timestamp>\\n<secret>"`` over an empty message, in the body;
   ``code`` 0.
 
