@@ -86,6 +86,25 @@ class Triage(_Strict):
     duplicate_window_days: int = Field(default=90, ge=1, le=3650)
 
 
+class SubjectView(_Strict):
+    """What the subject of a case is shown (陈述申辩: enough to answer, nothing that
+    exposes the reporter or witnesses). The allegations as staff summarised them, the
+    facts relied on and the evidence list are always shown: the subject must know them."""
+
+    report_text: bool = Field(
+        default=False, description="The report's own words (summary and details as filed)."
+    )
+    witness_names: bool = Field(default=False, description="Who was interviewed.")
+    internal_deadlines: bool = Field(
+        default=False,
+        description="Staff due times, the escalation ladder and its flags (the subject's own "
+        "statement and appeal deadlines are always shown).",
+    )
+    case_team: bool = Field(
+        default=False, description="The names of the investigators, verifiers and advisors."
+    )
+
+
 class Policy(_Strict):
     version: int = Field(ge=1)
     end_of_day: time
@@ -95,6 +114,7 @@ class Policy(_Strict):
     deadlines: Deadlines
     extensions: Extensions = Extensions()
     triage: Triage = Triage()
+    subject_view: SubjectView = SubjectView()
     escalation: list[EscalationStep] = Field(min_length=1)
 
     @field_validator("categories", "severities", "dispositions", "escalation")

@@ -71,7 +71,7 @@ def _subject(session: Session, report: FileReport, unit: Unit, now: datetime) ->
     return person
 
 
-def _record_event(
+def record_event(
     session: Session,
     case: ConductCase,
     *,
@@ -177,7 +177,7 @@ def file_report(
             )
         open_stage(session, case, policy, now)
         data: dict[str, object] = {"unit": unit.code, "anonymous": report.anonymous}
-        seq = _record_event(
+        seq = record_event(
             session,
             case,
             action="filed",
@@ -260,8 +260,8 @@ def apply_action(
         changed = target is not None and target is not stage
         if changed:
             assert target is not None
-            _enter(session, ctx, target)
-        _record_event(
+            enter_stage(session, ctx, target)
+        record_event(
             session,
             case,
             action=command.action,
@@ -288,7 +288,9 @@ def _bump_version(case: ConductCase, expected: int) -> None:
     case.version = expected + 1
 
 
-def _enter(session: Session, ctx: ActionContext, target: Stage) -> None:
+def enter_stage(session: Session, ctx: ActionContext, target: Stage) -> None:
+    """Leave the current stage (pending steps cancelled, an open request lapsed), enter
+    ``target`` and write its ladder."""
     case = ctx.case
     cancel_pending(session, case)
     lapse_extension_request(session, case, ctx.now)
