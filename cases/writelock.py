@@ -16,6 +16,7 @@ import fcntl
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 GIVE_UP_SECONDS = 30.0  # then SQLite's busy_timeout decides, as without this lock
@@ -23,11 +24,19 @@ GIVE_UP_SECONDS = 30.0  # then SQLite's busy_timeout decides, as without this lo
 
 class WriterLock:
     """``background``: a bulk writer (the notifier) that polls coarsely, so staff writers,
-    polling finely, take the lock first whenever both wait."""
+    polling finely, take the lock first whenever both wait. ``sleep`` pauses between polls
+    (tests pass one on a clock of their own)."""
 
-    def __init__(self, database_file: Path | None, *, background: bool = False) -> None:
+    def __init__(
+        self,
+        database_file: Path | None,
+        *,
+        background: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._threads = threading.Lock()
         self._pauses = (0.005, 0.02) if background else (0.0001, 0.001)
+        self._sleep = sleep
         self._fd: int | None = None
         if database_file is not None:
             self._fd = os.open(f"{database_file}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -35,7 +44,7 @@ class WriterLock:
 
     def acquire(self) -> None:
         self._threads.acquire()
-        self._file_held = self._fd is not None and self._lock_file(self._fd, *self._pauses)
+        self._file_held = self._fd is not None and self._lock_file(self._fd)
 
     def release(self) -> None:
         if self._file_held and self._fd is not None:
@@ -49,11 +58,10 @@ class WriterLock:
                 os.close(self._fd)
             self._fd = None
 
-    @staticmethod
-    def _lock_file(fd: int, first_pause: float, longest_pause: float) -> bool:
+    def _lock_file(self, fd: int) -> bool:
         # Not a blocking flock: two Database objects on one file in one thread would wait
         # on each other for ever; polling gives up and leaves it to SQLite.
-        deadline, pause = time.monotonic() + GIVE_UP_SECONDS, first_pause
+        (pause, longest_pause), deadline = self._pauses, time.monotonic() + GIVE_UP_SECONDS
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -61,5 +69,5 @@ class WriterLock:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     return False
-                time.sleep(pause)
+                self._sleep(pause)
                 pause = min(pause * 2, longest_pause)
