@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -36,13 +37,29 @@ def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float | N
 
 
 class ForegroundLoad:
-    """Whether process ``pid`` used more than ``busy_cores`` of CPU in the last sample."""
+    """Whether process ``pid`` used more than ``busy_cores`` of CPU in the last sample.
 
-    def __init__(self, pid: int, *, busy_cores: float = 0.5, sample_seconds: float = 0.25):
+    ``cpu_seconds`` and ``clock`` read the process's CPU time and the time (tests pass
+    readings of their own); ``sample_in_background=False`` leaves the sampling to whoever
+    calls ``sample()``."""
+
+    def __init__(
+        self,
+        pid: int,
+        *,
+        busy_cores: float = 0.5,
+        sample_seconds: float = 0.25,
+        cpu_seconds: Callable[[int], float | None] = process_cpu_seconds,
+        clock: Callable[[], float] = time.monotonic,
+        sample_in_background: bool = True,
+    ):
         self.pid, self.busy_cores, self.sample_seconds = pid, busy_cores, sample_seconds
+        self._cpu_seconds, self._clock = cpu_seconds, clock
         self.busy = False
-        self._sampler = threading.Thread(target=self._sample, name="foreground", daemon=True)
-        self._sampler.start()
+        self._last = (cpu_seconds(pid), clock())
+        if sample_in_background:
+            sampler = threading.Thread(target=self._sample, name="foreground", daemon=True)
+            sampler.start()
 
     @classmethod
     def from_environment(cls) -> ForegroundLoad | None:
@@ -52,24 +69,31 @@ class ForegroundLoad:
             return None
         return cls(int(pid))
 
+    def sample(self) -> bool:
+        """Read the process's CPU time once more and update ``busy``; False once it is gone."""
+        last_cpu, last_at = self._last
+        now_cpu, now = self._cpu_seconds(self.pid), self._clock()
+        if last_cpu is None or now_cpu is None:
+            self.busy = False  # the foreground is gone: nothing to yield to
+            return False
+        if now > last_at:
+            self.busy = (now_cpu - last_cpu) / (now - last_at) > self.busy_cores
+            self._last = (now_cpu, now)
+        return True
+
     def _sample(self) -> None:
-        last, at = process_cpu_seconds(self.pid), time.monotonic()
-        while last is not None:
+        while True:
             time.sleep(self.sample_seconds)
-            now_cpu, now = process_cpu_seconds(self.pid), time.monotonic()
-            if now_cpu is None:
-                break
-            self.busy = (now_cpu - last) / (now - at) > self.busy_cores
-            last, at = now_cpu, now
-        self.busy = False  # the foreground is gone: nothing to yield to
+            if not self.sample():
+                return
 
     def wait_until_quiet(self, stop: threading.Event, *, max_defer: float = 30.0) -> float:
         """Block while the foreground is busy (at most ``max_defer`` s, or until ``stop``);
         returns the seconds waited."""
-        began = time.monotonic()
-        while self.busy and not stop.is_set() and time.monotonic() - began < max_defer:
+        began = self._clock()
+        while self.busy and not stop.is_set() and self._clock() - began < max_defer:
             stop.wait(self.sample_seconds)
-        waited = time.monotonic() - began
+        waited = self._clock() - began
         if waited >= self.sample_seconds:
             log.debug("background work waited for staff requests", seconds=round(waited, 2))
         return waited
