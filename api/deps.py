@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from cases.access import authenticate
 from cases.db import Database, UnitOfWork
-from cases.errors import PreconditionRequired, Unauthenticated, VersionConflict
+from cases.errors import InvalidInput, PreconditionRequired, Unauthenticated, VersionConflict
 from cases.models import Person
 from cases.policy import Policy
 from config.settings import Settings
@@ -126,18 +128,53 @@ async def expected_version(
         str | None, Header(alias="If-Match", description="The case's ETag from GET /cases/{ref}")
     ] = None,
 ) -> int:
-    """The case version the client last saw, from If-Match (required on case actions)."""
-    if if_match is None:
+    """The case version the client last saw, from If-Match (required on case actions).
+
+    Strong comparison (RFC 9110 §13.1.1): only the exact ETag ``"<version>"`` matches; a weak
+    ``W/"4"`` never does."""
+    if if_match is None or not if_match.strip():
         raise PreconditionRequired(
             "send If-Match with the case's ETag (GET /cases/{reference}) so changes are not lost",
             field="If-Match",
         )
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    match = _STRONG_ETAG.fullmatch(if_match.strip())
+    if match is None:
         raise VersionConflict(
-            f"If-Match {if_match!r} is not an ETag of this case", field="If-Match"
+            f'If-Match {if_match!r} is not a (strong) ETag of this case, such as "4"',
+            field="If-Match",
         )
-    return int(value)
+    return int(match.group(1))
+
+
+_STRONG_ETAG = re.compile(r'"(\d{1,18})"')
+
+
+_KNOWN_QUERY: dict[str, frozenset[str]] = {}  # by route, built on its first request
+
+
+def _known_query(route: APIRoute) -> frozenset[str]:
+    if route.unique_id not in _KNOWN_QUERY:
+        known, pending = set(), [route.dependant]
+        while pending:  # the operation's parameters and those of its dependencies
+            dependant = pending.pop()
+            known |= {param.alias for param in dependant.query_params}
+            pending.extend(dependant.dependencies)
+        _KNOWN_QUERY[route.unique_id] = frozenset(known)
+    return _KNOWN_QUERY[route.unique_id]
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A query parameter the operation does not define is a 422, not silently ignored."""
+    route = request.scope.get("route")
+    if not request.query_params or not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _known_query(route))
+    if unknown:
+        known = ", ".join(sorted(_known_query(route))) or "none"
+        raise InvalidInput(
+            f"unknown query parameter {unknown[0]!r}; this operation takes: {known}",
+            field=unknown[0],
+        )
 
 
 IfMatch = Annotated[int, Depends(expected_version)]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from cases.access import roles_in_scope
-from cases.errors import ConflictOfInterest, InvalidInput, SeparationOfDuties
+from cases.errors import ConflictOfInterest, IneligibleAssignee, SeparationOfDuties
 from cases.guards import ActionContext
 from cases.models import CaseParty, Person, Unit, pk
 from cases.people import related
-from cases.vocabulary import Capacity, Role
+from cases.vocabulary import PARTIES, Capacity, Role
 
 # The unit role an assignee must hold (in scope of the case's unit) for each capacity.
 REQUIRED_ROLES: dict[Capacity, frozenset[str]] = {
@@ -32,7 +32,10 @@ INCOMPATIBLE: dict[Capacity, frozenset[str]] = {
     Capacity.ADVISOR: frozenset(
         {Capacity.INVESTIGATOR, Capacity.VERIFIER, Capacity.APPEAL_REVIEWER}
     ),
-    Capacity.APPEAL_REVIEWER: frozenset({c.value for c in Capacity} - {Capacity.APPEAL_REVIEWER}),
+    # Parties are refused before this table is read (check_assignable), so it names handlers.
+    Capacity.APPEAL_REVIEWER: frozenset(
+        {c.value for c in Capacity} - {Capacity.APPEAL_REVIEWER, *PARTIES}
+    ),
 }
 
 
@@ -44,13 +47,17 @@ def check_assignable(
     *,
     unit: Unit,
     override_reason: str | None,
+    field: str = "person",
 ) -> str | None:
-    """Raise on a duty or interest conflict; return the override reason that was used, if any."""
+    """Raise on a duty or interest conflict; return the override reason that was used, if any.
+
+    A party to the case and a person without a matching role are refused alike
+    (IneligibleAssignee): the answer must not tell staff who reported an anonymous case.
+    """
     assert person.id is not None
-    field = "person"
     if ctx.is_party(person.id):
-        raise SeparationOfDuties(
-            f"{person.handle} is the reporter or subject of this case", rule="party_not_handler"
+        raise IneligibleAssignee(
+            person.handle, capacity.value, field=field, reason="party_not_handler: a party"
         )
     held = ctx.capacities(person.id) & INCOMPATIBLE[capacity]
     if held:
@@ -60,9 +67,11 @@ def check_assignable(
             rule=f"{capacity.value}_separation",
         )
     if not roles_in_scope(session, person.id, unit.path) & REQUIRED_ROLES[capacity]:
-        raise InvalidInput(
-            f"{person.handle} holds no role that may act as {capacity.value} for unit {unit.code}",
+        raise IneligibleAssignee(
+            person.handle,
+            capacity.value,
             field=field,
+            reason=f"no role that may act as {capacity.value} for unit {unit.code}",
         )
     conflict = _conflict(session, ctx, person, capacity)
     if conflict is None:
@@ -89,7 +98,10 @@ def _conflict(
     # Advisors belong to the subject's unit by design; the same-unit rule is for handlers.
     if capacity is not Capacity.ADVISOR and person.unit_id == ctx.case.unit_id:
         return "same unit as the subject"
-    kind = related(session, person.id, [ctx.case.subject_id, ctx.case.reporter_id])
+    # An anonymous reporter's identity is sealed from staff, so a relationship with them is
+    # not checked here: refusing it would tell the assigner who reported.
+    parties = [ctx.case.subject_id] + ([] if ctx.case.anonymous else [ctx.case.reporter_id])
+    kind = related(session, person.id, parties)
     return f"declared relationship ({kind}) with a party" if kind else None
 
 

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from cases.calendar import local_date
+from cases.clock import utcnow
 from cases.vocabulary import Action, AppealOutcome, Capacity, FindingsResult
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -15,9 +24,23 @@ Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
+def _not_in_future(day: date) -> date:
+    if day > local_date(utcnow()):
+        raise ValueError("must not be in the future (Asia/Shanghai)")
+    return day
+
+
+PastDate = Annotated[date, AfterValidator(_not_in_future)]
+Reasons = Annotated[
+    list[Text], Field(min_length=1, max_length=20, description="One or more reasons.")
+]
+
+
 class Command(BaseModel):
+    """A staff action's input. ``action`` is the class's, not a field: the URL names it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    action: Action
+    action: ClassVar[Action]
 
 
 class FileReport(BaseModel):
@@ -38,30 +61,33 @@ class FileReport(BaseModel):
 
 
 class Accept(Command):
-    action: Literal[Action.ACCEPT] = Action.ACCEPT
+    action: ClassVar[Action] = Action.ACCEPT
     category: Code
     severity: Code
     investigators: list[Handle] = Field(min_length=1, max_length=5)
+    allegations: Text | None = Field(
+        default=None,
+        description="The allegations as staff summarise them: what the subject is shown "
+        "(not the report's own words). The category's label when left out.",
+    )
     override_reason: Short | None = Field(
         default=None, description="Secretary only: reason to assign despite a conflict of interest."
     )
 
 
 class Decline(Command):
-    action: Literal[Action.DECLINE] = Action.DECLINE
+    action: ClassVar[Action] = Action.DECLINE
     reason: Literal["out_of_scope", "duplicate", "insufficient_information"]
     explanation: Text
-    duplicate_of: Short | None = None
-
-    @model_validator(mode="after")
-    def _duplicate_names_case(self) -> Decline:
-        if self.reason == "duplicate" and not self.duplicate_of:
-            raise ValueError("duplicate_of is required when the reason is 'duplicate'")
-        return self
+    duplicate_of: Short | None = Field(
+        default=None,
+        description="The case this one repeats (reason 'duplicate'); triage's possible "
+        "duplicate when left out.",
+    )
 
 
 class Assign(Command):
-    action: Literal[Action.ASSIGN] = Action.ASSIGN
+    action: ClassVar[Action] = Action.ASSIGN
     capacity: Literal[
         Capacity.INVESTIGATOR, Capacity.VERIFIER, Capacity.ADVISOR, Capacity.APPEAL_REVIEWER
     ]
@@ -70,76 +96,79 @@ class Assign(Command):
 
 
 class RecordEvidence(Command):
-    action: Literal[Action.RECORD_EVIDENCE] = Action.RECORD_EVIDENCE
+    action: ClassVar[Action] = Action.RECORD_EVIDENCE
     description: Text
     filename: Short | None = None
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    collected_on: PastDate | None = Field(
+        default=None, description="When the item was obtained (not in the future)."
+    )
 
 
 class RecordInterview(Command):
-    action: Literal[Action.RECORD_INTERVIEW] = Action.RECORD_INTERVIEW
+    action: ClassVar[Action] = Action.RECORD_INTERVIEW
     interviewee: Short
     summary: Text
-    held_on: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    held_on: PastDate = Field(description="The day of the interview (not in the future).")
 
 
 class RecordStatement(Command):
-    action: Literal[Action.RECORD_STATEMENT] = Action.RECORD_STATEMENT
+    action: ClassVar[Action] = Action.RECORD_STATEMENT
     statement: Text
 
 
 class WaiveStatement(Command):
-    action: Literal[Action.WAIVE_STATEMENT] = Action.WAIVE_STATEMENT
+    action: ClassVar[Action] = Action.WAIVE_STATEMENT
     note: Text
 
 
 class SubmitFindings(Command):
-    action: Literal[Action.SUBMIT_FINDINGS] = Action.SUBMIT_FINDINGS
+    action: ClassVar[Action] = Action.SUBMIT_FINDINGS
     result: FindingsResult
     summary: Text
     recommended_disposition: Code
 
 
 class Confirm(Command):
-    action: Literal[Action.CONFIRM] = Action.CONFIRM
+    action: ClassVar[Action] = Action.CONFIRM
     comment: Text | None = None
 
 
 class Return(Command):
-    action: Literal[Action.RETURN] = Action.RETURN
-    reasons: list[Text] = Field(default_factory=list, max_length=20)
+    action: ClassVar[Action] = Action.RETURN
+    reasons: Reasons
 
 
 class Propose(Command):
-    action: Literal[Action.PROPOSE] = Action.PROPOSE
+    action: ClassVar[Action] = Action.PROPOSE
     disposition: Code
     rationale: Text
 
 
 class SignOff(Command):
-    action: Literal[Action.SIGN_OFF] = Action.SIGN_OFF
+    action: ClassVar[Action] = Action.SIGN_OFF
     comment: Text | None = None
 
 
 class Refuse(Command):
-    action: Literal[Action.REFUSE] = Action.REFUSE
+    action: ClassVar[Action] = Action.REFUSE
     comments: Text
 
 
 class CoSign(Command):
-    action: Literal[Action.CO_SIGN] = Action.CO_SIGN
+    action: ClassVar[Action] = Action.CO_SIGN
     comment: Text | None = None
 
 
 class Appeal(Command):
-    action: Literal[Action.APPEAL] = Action.APPEAL
+    action: ClassVar[Action] = Action.APPEAL
     grounds: Text
 
 
 class DecideAppeal(Command):
-    action: Literal[Action.DECIDE_APPEAL] = Action.DECIDE_APPEAL
+    action: ClassVar[Action] = Action.DECIDE_APPEAL
     outcome: AppealOutcome
-    reasons: Text
+    reasons: Reasons
     disposition: Code | None = Field(default=None, description="The new disposition ('change').")
 
     @model_validator(mode="after")
@@ -150,18 +179,18 @@ class DecideAppeal(Command):
 
 
 class Close(Command):
-    action: Literal[Action.CLOSE] = Action.CLOSE
+    action: ClassVar[Action] = Action.CLOSE
     note: Text | None = None
 
 
 class RequestExtension(Command):
-    action: Literal[Action.REQUEST_EXTENSION] = Action.REQUEST_EXTENSION
+    action: ClassVar[Action] = Action.REQUEST_EXTENSION
     reason: Text
     due_on: date = Field(description="The working day (Asia/Shanghai) the stage should be due.")
 
 
 class GrantExtension(Command):
-    action: Literal[Action.GRANT_EXTENSION] = Action.GRANT_EXTENSION
+    action: ClassVar[Action] = Action.GRANT_EXTENSION
     due_on: date | None = Field(
         default=None, description="The new due day; the day asked for when left out."
     )
@@ -169,12 +198,12 @@ class GrantExtension(Command):
 
 
 class RefuseExtension(Command):
-    action: Literal[Action.REFUSE_EXTENSION] = Action.REFUSE_EXTENSION
+    action: ClassVar[Action] = Action.REFUSE_EXTENSION
     reason: Text
 
 
 COMMANDS: dict[Action, type[Command]] = {
-    c.model_fields["action"].default: c
+    c.action: c
     for c in (
         Accept,
         Decline,

@@ -111,6 +111,7 @@ class UnitOfWork:
         self._depth = 0
         self._committed = False
         self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
         self._locked = False
         self.session: Session
 
@@ -124,6 +125,7 @@ class UnitOfWork:
             self.session = Session(engine, expire_on_commit=False)
             self._committed = False
             self._after_commit = []
+            self._after_rollback = []
         self._depth += 1
         return self
 
@@ -145,6 +147,9 @@ class UnitOfWork:
             if self._committed and exc_type is None:
                 for callback in self._after_commit:
                     callback()
+            elif exc_type is not None and not self._committed:
+                for callback in self._after_rollback:
+                    callback()
 
     def commit(self) -> None:
         """Commit, unless an outer block owns the transaction (it commits when it is done)."""
@@ -157,6 +162,11 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction has committed (wake a worker, say)."""
         self._after_commit.append(callback)
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once an error has rolled the transaction back (record a refusal
+        in a transaction of its own, say)."""
+        self._after_rollback.append(callback)
 
 
 def core(session: Session) -> Connection:

@@ -52,7 +52,13 @@ def _assign(
 ) -> dict[str, Any]:
     person = person_by_handle(session, handle, field=field)
     used = check_assignable(
-        session, ctx, person, capacity, unit=_unit(session, ctx), override_reason=override_reason
+        session,
+        ctx,
+        person,
+        capacity,
+        unit=_unit(session, ctx),
+        override_reason=override_reason,
+        field=field,
     )
     if capacity in SINGLE_HOLDER:
         deactivate(ctx, session, capacity)
@@ -63,6 +69,7 @@ def _assign(
 def accept(session: Session, ctx: ActionContext, cmd: c.Accept) -> dict[str, Any]:
     ctx.case.category = _known(ctx, "category", cmd.category, "category")
     ctx.case.severity = _known(ctx, "severity", cmd.severity, "severity")
+    ctx.case.allegations = cmd.allegations
     put_on_case(session, ctx, ctx.actor, Capacity.TRIAGE)
     assigned = [
         _assign(session, ctx, handle, Capacity.INVESTIGATOR, cmd.override_reason, "investigators")
@@ -72,17 +79,25 @@ def accept(session: Session, ctx: ActionContext, cmd: c.Accept) -> dict[str, Any
 
 
 def decline(session: Session, ctx: ActionContext, cmd: c.Decline) -> dict[str, Any]:
+    duplicate_of = cmd.duplicate_of
+    if cmd.reason == "duplicate":
+        duplicate_of = duplicate_of or ctx.case.possible_duplicate_of
+        if not duplicate_of:
+            raise InvalidInput(
+                "name the case this one repeats: triage found no possible duplicate",
+                field="duplicate_of",
+            )
     if (
-        cmd.duplicate_of
+        duplicate_of
         and not session.exec(
-            select(ConductCase.id).where(ConductCase.reference == cmd.duplicate_of)
+            select(ConductCase.id).where(ConductCase.reference == duplicate_of)
         ).first()
     ):
-        raise InvalidInput(f"no case {cmd.duplicate_of}", field="duplicate_of")
+        raise InvalidInput(f"no case {duplicate_of}", field="duplicate_of")
     put_on_case(session, ctx, ctx.actor, Capacity.TRIAGE)
     ctx.case.decline_reason = cmd.reason
-    ctx.case.duplicate_of = cmd.duplicate_of
-    return {"reason": cmd.reason, "explanation": cmd.explanation, "duplicate_of": cmd.duplicate_of}
+    ctx.case.duplicate_of = duplicate_of
+    return {"reason": cmd.reason, "explanation": cmd.explanation, "duplicate_of": duplicate_of}
 
 
 def assign(session: Session, ctx: ActionContext, cmd: c.Assign) -> dict[str, Any]:
@@ -94,7 +109,12 @@ def _recorded(ctx: ActionContext) -> dict[str, Any]:
 
 
 def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence) -> dict[str, Any]:
-    record = {"description": cmd.description, "filename": cmd.filename, "sha256": cmd.sha256}
+    record = {
+        "description": cmd.description,
+        "filename": cmd.filename,
+        "sha256": cmd.sha256,
+        "collected_on": cmd.collected_on.isoformat() if cmd.collected_on else None,
+    }
     insert_rows(session, Evidence, [{**record, **_recorded(ctx)}])
     return {"sha256": cmd.sha256, "filename": cmd.filename}
 
@@ -102,9 +122,10 @@ def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence)
 def record_interview(
     session: Session, ctx: ActionContext, cmd: c.RecordInterview
 ) -> dict[str, Any]:
-    record = {"interviewee": cmd.interviewee, "summary": cmd.summary, "held_on": cmd.held_on}
+    held_on = cmd.held_on.isoformat()
+    record = {"interviewee": cmd.interviewee, "summary": cmd.summary, "held_on": held_on}
     insert_rows(session, Interview, [{**record, **_recorded(ctx)}])
-    return {"held_on": cmd.held_on}
+    return {"held_on": held_on}
 
 
 def record_statement(

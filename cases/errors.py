@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 
 class DomainError(Exception):
     """Base class; ``field`` names the offending input when there is one."""
@@ -18,6 +16,18 @@ class DomainError(Exception):
         self.extra = extra
 
 
+class Refusal(DomainError):
+    """The procedure refuses the action: recorded on the case's audit trail (``action.refused``)
+    with ``rule``, the rule that refused it, and ``reason``, the true reason, which may say
+    more than ``detail`` (the answer) may tell the caller."""
+
+    rule = "refused"
+
+    @property
+    def reason(self) -> str:
+        return self.detail
+
+
 class NotFound(DomainError):
     kind, title = "not-found", "Not found"
 
@@ -30,8 +40,9 @@ class Unauthenticated(DomainError):
     kind, title = "unauthenticated", "Authentication required"
 
 
-class Forbidden(DomainError):
+class Forbidden(Refusal):
     kind, title = "forbidden", "Not allowed"
+    rule = "who"
 
 
 class SeparationOfDuties(Forbidden):
@@ -42,28 +53,49 @@ class SeparationOfDuties(Forbidden):
         self.rule = rule
 
 
-class ConflictOfInterest(DomainError):
+class ConflictOfInterest(Refusal):
     kind, title = "conflict-of-interest", "Conflict of interest"
+    rule = "conflict_of_interest"
 
 
-class IllegalAction(DomainError):
+class IneligibleAssignee(InvalidInput, Refusal):
+    """A person who may not be put on the case. Every such refusal reads the same to the
+    caller, so that no answer tells who the (anonymous) reporter is; the true reason is
+    kept for the audit trail only."""
+
+    kind, title = "ineligible-assignee", "This person cannot be assigned"
+    rule = "assignee_eligible"
+
+    def __init__(self, handle: str, capacity: str, *, field: str, reason: str) -> None:
+        DomainError.__init__(
+            self,
+            f"{handle} cannot be assigned as {capacity} on this case: an assignee holds a "
+            f"matching role over the case's unit and takes no other part in the case",
+            field=field,
+        )
+        self._true_reason = reason
+
+    @property
+    def reason(self) -> str:
+        return self._true_reason
+
+
+class IllegalAction(Refusal):
     kind, title = "illegal-action", "Action not allowed in this stage"
+    rule = "illegal_action"
 
-    def __init__(self, *, stage: str, action: str, allowed: Iterable[str]) -> None:
-        allowed_now = sorted(allowed)
+    def __init__(self, *, stage: str, action: str) -> None:
         super().__init__(
-            f"'{action}' is not allowed while the case is in stage '{stage}'; "
-            f"allowed now: {', '.join(allowed_now) or 'none'}",
-            stage=stage,
-            allowed_actions=allowed_now,
+            f"'{action}' is not allowed while the case is in stage '{stage}'", stage=stage
         )
 
 
-class GuardFailed(DomainError):
+class GuardFailed(Refusal):
     kind, title = "guard-failed", "A rule of the procedure is not met"
 
     def __init__(self, detail: str, *, guard: str, field: str | None = None) -> None:
         super().__init__(detail, field=field, guard=guard)
+        self.rule = guard
 
 
 class VersionConflict(DomainError):

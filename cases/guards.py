@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cases.commands import Command, Return
+from cases.commands import Command
 from cases.models import CaseParty, ConductCase, Person
 from cases.policy import Policy
 from cases.vocabulary import ASSIGNABLE, Capacity, Role, Stage, StatementState
@@ -152,11 +152,6 @@ GUARDS: dict[str, Guard] = {
         "a verifier may not verify findings of a case they investigated"
         if _handled(c, Capacity.INVESTIGATOR)
         else None
-    ),
-    "reasons_given": lambda c: (
-        None
-        if isinstance(c.command, Return) and c.command.reasons
-        else "returning findings needs at least one reason"
     ),
     "nothing_proposed": lambda c: (
         None

@@ -102,6 +102,7 @@ class ConductCase(SQLModel, table=True):
     receipt_hash: str
     summary: str = Field(max_length=200)
     details: str = Field(sa_column=Column(Text, nullable=False))
+    allegations: str | None = Field(default=None, sa_column=Column(Text))  # staff's summary
     category: str | None = Field(default=None, max_length=40)
     severity: str | None = Field(default=None, max_length=40)
     filed_at: datetime = Field(index=True)
@@ -133,7 +134,8 @@ class ConductCase(SQLModel, table=True):
     extensions_granted: int = 0
     extension_requested_by: int | None = Field(default=None, foreign_key="person.id")
     extension_requested_due_on: date | None = None
-    # Written by the stage flow (automation, not staff: the version does not move).
+    # Written at filing (the reporter's category, triage) and by the stage flow (the case
+    # file's digest): automation, not staff, so the version does not move.
     reported_category: str | None = Field(default=None, max_length=40)
     possible_duplicate_of: str | None = Field(default=None, max_length=20)
     missing_information: str | None = None  # comma-separated codes, '' when complete
@@ -161,6 +163,7 @@ class Evidence(SQLModel, table=True):
     description: str
     filename: str | None = None
     sha256: str = Field(max_length=64)
+    collected_on: str | None = Field(default=None, max_length=10)  # ISO date
     recorded_by: int = Field(foreign_key="person.id")
     recorded_at: datetime
 

@@ -16,6 +16,7 @@ from cases.errors import InvalidInput
 from cases.models import CaseParty, ConductCase, Person, Unit
 from cases.people import unit_by_code
 from cases.views import CaseSummary, summary_of
+from cases.vocabulary import PARTIES
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def list_cases(
                     .where(
                         Person.handle == filters.assignee,
                         col(CaseParty.active),
-                        col(CaseParty.capacity).notin_(["reporter", "subject"]),
+                        col(CaseParty.capacity).notin_(PARTIES),
                     )
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
@@ -13,16 +14,12 @@ from cases.access import VisibleCase, case_for
 from cases.audit import append_event, case_chain
 from cases.clock import utcnow
 from cases.commands import Command, FileReport
-from cases.db import UnitOfWork, write_changes
+from cases.db import Database, UnitOfWork, write_changes
 from cases.deadlines import cancel_pending, lapse_extension_request, open_stage
 from cases.effects import EFFECTS, on_enter
-from cases.errors import (
-    IllegalAction,
-    InvalidInput,
-    VersionConflict,
-)
+from cases.errors import IllegalAction, InvalidInput, Refusal, VersionConflict
 from cases.guards import ActionContext
-from cases.machine import allowed_actions, rule_for
+from cases.machine import rule_for
 from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
 from cases.notices import notices_for, prepare_deliveries
 from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue, stage_flow_key
@@ -30,8 +27,10 @@ from cases.people import unit_by_code
 from cases.policy import Policy
 from cases.rules import check_rule, next_stage, permitted_actions
 from cases.secrets import hash_receipt
-from cases.views import READ_EVENT, CaseDetail, CaseState, detail_of, state_of
-from cases.vocabulary import Capacity, Stage
+from cases.subject_view import SubjectCaseView, subject_view_of
+from cases.triage import TRIAGE_EVENT, triage
+from cases.views import READ_EVENT, REFUSED_EVENT, CaseDetail, CaseState, detail_of, state_of
+from cases.vocabulary import Capacity, Role, Stage
 
 
 @dataclass(frozen=True)
@@ -135,46 +134,14 @@ def file_report(
     sealed_receipt: str | None = None,
     now: datetime | None = None,
 ) -> FiledReport:
-    """Create a case in intake from a report; only the receipt code's hash is kept (and,
-    when given, its sealed copy for the reporter's receipt message)."""
+    """Create a case in intake from a report, triaged before anyone can accept it."""
     now = now or utcnow()
     with uow:
         session = uow.session
         unit = unit_by_code(session, report.unit)
         subject = _subject(session, report, unit, now)
-        if reporter is not None and reporter.id == subject.id:
-            raise InvalidInput("a report cannot name its own reporter", field="subject_handle")
-        if report.category and report.category not in policy.category_codes:
-            known = ", ".join(sorted(policy.category_codes))
-            raise InvalidInput(
-                f"unknown category {report.category!r}; known: {known}", field="category"
-            )
-        named = reporter is None and not report.anonymous
-        case = ConductCase(
-            reference=_next_reference(session, now.year),
-            stage=Stage.INTAKE,
-            stage_entered_at=now,
-            unit_id=pk(unit),
-            subject_id=pk(subject),
-            reporter_id=reporter.id if reporter else None,
-            anonymous=report.anonymous,
-            reporter_name=report.reporter_name if named else None,
-            reporter_contact=report.reporter_contact,
-            receipt_hash=hash_receipt(receipt_code),
-            summary=report.summary,
-            details=report.details,
-            reported_category=report.category,
-            filed_at=now,
-        )
-        session.add(case)
-        session.flush()
-        parties = [(subject, Capacity.SUBJECT)] + (
-            [(reporter, Capacity.REPORTER)] if reporter else []
-        )
-        for person, capacity in parties:
-            session.add(
-                CaseParty(case_id=pk(case), person_id=pk(person), capacity=capacity, since=now)
-            )
+        _check_report(report, reporter, subject, policy)
+        case = _new_case(session, report, reporter, unit, subject, receipt_code, now)
         open_stage(session, case, policy, now)
         data: dict[str, object] = {"unit": unit.code, "anonymous": report.anonymous}
         seq = record_event(
@@ -187,6 +154,7 @@ def file_report(
             data=data,
             policy=policy,
         )
+        _triage(session, case, policy, now)
         if sealed_receipt:  # the receipt goes at once; the stage run tells everyone else
             prepare_deliveries(
                 session,
@@ -202,6 +170,71 @@ def file_report(
             )
         uow.commit()
         return FiledReport(case.reference, case.version, case.stage, case.filed_at)
+
+
+def _check_report(
+    report: FileReport, reporter: Person | None, subject: Person, policy: Policy
+) -> None:
+    if reporter is not None and reporter.id == subject.id:
+        raise InvalidInput("a report cannot name its own reporter", field="subject_handle")
+    if report.category and report.category not in policy.category_codes:
+        known = ", ".join(sorted(policy.category_codes))
+        raise InvalidInput(
+            f"unknown category {report.category!r}; known: {known}", field="category"
+        )
+
+
+def _new_case(
+    session: Session,
+    report: FileReport,
+    reporter: Person | None,
+    unit: Unit,
+    subject: Person,
+    receipt_code: str,
+    now: datetime,
+) -> ConductCase:
+    """The case row in intake and its parties; only the receipt code's hash is kept."""
+    named = reporter is None and not report.anonymous
+    case = ConductCase(
+        reference=_next_reference(session, now.year),
+        stage=Stage.INTAKE,
+        stage_entered_at=now,
+        unit_id=pk(unit),
+        subject_id=pk(subject),
+        reporter_id=reporter.id if reporter else None,
+        anonymous=report.anonymous,
+        reporter_name=report.reporter_name if named else None,
+        reporter_contact=report.reporter_contact,
+        receipt_hash=hash_receipt(receipt_code),
+        summary=report.summary,
+        details=report.details,
+        reported_category=report.category,
+        filed_at=now,
+    )
+    session.add(case)
+    session.flush()
+    parties = [(subject, Capacity.SUBJECT)] + ([(reporter, Capacity.REPORTER)] if reporter else [])
+    for person, capacity in parties:
+        session.add(CaseParty(case_id=pk(case), person_id=pk(person), capacity=capacity, since=now))
+    return case
+
+
+def _triage(session: Session, case: ConductCase, policy: Policy, now: datetime) -> None:
+    """Possible duplicate and missing information, on the case file before anyone accepts."""
+    result = triage(session, case, policy)
+    case.possible_duplicate_of = result.possible_duplicate_of
+    case.missing_information = ",".join(result.missing)
+    append_event(
+        session,
+        chain=case_chain(pk(case)),
+        case_id=case.id,
+        action=TRIAGE_EVENT,
+        at=now,
+        data={
+            "possible_duplicate_of": result.possible_duplicate_of,
+            "missing": list(result.missing),
+        },
+    )
 
 
 def _parties(session: Session, case: ConductCase) -> list[CaseParty]:
@@ -250,12 +283,19 @@ def apply_action(
         case = seen.case
         _bump_version(case, case.version if expected_version is None else expected_version)
         stage = Stage(case.stage)
-        rule = rule_for(stage, command.action)
-        if rule is None:
-            raise IllegalAction(stage=stage, action=command.action, allowed=allowed_actions(stage))
         ctx = _context(session, seen, actor, policy, now, command)
-        check_rule(ctx, rule, command.action)
-        data = EFFECTS[command.action](session, ctx, command)
+        try:
+            rule = rule_for(stage, command.action)
+            if rule is None:
+                raise IllegalAction(stage=stage, action=command.action)
+            check_rule(ctx, rule, command.action)
+            data = EFFECTS[command.action](session, ctx, command)
+        except Refusal as refusal:
+            refusal.extra["allowed_actions"] = permitted_actions(ctx)  # this viewer's, now
+            uow.after_rollback(
+                partial(_record_refusal, uow.db, pk(case), actor.id, command.action, refusal, now)
+            )
+            raise
         target = next_stage(rule, ctx)
         changed = target is not None and target is not stage
         if changed:
@@ -275,6 +315,24 @@ def apply_action(
         write_changes(session, case)
         uow.commit()
         return state
+
+
+def _record_refusal(
+    db: Database, case_id: int, actor_id: int | None, action: str, refusal: Refusal, now: datetime
+) -> None:
+    # In a transaction of its own, after the refused one rolled back. The true reason is
+    # kept here, for oversight (secretary, admin); the answer may have said less.
+    with UnitOfWork(db) as uow:
+        append_event(
+            uow.session,
+            chain=case_chain(case_id),
+            case_id=case_id,
+            actor_id=actor_id,
+            action=REFUSED_EVENT,
+            at=now,
+            data={"action": action, "rule": refusal.rule, "reason": refusal.reason},
+        )
+        uow.commit()
 
 
 def _bump_version(case: ConductCase, expected: int) -> None:
@@ -305,8 +363,8 @@ def enter_stage(session: Session, ctx: ActionContext, target: Stage) -> None:
 
 def read_case(
     *, uow: UnitOfWork, policy: Policy, reference: str, viewer: Person, now: datetime | None = None
-) -> CaseDetail:
-    """The case file as ``viewer`` may see it; the read itself is audited."""
+) -> CaseDetail | SubjectCaseView:
+    """The case file as ``viewer`` may see it (its subject: what policy shows them); audited."""
     now = now or utcnow()
     with uow:
         session = uow.session
@@ -321,6 +379,14 @@ def read_case(
             action=READ_EVENT,
             at=now,
         )
-        detail = detail_of(session, case, seen.unit, viewer=viewer, allowed=permitted_actions(ctx))
+        allowed = permitted_actions(ctx)
+        detail: CaseDetail | SubjectCaseView
+        if viewer.id == case.subject_id:
+            detail = subject_view_of(session, case, seen.unit, policy=policy, allowed=allowed)
+        else:
+            oversight = ctx.has_role(Role.SECRETARY) or ctx.has_role(Role.ADMIN)
+            detail = detail_of(
+                session, case, seen.unit, viewer=viewer, allowed=allowed, oversight=oversight
+            )
         uow.commit()
         return detail

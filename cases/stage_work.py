@@ -20,8 +20,7 @@ from cases.db import UnitOfWork
 from cases.models import AuditEvent, ConductCase, OutboxMessage, Person, Unit
 from cases.notices import prepare_deliveries
 from cases.policy import Policy
-from cases.triage import TriageResult, triage
-from cases.views import READ_EVENT, detail_of
+from cases.views import HIDDEN_FROM_TIMELINE, detail_of
 from cases.vocabulary import Stage
 
 
@@ -37,34 +36,6 @@ def _record(session: Session, case_id: int, action: str, data: dict[str, object]
     append_event(
         session, chain=case_chain(case_id), case_id=case_id, action=action, at=utcnow(), data=data
     )
-
-
-def record_triage(*, uow: UnitOfWork, policy: Policy, case_id: int) -> TriageResult:
-    """Check a new report for a possible duplicate and missing information; record once."""
-    with uow:
-        session = uow.session
-        case = _case(uow, case_id)
-        result = triage(session, case, policy)
-        first = session.execute(
-            update(ConductCase)
-            .where(col(ConductCase.id) == case_id, col(ConductCase.missing_information).is_(None))
-            .values(
-                possible_duplicate_of=result.possible_duplicate_of,
-                missing_information=",".join(result.missing),
-            )
-        ).rowcount  # type: ignore[attr-defined]
-        if first:
-            _record(
-                session,
-                case_id,
-                "triage.checked",
-                {
-                    "possible_duplicate_of": result.possible_duplicate_of,
-                    "missing": list(result.missing),
-                },
-            )
-        uow.commit()
-        return result
 
 
 def prepare_notifications(
@@ -127,7 +98,10 @@ def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> tuple[str, str]:
         case = _case(uow, case_id)
         events = uow.session.exec(
             select(AuditEvent.seq, AuditEvent.at, AuditEvent.action)
-            .where(AuditEvent.chain == case_chain(case_id), AuditEvent.action != READ_EVENT)
+            .where(
+                AuditEvent.chain == case_chain(case_id),
+                col(AuditEvent.action).notin_(HIDDEN_FROM_TIMELINE),
+            )
             .order_by(col(AuditEvent.seq))
         ).all()
     rows = "\n".join(f"| {seq} | {local_text(at)} | `{action}` |" for seq, at, action in events)

@@ -1,7 +1,8 @@
-"""Triage checks run by the intake stage flow: possible duplicates and missing information.
+"""Triage checks run when a report is filed: possible duplicates and missing information.
 
-Pure rules over a report and its earlier cases; the stage flow records the result on the
-case (as automation, without moving the version staff hold as ETag).
+Rules over a report and its earlier cases; filing records the result on the case (and as
+the ``triage.checked`` event) in its own transaction, so it is on the case file before
+anyone can accept or decline.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 from cases.models import ConductCase
 from cases.policy import Policy
 
+TRIAGE_EVENT = "triage.checked"
 MIN_DETAILS = 30  # characters; shorter reports rarely say who did what, when and where
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from cases.audit import case_chain
 from cases.calendar import local_date, provisional, working_days_between
 from cases.clock import utcnow
 from cases.models import (
@@ -21,9 +22,12 @@ from cases.models import (
     Interview,
     Person,
     Unit,
+    pk,
 )
 
 READ_EVENT = "case.read"
+REFUSED_EVENT = "action.refused"
+HIDDEN_FROM_TIMELINE = (READ_EVENT, REFUSED_EVENT)  # reads, and refusals (oversight only)
 
 
 class CaseSummary(BaseModel):
@@ -42,6 +46,22 @@ class CaseSummary(BaseModel):
     overdue: bool
     escalation: str | None = Field(description="The last deadline step fired past the due time.")
     flag: str | None = Field(description="'red' once the policy's last escalation step fired.")
+
+
+class TriageView(BaseModel):
+    """What triage found when the report was filed."""
+
+    possible_duplicate_of: str | None = Field(
+        description="An earlier case about the same subject and category within the window."
+    )
+    missing: list[str] = Field(description="What to ask for: category, details, contact.")
+
+
+def triage_of(case: ConductCase) -> TriageView:
+    return TriageView(
+        possible_duplicate_of=case.possible_duplicate_of,
+        missing=[code for code in (case.missing_information or "").split(",") if code],
+    )
 
 
 class TimelineEntry(BaseModel):
@@ -86,6 +106,8 @@ class PartyView(BaseModel):
 class CaseDetail(CaseSummary):
     summary: str
     details: str
+    allegations: str | None
+    triage: TriageView
     subject: str
     subject_name: str
     reporter: str | None
@@ -135,10 +157,16 @@ def summary_of(case: ConductCase, unit_code: str) -> CaseSummary:
 
 
 def detail_of(
-    session: Session, case: ConductCase, unit: Unit, *, viewer: Person, allowed: list[str]
+    session: Session,
+    case: ConductCase,
+    unit: Unit,
+    *,
+    viewer: Person,
+    allowed: list[str],
+    oversight: bool = False,
 ) -> CaseDetail:
-    """The case file as ``viewer`` may see it: the reporter is hidden from the subject always
-    and from staff when the report is anonymous."""
+    """The case file as staff member ``viewer`` may see it: the reporter is hidden when the
+    report is anonymous; refusals are shown to oversight (secretary, admin) only."""
     parties = session.exec(
         select(CaseParty, Person)
         .join(Person, col(Person.id) == CaseParty.person_id)
@@ -150,9 +178,12 @@ def detail_of(
     assert subject is not None
     reveal_reporter = not case.anonymous and viewer.id != case.subject_id
     hidden = {case.reporter_id} if not reveal_reporter and case.reporter_id else set()
+    hidden_events = (READ_EVENT,) if oversight else HIDDEN_FROM_TIMELINE
     events = session.exec(
         select(AuditEvent)
-        .where(AuditEvent.chain == f"case:{case.id}", AuditEvent.action != READ_EVENT)
+        .where(
+            AuditEvent.chain == case_chain(pk(case)), col(AuditEvent.action).notin_(hidden_events)
+        )
         .order_by(col(AuditEvent.seq))
     ).all()
     actor_ids = {e.actor_id for e in events if e.actor_id} - set(people)
@@ -169,6 +200,8 @@ def detail_of(
         **summary_of(case, unit.code).model_dump(),
         summary=case.summary,
         details=case.details,
+        allegations=case.allegations,
+        triage=triage_of(case),
         subject=subject.handle,
         subject_name=subject.name,
         reporter=reporter,
@@ -226,13 +259,13 @@ def detail_of(
             )
             for e in events
         ],
-        deadlines=_deadline_steps(session, case),
+        deadlines=deadline_steps(session, case),
         extensions=_extensions(session, case),
         allowed_actions=allowed,
     )
 
 
-def _deadline_steps(session: Session, case: ConductCase) -> list[DeadlineStep]:
+def deadline_steps(session: Session, case: ConductCase) -> list[DeadlineStep]:
     today = local_date(utcnow())
     rows = session.exec(
         select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id))
@@ -272,6 +305,7 @@ def _extensions(session: Session, case: ConductCase) -> list[ExtensionView]:
 class CaseState(CaseSummary):
     """What an action returns: the case's state after it, without re-reading the case file."""
 
+    triage: TriageView
     statement_state: str
     returns_count: int
     proposed_disposition: str | None
@@ -288,6 +322,7 @@ def state_of(case: ConductCase, unit_code: str, *, allowed: list[str]) -> CaseSt
     """The action response, from the case row alone."""
     return CaseState(
         **summary_of(case, unit_code).model_dump(),
+        triage=triage_of(case),
         statement_state=case.statement_state,
         returns_count=case.returns_count,
         proposed_disposition=case.proposed_disposition,

@@ -63,6 +63,8 @@ class Capacity(StrEnum):
     APPEAL_REVIEWER = "appeal_reviewer"
 
 
+PARTIES = frozenset({Capacity.REPORTER, Capacity.SUBJECT})  # never handle their own case
+
 ASSIGNABLE = (
     Capacity.INVESTIGATOR,
     Capacity.VERIFIER,

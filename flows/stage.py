@@ -1,9 +1,9 @@
 """The `case-stage` flow: one short run per transition or deadline step of a case.
 
 It does the stage's automated work as small tasks over the database (which holds the
-case's state; the run holds none): triage at intake, the notifications of the event,
-the case file at closure, and the case's timeline as the artifact `case-<reference>`.
-Every task is idempotent, so a run started twice, or re-run after a crash, changes
+case's state; the run holds none): the notifications of the event, the case file at
+closure, and the case's timeline as the artifact `case-<reference>`. (Triage is not
+here: it runs when the report is filed, before anyone may accept.) Every task is idempotent, so a run started twice, or re-run after a crash, changes
 nothing the second time. Retries are for I/O (database, Prefect API) only.
 """
 
@@ -35,15 +35,6 @@ def io_task(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
 def run_key(case_id: int, stage: str, action_id: int) -> str:
     """The idempotency key of a stage run: its outbox key without the 'flow:' prefix."""
     return stage_flow_key(case_id, stage, action_id).removeprefix("flow:")
-
-
-@io_task("check-triage")
-def check_triage(case_id: int) -> dict[str, Any]:
-    context = current()
-    result = stage_work.record_triage(
-        uow=UnitOfWork(context.db), policy=context.policy, case_id=case_id
-    )
-    return {"possible_duplicate_of": result.possible_duplicate_of, "missing": result.missing}
 
 
 @io_task("prepare-notifications")
@@ -89,8 +80,6 @@ def case_stage(case_id: int, stage: str, action_id: int) -> dict[str, Any]:
     from prefect.runtime import flow_run
 
     done: dict[str, Any] = {"stage": stage}
-    if stage == Stage.INTAKE:
-        done["triage"] = check_triage(case_id)
     done["notifications"] = prepare_notifications(case_id, stage, action_id)
     if stage == Stage.CLOSED:
         done["case_file_sha256"] = build_case_file(case_id)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import select
 
 from api import idempotency
-from api.deps import CurrentUser, IdempotencyKey, ReadUowDep, UowDep
+from api.deps import CurrentUser, IdempotencyKey, ReadUowDep, UowDep, reject_unknown_query
 from api.schemas import TokenCreated
 from cases import people
 from cases.access import global_roles, require_admin
 from cases.models import ApiToken
 
-router = APIRouter(tags=["people"])
+router = APIRouter(tags=["people"], dependencies=[Depends(reject_unknown_query)])
 
 
 class Me(BaseModel):

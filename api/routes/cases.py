@@ -5,7 +5,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from api import idempotency
@@ -18,15 +18,17 @@ from api.deps import (
     ReadUowDep,
     UowDep,
     etag,
+    reject_unknown_query,
 )
 from api.schemas import CasePage
 from cases import commands as c
 from cases import service
 from cases.queries import CaseFilter, list_cases
+from cases.subject_view import SubjectCaseView
 from cases.views import CaseDetail, CaseState
 from cases.vocabulary import Stage
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], dependencies=[Depends(reject_unknown_query)])
 Reference = Annotated[
     str,
     Path(pattern=r"^QF-\d{4}-[A-Z0-9]{1,12}$", description="Case reference, QF-<year>-<number>"),
@@ -66,7 +68,11 @@ def list_(
     return CasePage(items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/{reference}", response_model=CaseDetail, summary="Case file with its timeline")
+@router.get(
+    "/{reference}",
+    response_model=CaseDetail | SubjectCaseView,
+    summary="Case file with its timeline (its subject: what policy shows them)",
+)
 def detail(reference: Reference, user: CurrentUser, uow: UowDep, policy: PolicyDep) -> JSONResponse:
     case = service.read_case(uow=uow, policy=policy, reference=reference, viewer=user)
     return JSONResponse(case.model_dump(mode="json"), headers={"ETag": etag(case.version)})
@@ -139,6 +145,6 @@ for _path, _command, _summary in ACTION_ROUTES:
         methods=["POST"],
         response_model=CaseState,
         summary=_summary,
-        name=_command.model_fields["action"].default.value,
-        operation_id=_command.model_fields["action"].default.value,
+        name=_command.action.value,
+        operation_id=_command.action.value,
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, ReadUowDep, UowDep
+from api.deps import CurrentUser, ReadUowDep, UowDep, reject_unknown_query
 from notifications import admin
 from notifications.admin import OutboxEntry
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], dependencies=[Depends(reject_unknown_query)])
 
 
 class OutboxPage(BaseModel):

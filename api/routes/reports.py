@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from api import idempotency
-from api.deps import IdempotencyKey, OptionalUser, PolicyDep, StateDep, UowDep, etag
+from api.deps import (
+    IdempotencyKey,
+    OptionalUser,
+    PolicyDep,
+    StateDep,
+    UowDep,
+    etag,
+    reject_unknown_query,
+)
 from api.schemas import ReportFiled
 from cases import service
 from cases.commands import FileReport
 from cases.secrets import derived_receipt_code, receipt_code, seal
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], dependencies=[Depends(reject_unknown_query)])
 
 
 @router.post(
