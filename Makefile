@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export QINGFENG_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup run migrate demo test lint typecheck pytest bench clean
+.PHONY: setup browsers run migrate demo test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "qingfeng needs Python 3.11 or newer")'
@@ -17,6 +17,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# The browser tests drive Debian's chromium through Playwright (which cannot download its
+# own browser here); fonts-noto-cjk renders the zh-CN text. Installed when missing.
+browsers:
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "installing chromium and fonts-noto-cjk for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
 
 migrate: setup
 	$(BIN)/qingfeng migrate
@@ -34,7 +43,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup browsers
 	$(BIN)/pytest
 
 test: lint typecheck pytest

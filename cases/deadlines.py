@@ -1,14 +1,17 @@
 """Deadline rows, written in the transaction of the transition that opens or leaves a stage.
 
-A stage's entry writes one row per step of the policy's escalation ladder (a reminder
-before the due time, overdue at it, escalations after it); leaving the stage cancels
-whatever is still pending. The worker that fires due rows belongs to ``flows``.
+A stage where staff owe work gets one row per step of the policy's escalation ladder (a
+reminder before the due time, overdue at it, escalations after it); the appeal window,
+the subject's right, gets one step at its end that closes the case (``cases.closing``).
+Leaving the stage cancels whatever is still pending. The worker that fires due rows
+belongs to ``flows``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session
@@ -17,8 +20,17 @@ from cases import signals
 from cases.calendar import add_working_days, due_after, end_of, local_date
 from cases.db import core, insert_rows
 from cases.models import ConductCase, Deadline, DeadlineExtension, pk, table_of
-from cases.policy import Policy
+from cases.policy import APPEAL_WINDOW_STEP, Policy
 from cases.vocabulary import Stage
+
+
+class StepState(StrEnum):
+    """Where a deadline step stands."""
+
+    PENDING = "pending"
+    FIRED = "fired"  # recorded, and its notices (or the appeal window's close) done
+    SKIPPED = "skipped"  # a reminder that fell due after the due time itself: not sent
+    CANCELLED = "cancelled"  # its stage was left, or its due time moved, before it fell due
 
 
 def stage_due_at(
@@ -43,8 +55,13 @@ def listen_for_new_steps(listener: Callable[[datetime], None]) -> Callable[[], N
     return signals.listen(NEW_STEPS, listener)
 
 
-def ladder(policy: Policy, due_at: datetime) -> list[tuple[str, datetime]]:
-    """The policy's steps around ``due_at``: (step, when), each at the end of its working day."""
+def ladder(
+    policy: Policy, due_at: datetime, stage: Stage | None = None
+) -> list[tuple[str, datetime]]:
+    """The steps of ``stage`` around ``due_at``: (step, when). The policy's ladder, each
+    step at the end of its working day; in the appeal window, one step at its end."""
+    if stage is Stage.APPEAL_WINDOW:
+        return [(APPEAL_WINDOW_STEP, due_at)]
     due_day = local_date(due_at)
     return [
         (step.step, end_of(add_working_days(due_day, step.offset_working_days), policy.end_of_day))
@@ -54,7 +71,7 @@ def ladder(policy: Policy, due_at: datetime) -> list[tuple[str, datetime]]:
 
 def open_stage(session: Session, case: ConductCase, policy: Policy, now: datetime) -> None:
     """Set the case's due time for its current stage and write the stage's ladder rows."""
-    case.extensions_granted = 0
+    case.extensions_granted = case.ladders_written = 0
     case.extension_requested_by = case.extension_requested_due_on = None
     due_at = stage_due_at(policy, Stage(case.stage), case.severity, now)
     if due_at is not None:
@@ -64,11 +81,22 @@ def open_stage(session: Session, case: ConductCase, policy: Policy, now: datetim
         clear_lateness(case)
 
 
-def write_ladder(session: Session, case: ConductCase, policy: Policy, due_at: datetime) -> None:
-    """Make ``due_at`` the stage's due time and write its ladder as the stage's next revision."""
+def write_ladder(
+    session: Session,
+    case: ConductCase,
+    policy: Policy,
+    due_at: datetime,
+    *,
+    only: Collection[str] | None = None,
+) -> None:
+    """Make ``due_at`` the stage's due time and write its ladder as the stage's next revision
+    (only the steps named in ``only`` when given: a recomputation leaves fired steps be)."""
     case.due_at = due_at
     clear_lateness(case)
-    steps = ladder(policy, due_at)
+    steps = [s for s in ladder(policy, due_at, Stage(case.stage)) if only is None or s[0] in only]
+    revision, case.ladders_written = case.ladders_written, case.ladders_written + 1
+    if not steps:
+        return
     signals.note(session, NEW_STEPS, min(when for _, when in steps), min)
     insert_rows(
         session,
@@ -78,10 +106,10 @@ def write_ladder(session: Session, case: ConductCase, policy: Policy, due_at: da
                 "case_id": pk(case),
                 "stage": case.stage,
                 "stage_entry": case.stage_entry,
-                "revision": case.extensions_granted,
+                "revision": revision,
                 "step": step,
                 "due_at": when,
-                "state": "pending",
+                "state": StepState.PENDING.value,
             }
             for step, when in steps
         ],
@@ -111,8 +139,8 @@ _STEPS = table_of(Deadline)
 _EXTENSIONS = table_of(DeadlineExtension)
 _CANCEL_PENDING = (
     update(_STEPS)
-    .where(_STEPS.c.case_id == bindparam("of_case"), _STEPS.c.state == "pending")
-    .values(state="cancelled")
+    .where(_STEPS.c.case_id == bindparam("of_case"), _STEPS.c.state == StepState.PENDING.value)
+    .values(state=StepState.CANCELLED.value)
 )
 _LAPSE_EXTENSION = (
     update(_EXTENSIONS)

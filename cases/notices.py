@@ -43,19 +43,25 @@ NOTICES: dict[tuple[str, Stage | None], dict[str, str]] = {
     ("request_extension", None): {"secretary": "extension_requested"},
     ("grant_extension", None):   {"requester": "extension_decided"},
     ("refuse_extension", None):  {"requester": "extension_decided"},
+    ("deadline.recomputed", None): {"assignees": "deadline_recomputed"},  # due day moved
 }
 # fmt: on
 DEADLINE_NOTICES = ("reminder", "overdue")  # any later ladder step is an 'escalation'
+DEADLINE_EVENT = "deadline."  # a fired ladder step's event: 'deadline.<step>'
 
 
 def notices_for(event: str, stage: Stage, policy: Policy) -> dict[str, str]:
-    """The audiences of ``event`` (an action, or 'deadline.<step>') and their notices."""
-    if event.startswith("deadline."):
-        step = event.removeprefix("deadline.")
-        notice = step if step in DEADLINE_NOTICES else "escalation"
-        audiences = next((s.notify for s in policy.escalation if s.step == step), [])
-        return {audience: notice for audience in audiences}
-    return NOTICES.get((event, stage)) or NOTICES.get((event, None)) or {}
+    """The audiences of ``event`` (an action, or 'deadline.<step>' of the ladder, whose
+    audiences in ``stage`` the policy names) and their notices."""
+    for key in ((event, stage), (event, None)):
+        if key in NOTICES:
+            return NOTICES[key]
+    step = event.removeprefix(DEADLINE_EVENT) if event.startswith(DEADLINE_EVENT) else None
+    found = next((s for s in policy.escalation if s.step == step), None)
+    if found is None:  # not a ladder step: a skipped one ('deadline.<step>.skipped'), say
+        return {}
+    notice = found.step if found.step in DEADLINE_NOTICES else "escalation"
+    return {audience: notice for audience in found.audiences(stage)}
 
 
 def delivery_key(case_id: int, event_seq: int, recipient_key: str) -> str:

@@ -9,11 +9,24 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cases.machine import EXTENDABLE
 from cases.vocabulary import Stage
 from cases.yamlfile import load_validated
 
 LANGUAGES = ("zh-CN", "en")
-NOTIFY_TARGETS = Literal["assignees", "secretary", "advisor", "reporter", "subject"]
+# Who a ladder step may tell: staff. The reporter may be unreachable (anonymous) and the
+# subject is not shown internal deadlines, so neither is a ladder audience.
+LadderAudience = Literal["assignees", "triagers", "secretary", "advisor"]
+# The ladder runs where staff owe work (the stages extensions apply to); the appeal window
+# is the subject's right and has one step of its own instead, which closes the case.
+LADDER_STAGES = EXTENDABLE
+# Audiences that are nobody by construction in a stage: nobody is assigned to a case
+# before it is accepted (the people who triage the unit's reports are `triagers`).
+NOBODY_IN: dict[str, dict[Stage, str]] = {
+    "assignees": {Stage.INTAKE: "nobody is assigned to a case before it is accepted"}
+}
+# The appeal window's one step: when it falls due with no appeal, the case closes.
+APPEAL_WINDOW_STEP = "close"
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 
@@ -72,10 +85,43 @@ class Deadlines(_Strict):
 
 
 class EscalationStep(_Strict):
+    """One step of the ladder: when (working days from the due time), what it is called in
+    messages, and whom it tells; ``notify_in`` replaces ``notify`` in the stages it names."""
+
     step: Code
+    label: Label
     offset_working_days: int = Field(ge=-10, le=60)
-    notify: list[NOTIFY_TARGETS] = Field(min_length=1)
+    notify: list[LadderAudience] = Field(min_length=1)
+    notify_in: dict[Stage, Annotated[list[LadderAudience], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
     flag: Literal["red"] | None = None
+
+    def audiences(self, stage: Stage) -> list[str]:
+        """Whom this step tells in ``stage``."""
+        return list(self.notify_in.get(stage, self.notify))
+
+    def problems(self, index: int) -> list[str]:
+        """What is wrong with this step, each naming its field (empty when nothing is)."""
+        where = f"escalation.{index}"
+        found = [
+            f"{where}.notify_in: {stage.value} has no ladder (it runs in "
+            f"{', '.join(s.value for s in LADDER_STAGES)})"
+            for stage in self.notify_in
+            if stage not in LADDER_STAGES
+        ]
+        if self.step == APPEAL_WINDOW_STEP:
+            found.append(f"{where}.step: {self.step!r} is the appeal window's own step")
+        for stage in LADDER_STAGES:
+            field = "notify_in." + stage.value if stage in self.notify_in else "notify"
+            found += [
+                f"{where}.{field}: {audience!r} is nobody in {stage.value} ({why}), so the "
+                f"{self.step} step would reach nobody there; say whom it tells in "
+                f"{stage.value}, e.g. notify_in: {{{stage.value}: [triagers]}}"
+                for audience in self.audiences(stage)
+                if (why := NOBODY_IN.get(audience, {}).get(stage))
+            ]
+        return found
 
 
 class Extensions(_Strict):
@@ -141,6 +187,9 @@ class Policy(_Strict):
         offsets = [s.offset_working_days for s in self.escalation]
         if offsets != sorted(offsets):
             raise ValueError("escalation: steps must be in order of offset_working_days")
+        problems = [p for i, step in enumerate(self.escalation) for p in step.problems(i)]
+        if problems:
+            raise ValueError(problems[0])  # it names its field, so the loader reports it there
         return self
 
     @cached_property

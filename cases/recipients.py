@@ -3,7 +3,9 @@
 The reporter is reached when identified (a signed-in reporter) or when they left an e-mail
 address as their contact; anonymous reporters otherwise follow their case with the receipt
 code. ``assigned`` is the person an assignment named; ``requester`` the staff member whose
-extension request was just decided.
+extension request was just decided; ``triagers`` the people who may accept or decline the
+unit's reports (the ``triage`` rule of ``cases.guards``), the audience of intake's ladder,
+where nobody is assigned yet.
 """
 
 from __future__ import annotations
@@ -17,7 +19,19 @@ from sqlmodel import Session, col, select
 from cases.models import CaseParty, ConductCase, Person, RoleGrant, Unit
 from cases.vocabulary import ASSIGNABLE, Capacity, Role
 
-AUDIENCES = ("reporter", "subject", "assignees", "advisor", "secretary", "assigned", "requester")
+AUDIENCES = (
+    "reporter",
+    "subject",
+    "assignees",
+    "triagers",
+    "advisor",
+    "secretary",
+    "assigned",
+    "requester",
+)
+# The roles of the `triage` rule (cases.guards: an investigator or the secretary over the
+# case's unit); tests/test_notifications.py keeps the two in step.
+TRIAGE_ROLES = (Role.INVESTIGATOR, Role.SECRETARY)
 _NAMED_BY = {"assigned": "person", "requester": "requested_by"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -66,6 +80,8 @@ def _people(
         )
     if audience == "secretary":
         return _in_scope(session, case, Role.SECRETARY)
+    if audience == "triagers":
+        return _in_scope(session, case, *TRIAGE_ROLES)
     if audience in _NAMED_BY:  # the event's data names the person by handle
         handle = event_data.get(_NAMED_BY[audience])
         return list(session.exec(select(Person).where(Person.handle == handle)))
@@ -87,8 +103,8 @@ def _parties(session: Session, case: ConductCase, capacities: set[str]) -> list[
     )
 
 
-def _in_scope(session: Session, case: ConductCase, role: Role) -> list[Person]:
-    """People holding ``role`` in the case's unit or any unit above it."""
+def _in_scope(session: Session, case: ConductCase, *roles: Role) -> list[Person]:
+    """People holding one of ``roles`` in the case's unit or any unit above it."""
     unit = session.get(Unit, case.unit_id)
     assert unit is not None
     above = unit.lineage()
@@ -96,7 +112,10 @@ def _in_scope(session: Session, case: ConductCase, role: Role) -> list[Person]:
         session.exec(
             select(Person)
             .join(RoleGrant, col(RoleGrant.person_id) == Person.id)
-            .where(RoleGrant.role == role.value, col(RoleGrant.unit_id).in_(above))
+            .where(
+                col(RoleGrant.role).in_([role.value for role in roles]),
+                col(RoleGrant.unit_id).in_(above),
+            )
             .order_by(col(Person.id))
         ).unique()
     )

@@ -2,6 +2,10 @@
 safety interval); the database holds the steps, so nothing is lost across restarts.
 
 One wake-up job, moved to the next due time after every run; never one job per deadline.
+The passes of one worker never overlap: ``run`` holds a lock, and ``start`` schedules the
+first pass (the catch-up after downtime) instead of running one beside the job it has
+just scheduled. Passes of several workers (instances on one database) may overlap:
+``cases.firing`` claims by case, so they never split one case's steps between them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from cases.policy import Policy
 
 log = structlog.get_logger("qingfeng.deadlines")
 WAKE = "deadline-wake"
+SOON = timedelta(milliseconds=10)
+# A pass that found due steps but could fire none: another instance's pass or a staff
+# action holds their cases. Look again a little later rather than every SOON.
+HELD_RETRY = timedelta(seconds=1)
 
 
 class DeadlineWorker:
@@ -35,6 +43,7 @@ class DeadlineWorker:
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.safety_seconds = safety_seconds
         self._stopping = threading.Event()
+        self._one_pass = threading.Lock()
         self._unlisten: Callable[[], None] | None = None
 
     def start(self) -> None:
@@ -48,8 +57,7 @@ class DeadlineWorker:
         )
         self.scheduler.start()
         self._unlisten = listen_for_new_steps(self.wake_by)
-        self.wake_at_next()
-        self.run()  # steps that fell due while the service was down fire now, in order
+        self._wake_at(utcnow())  # the first pass fires what fell due while we were down
 
     def stop(self) -> None:
         # Not wait=True: a run finishing now would re-schedule itself with add_job, which
@@ -61,25 +69,28 @@ class DeadlineWorker:
         self.scheduler.shutdown(wait=False)
 
     def run(self) -> None:
-        """Fire everything due now, then schedule the next wake-up."""
-        total = 0
-        while not self._stopping.is_set():
-            fired = fire_due_steps(
-                uow=UnitOfWork(self.db), policy=self.policy, now=utcnow(), batch=self.batch
-            )
-            if not fired:
-                break
-            total += fired
-        if total:
-            log.info("deadline steps fired", count=total)
-        self.wake_at_next()
+        """Fire everything due now, then schedule the next wake-up; one pass at a time."""
+        with self._one_pass:
+            total = 0
+            while not self._stopping.is_set():
+                fired = fire_due_steps(
+                    uow=UnitOfWork(self.db), policy=self.policy, now=utcnow(), batch=self.batch
+                )
+                if not fired:
+                    break
+                total += fired
+            if total:
+                log.info("deadline steps fired", count=total)
+            self.wake_at_next(fired_nothing=not total)
 
-    def wake_at_next(self) -> None:
+    def wake_at_next(self, *, fired_nothing: bool = False) -> None:
         if self._stopping.is_set():
             return
         due = next_pending_due(uow=UnitOfWork(self.db, write=False))
         if due is not None:
-            self._wake_at(due)
+            now = utcnow()
+            held = fired_nothing and due <= now
+            self._wake_at(due, not_before=now + (HELD_RETRY if held else SOON))
 
     def wake_by(self, due: datetime) -> None:
         """Wake no later than ``due`` (a commit just wrote a step due then)."""
@@ -89,8 +100,8 @@ class DeadlineWorker:
         if job is None or job.next_run_time > due:
             self._wake_at(due)
 
-    def _wake_at(self, due: datetime) -> None:
-        run_date = max(due, utcnow() + timedelta(milliseconds=10))
+    def _wake_at(self, due: datetime, *, not_before: datetime | None = None) -> None:
+        run_date = max(due, not_before or utcnow() + SOON)
         with contextlib.suppress(SchedulerNotRunningError):  # stopped meanwhile
             self.scheduler.add_job(
                 self.run,
@@ -98,6 +109,8 @@ class DeadlineWorker:
                 run_date=run_date,
                 id=WAKE,
                 replace_existing=True,
-                max_instances=1,
+                # One running and one waiting for the pass lock: a wake-up asked for
+                # during a pass (a commit wrote a step due now) is never dropped.
+                max_instances=2,
                 coalesce=True,
             )

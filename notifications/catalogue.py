@@ -26,10 +26,11 @@ VARIABLES: dict[str, frozenset[str]] = {
     "decision_notice":     frozenset({"decision", "appeal_ends"}),
     "appeal_lodged":       frozenset(),
     "reminder":            frozenset(),
-    "overdue":             frozenset(),
-    "escalation":          frozenset({"step", "red_flag"}),
+    "overdue":             frozenset({"overdue_since"}),
+    "escalation":          frozenset({"step_label", "red_flag", "overdue_since"}),
     "extension_requested": frozenset({"due_on"}),
     "extension_decided":   frozenset({"granted", "due_on"}),
+    "deadline_recomputed": frozenset({"due_on"}),
     "closed":              frozenset({"outcome"}),
     "survey_invitation":   frozenset({"outcome", "survey_url"}),
 }

@@ -50,8 +50,9 @@ def message_context(
         "returns": case.returns_count,
         "decision": entry.label.text(language) if entry else label(language, "no_sanction"),
         "appeal_ends": _when(case.appeal_window_ends_at, language),
-        "step": step,
+        "step_label": _step_label(policy, step, language),
         "red_flag": any(s.step == step and s.flag == "red" for s in policy.escalation),
+        "overdue_since": _when(_moment(event_data.get("overdue_since")), language),
         "due_on": str(event_data.get("due_on", label(language, "none"))),
         "granted": delivery["event"] == "grant_extension",
         "outcome": entry.label.text(language) if entry else label(language, "no_sanction"),
@@ -62,3 +63,14 @@ def message_context(
 
 def _when(moment: Any, language: str) -> str:
     return local_text(moment) if moment else label(language, "none")
+
+
+def _moment(text: object) -> datetime | None:
+    """A time the event's data recorded (ISO text), if any."""
+    return datetime.fromisoformat(text) if isinstance(text, str) else None
+
+
+def _step_label(policy: Policy, step: str, language: str) -> str:
+    """The ladder step's words in ``language`` (never its code, which is for machines)."""
+    found = next((s for s in policy.escalation if s.step == step), None)
+    return found.label.text(language) if found else label(language, "none")

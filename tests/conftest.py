@@ -22,6 +22,9 @@ from cases.models import Person
 from cases.policy import Policy, load_policy
 from config.settings import DEFAULT_POLICY_FILE, Settings
 
+# live_url, browser, page, offsite, screenshot: the app in Debian's chromium.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(scope="session")
 def policy() -> Policy:
