@@ -10,6 +10,9 @@ from contextlib import contextmanager
 
 from config.foreground import ForegroundLoad
 
+# Seconds a request or a start-up may take on a busy machine: a backstop, not a measure.
+PATIENCE = 120.0
+
 
 @contextmanager
 def python_running(code: str, *, stdout: int | None = None) -> Iterator[subprocess.Popen[bytes]]:

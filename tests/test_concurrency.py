@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
 import pytest
@@ -20,6 +20,9 @@ from cases.models import Person
 from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import act, file, read
 from tests.postgres import free_port
+from tests.processes import PATIENCE, wait_for
+
+post = partial(httpx.post, timeout=PATIENCE)
 
 
 @BOTH_DATABASES
@@ -89,9 +92,7 @@ def live_url(state: AppState) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert wait_for(lambda: server.started, PATIENCE), "the test server did not start"
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(5)
@@ -100,7 +101,7 @@ def live_url(state: AppState) -> Iterator[str]:
 @BOTH_DATABASES
 def test_concurrent_requests_over_http(live_url: str, tokens: dict[str, str]) -> None:
     """Real HTTP, real SQLite file: 8 identical requests racing, one 200 and seven 412."""
-    filed = httpx.post(
+    filed = post(
         f"{live_url}/reports",
         json={
             "unit": "cs-su",
@@ -115,6 +116,6 @@ def test_concurrent_requests_over_http(live_url: str, tokens: dict[str, str]) ->
     headers = {**bearer(tokens["inv.wang"]), "If-Match": '"1"'}
     with ThreadPoolExecutor(8) as pool:
         codes = sorted(
-            pool.map(lambda _: httpx.post(url, json=body, headers=headers).status_code, range(8))
+            pool.map(lambda _: post(url, json=body, headers=headers).status_code, range(8))
         )
     assert codes == [200] + [412] * 7

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.postgres import free_port
-from tests.processes import wait_for
+from tests.processes import PATIENCE, wait_for
 from tests.receivers import Mailbox, smtp_server
 
 
@@ -41,7 +41,7 @@ def _children(data_dir: Path, command: str) -> list[int]:
 
 def _orchestration(port: int) -> str:
     try:
-        response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=PATIENCE)
     except httpx.HTTPError:
         return "down"
     return str(response.json()["checks"].get("orchestration"))
@@ -65,9 +65,7 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
     for inherited in ("QINGFENG_DATABASE_URL", "PREFECT_API_URL"):  # the embedded default
         env.pop(inherited, None)
     units = tmp_path / "units.yaml"
-    units.write_text(
-        "- {code: cs-su, name_zh: 计算机学院学生会, name_en: CS Student Union}\n"
-    )
+    units.write_text("- {code: cs-su, name_zh: 计算机学院学生会, name_en: CS Student Union}\n")
     command = [sys.executable, "-m", "api.cli"]
     subprocess.run([*command, "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([*command, "units", "import", str(units)], env=env, check=True)
@@ -77,7 +75,7 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
             [*command, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         try:
-            assert wait_for(lambda: _orchestration(port) != "down", 60), "API not up in 60 s"
+            assert wait_for(lambda: _orchestration(port) != "down", PATIENCE), "API not up"
             if attempt == 0:
                 report = {
                     "unit": "cs-su",
@@ -89,21 +87,24 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
                     "reporter_name": "r",
                     "reporter_contact": "reporter@univ.example",
                 }
-                filed = httpx.post(f"http://127.0.0.1:{port}/reports", json=report)
+                filed = httpx.post(
+                    f"http://127.0.0.1:{port}/reports", json=report, timeout=PATIENCE
+                )
                 assert filed.status_code == 201  # accepted before Prefect is even ready
                 assert _stage_runs(db_file) == {"pending": 1}
                 # The receipt goes by the notifier child at once, Prefect or not.
-                assert wait_for(lambda: len(mailbox.mails) == 1, 30), "no receipt mail"
+                assert wait_for(lambda: len(mailbox.mails) == 1, PATIENCE), "no receipt mail"
                 assert filed.json()["receipt_code"] in mailbox.mails[0].get_content()
-                checks = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]
+                readyz = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=PATIENCE)
+                checks = readyz.json()["checks"]
                 assert checks["notifications"] == "running"
                 assert len(_children(tmp_path, "notifier")) == 1
             else:
                 # The report's stage run, left undone by the first stop, completes now.
-                assert wait_for(lambda: _orchestration(port) == "ready", 120)
+                assert wait_for(lambda: _orchestration(port) == "ready", 3 * PATIENCE)
                 # Stage runs go in a child of their own, not in threads of the API's process.
                 assert len(_children(tmp_path, "runner")) == 1
-                assert wait_for(lambda: _stage_runs(db_file) == {"done": 1}, 60)
+                assert wait_for(lambda: _stage_runs(db_file) == {"done": 1}, PATIENCE)
                 # A child that dies is started again, and reports ready again.
                 [killed] = _children(tmp_path, "runner")
                 os.kill(killed, signal.SIGKILL)
@@ -111,16 +112,16 @@ def _up_twice(tmp_path: Path, port: int, smtp_port: int, mailbox: Mailbox) -> No
                 def replaced(killed: int = killed) -> bool:
                     return _children(tmp_path, "runner") not in ([], [killed])
 
-                assert wait_for(replaced, 30)
-                assert wait_for(lambda: _orchestration(port) == "ready", 60)
+                assert wait_for(replaced, PATIENCE)
+                assert wait_for(lambda: _orchestration(port) == "ready", 3 * PATIENCE)
         finally:
             process.send_signal(signal.SIGINT)
-            output = process.communicate(timeout=90)[0].decode()  # Prefect stops slowly
+            output = process.communicate(timeout=3 * PATIENCE)[0].decode()  # Prefect: slowly
         assert process.returncode == 0, output
         assert "API docs" in output and "Prefect" in output
         # The children stopped with `up`.
-        assert wait_for(lambda: not _children(tmp_path, "notifier"), 10)
-        assert wait_for(lambda: not _children(tmp_path, "runner"), 10)
+        assert wait_for(lambda: not _children(tmp_path, "notifier"))
+        assert wait_for(lambda: not _children(tmp_path, "runner"))
     assert [m["To"] for m in mailbox.mails] == ["reporter@univ.example"]  # once, not per start
     assert not _server_errors((tmp_path / "prefect" / "server.log").read_text())
 
