@@ -159,6 +159,8 @@ def _record(session: Session, claimed: Sequence[Row[Any]], plan: _Plan, now: dat
     """The events of fired and skipped steps, in ladder order, and the fired steps' runs."""
     fired = {step.id for step in plan.fired}
     recorded = [step for step in claimed if step.id in fired or step.id in plan.skipped]
+    if not recorded:  # only appeal windows that ended: their close is its own event
+        return
     events = append_events(
         session, [_event(step, now, plan.skipped.get(step.id)) for step in recorded]
     )
