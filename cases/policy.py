@@ -116,8 +116,8 @@ class EscalationStep(_Strict):
             field = "notify_in." + stage.value if stage in self.notify_in else "notify"
             found += [
                 f"{where}.{field}: {audience!r} is nobody in {stage.value} ({why}), so the "
-                f"{self.step} step would reach nobody there; say whom it tells in "
-                f"{stage.value}, e.g. notify_in: {{{stage.value}: [triagers]}}"
+                f"{self.step} step would reach nobody there; name whom it tells there under "
+                f"notify_in.{stage.value} (who triage the unit's reports: triagers)"
                 for audience in self.audiences(stage)
                 if (why := NOBODY_IN.get(audience, {}).get(stage))
             ]

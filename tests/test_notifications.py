@@ -14,7 +14,8 @@ from sqlmodel import select
 from api.deps import AppState
 from cases import commands as c
 from cases.db import UnitOfWork
-from cases.models import OutboxMessage, Person
+from cases.firing import fire_due_steps
+from cases.models import Deadline, OutboxMessage, Person
 from cases.outbox import DELIVERY, MESSAGE
 from cases.people import add_person
 from cases.vocabulary import Stage
@@ -194,3 +195,48 @@ def test_assignment_and_extension_decisions_are_told_without_a_stage_run(
     assert any("申请延期" in m["Subject"] for m in mailbox.to("sec.li@qingfeng.example"))
     decided = [m for m in mailbox.to("inv.wang@qingfeng.example") if "延期" in m["Subject"]]
     assert [m["Subject"] for m in decided] == [f"【清风】{ref} 延期申请未获批准"]
+
+
+def test_the_intake_reminder_reaches_the_people_who_triage(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    from tests.helpers import file
+
+    filed = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday: intake due Thursday
+    ref = file(state, now=filed)
+    with UnitOfWork(state.db, write=False) as uow:
+        reminder = uow.session.exec(
+            select(Deadline.due_at).where(Deadline.stage == "intake", Deadline.step == "reminder")
+        ).one()
+    fired = fire_due_steps(uow=UnitOfWork(state.db), policy=state.policy, now=reminder)
+    assert fired == 1
+    run_stage_work(state)
+    with smtp_server() as (controller, mailbox):
+        dispatcher(state, controller.port).tick()
+    reminded = {m["To"] for m in mailbox.mails if "提醒" in m["Subject"]}
+    # Nobody is assigned at intake: those who may accept or decline the unit's reports are
+    # told (the league's investigators and its secretary), not verifiers or advisors.
+    assert reminded == {
+        "inv.wang@qingfeng.example",
+        "inv.zhao@qingfeng.example",
+        "sec.li@qingfeng.example",
+    }
+    assert all(ref in m["Subject"] for m in mailbox.mails if "提醒" in m["Subject"])
+
+
+def test_triagers_are_whom_the_triage_rule_lets_accept(state: AppState) -> None:
+    from cases.guards import WHO, ActionContext
+    from cases.models import ConductCase
+    from cases.recipients import TRIAGE_ROLES
+    from cases.vocabulary import Role
+
+    for role in Role:
+        ctx = ActionContext(
+            case=ConductCase(),
+            actor=Person(handle="x", name="x", created_at=NOW),
+            roles=frozenset({role.value}),
+            parties=[],
+            policy=state.policy,
+            now=NOW,
+        )
+        assert WHO["triage"](ctx) is (role in TRIAGE_ROLES), role

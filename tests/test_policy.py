@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from cases.policy import PolicyError, load_policy
+from cases.vocabulary import Stage
 from config.settings import DEFAULT_POLICY_FILE
 
 
@@ -67,6 +68,64 @@ def test_broken_policy_names_file_field_and_reason(
         load_policy(path)
     message = str(caught.value)
     assert str(path) in message and field in message and reason in message
+
+
+def _ladder(index: int, **changes: object) -> dict[str, object]:
+    """The default ladder with step ``index`` changed (a value of None removes the key)."""
+    data = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    ladder = data["escalation"]
+    ladder[index] = {k: v for k, v in {**ladder[index], **changes}.items() if v is not None}
+    return {"escalation": ladder}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        (
+            _ladder(0, notify_in=None),  # the reminder tells `assignees` at intake too
+            "field escalation.0.notify:",
+            "'assignees' is nobody in intake (nobody is assigned to a case before it is "
+            "accepted), so the reminder step would reach nobody there",
+        ),
+        (
+            _ladder(1, notify_in={"intake": ["assignees", "secretary"]}),
+            "field escalation.1.notify_in.intake:",
+            "'assignees' is nobody in intake",
+        ),
+        (
+            _ladder(0, notify_in={"appeal_window": ["secretary"]}),
+            "field escalation.0.notify_in:",
+            "appeal_window has no ladder",
+        ),
+        (_ladder(2, label=None), "field escalation.2.label", "Field required"),
+        (_ladder(3, step="close"), "field escalation.3.step:", "the appeal window's own step"),
+        (_ladder(2, notify=["subject"]), "field escalation.2.notify.0", "Input should be"),
+    ],
+)
+def test_a_ladder_that_would_reach_nobody_or_show_codes_is_refused(
+    tmp_path: Path, change: dict[str, object], field: str, reason: str
+) -> None:
+    path = _write(tmp_path, change)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    message = str(caught.value)
+    assert str(path) in message and field in message and reason in message, message
+    result = CliRunner().invoke(app, ["policy", "check", str(path)])
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert result.exit_code == 2 and field in said and " ".join(reason.split()) in said
+
+
+def test_each_ladder_step_tells_someone_in_each_stage() -> None:
+    policy = load_policy(DEFAULT_POLICY_FILE)
+    reminder, overdue = policy.escalation[0], policy.escalation[1]
+    assert reminder.audiences(Stage.INTAKE) == ["triagers"]
+    assert reminder.audiences(Stage.INVESTIGATION) == ["assignees"]
+    assert overdue.audiences(Stage.INTAKE) == ["triagers"]
+    assert overdue.audiences(Stage.VERIFICATION) == ["assignees", "secretary"]
+    assert [s.label.text("zh-CN") for s in policy.escalation][2:] == [
+        "一级督办",
+        "二级督办（红色）",
+    ]
 
 
 def test_unknown_severity_override_is_named(tmp_path: Path) -> None:
