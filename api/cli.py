@@ -24,6 +24,8 @@ from api.unit_files import UnitFileError, read_units
 from cases import audit, people, service
 from cases.calendar import (
     CalendarError,
+    WorkingCalendar,
+    YearState,
     add_working_days,
     end_of,
     local_date,
@@ -39,6 +41,7 @@ from cases.firing import upcoming_steps
 from cases.migrate import upgrade
 from cases.models import Person
 from cases.policy import PolicyError, load_policy
+from cases.recompute import recompute_deadlines
 from cases.secrets import receipt_code
 from cases.vocabulary import Action, Role
 from config.logging import configure_logging
@@ -329,7 +332,7 @@ def cases_act(
 ) -> None:
     """Carry out a staff action as a person, e.g. `cases act QF-2026-00001 accept --as inv.wang`."""
     state = _state()
-    command = TypeAdapter(COMMANDS[action]).validate_python({**json.loads(data), "action": action})
+    command = TypeAdapter(COMMANDS[action]).validate_python(json.loads(data))
     case = service.apply_action(
         uow=UnitOfWork(state.db),
         policy=state.policy,
@@ -360,26 +363,54 @@ def policy_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
 def calendar_check(
     years: Annotated[int, typer.Option(help="How many years from this one to list.")] = 3,
 ) -> None:
-    """Validate the override files and list which years are confirmed or provisional."""
+    """Validate the override files and say what each year's working days rest on."""
     settings = get_settings()
     calendar = configure_calendar(settings.calendar_dir)
     this_year = utcnow().year
     for year in sorted({*calendar.overrides, *range(this_year, this_year + years)}):
-        override = calendar.overrides.get(year)
-        if calendar.is_confirmed(year):
-            assert override is not None
-            out.print(
-                f"{year}  confirmed    {calendar.sources[year]} "
-                f"(+{len(override.days_off)} days off, +{len(override.make_up_workdays)} "
-                f"make-up days, {len(override.closures)} closures)",
-                highlight=False,
-            )
-        else:
-            out.print(
-                f"{year}  provisional  statutory holidays only, no make-up days "
-                f"(add {settings.calendar_dir}/{year}.yaml with confirmed: true)",
-                highlight=False,
-            )
+        out.print(
+            _year_line(calendar, year, settings.calendar_dir), highlight=False, soft_wrap=True
+        )
+
+
+def _year_line(calendar: WorkingCalendar, year: int, directory: Path) -> str:
+    override, state = calendar.overrides.get(year), calendar.state(year)
+    if override is None:
+        return (
+            f"{year}  provisional  no file: statutory holidays only, no substituted days off "
+            f"or make-up days (add {directory}/{year}.yaml with confirmed: true)"
+        )
+    days = (
+        f"{len(override.days_off)} days off, {len(override.make_up_workdays)} make-up days, "
+        f"{len(override.closures)} closures"
+    )
+    if state is YearState.CONFIRMED:
+        return f"{year}  confirmed    {calendar.sources[year]} (the package's data, +{days})"
+    return (
+        f"{year}  provisional  {calendar.sources[year]} says confirmed: false: statutory "
+        f"holidays and its {days} (set confirmed: true once the schedule is official)"
+    )
+
+
+@calendar_app.command("reload")
+@fails_cleanly
+def calendar_reload() -> None:
+    """Read the override files again and recompute the pending deadlines that counted days
+    in a year whose calendar changed (the running service also does this by itself)."""
+    state = _state()
+    result = recompute_deadlines(uow=UnitOfWork(state.db), policy=state.policy)
+    if not result.changed:
+        out.print("no year's calendar changed since it was last applied: nothing to recompute")
+        return
+    for year, (before, now) in result.changed.items():
+        change = f"{now}, its days changed" if before == now else f"{before or 'unknown'} -> {now}"
+        out.print(f"{year}  {change}", highlight=False)
+    out.print(
+        f"{result.rewritten} cases' pending deadline steps rewritten, {result.moved} due days "
+        f"moved (their assignees are told), {result.marked} provisional marks changed",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @deadlines_app.command("upcoming")

@@ -100,7 +100,7 @@ def _steps(unit: str) -> list[tuple[str, c.Command, Stage]]:
         ("sec.li", c.Assign(capacity="appeal_reviewer", person="rev.zhou"), Stage.APPEAL_REVIEW),
         (
             "rev.zhou",
-            c.DecideAppeal(outcome="change", disposition="criticism", reasons="情节轻于认定"),
+            c.DecideAppeal(outcome="change", disposition="criticism", reasons=["情节轻于认定"]),
             Stage.CLOSED,
         ),
     ]

@@ -86,7 +86,7 @@ def _first_case_chain(db_file: Path) -> str:
 TAMPERINGS: dict[str, Callable[[str], list[str]]] = {
     "edit event data": lambda ch: [
         f"UPDATE audit_event SET data = replace(data, 'formalism', 'other') "
-        f"WHERE chain = '{ch}' AND seq = 2"
+        f"WHERE chain = '{ch}' AND action = 'case.accept'"
     ],
     "edit actor": lambda ch: [
         f"UPDATE audit_event SET actor_id = actor_id + 1 WHERE chain = '{ch}' AND seq = 3"

@@ -33,7 +33,7 @@ from cases.models import (
 from cases.people import add_person
 from cases.policy import load_policy
 from cases.service import apply_action, file_report
-from cases.views import READ_EVENT
+from cases.views import READ_EVENT, REFUSED_EVENT
 from cases.vocabulary import Action, Role, Stage
 from config.settings import DEFAULT_POLICY_FILE
 
@@ -139,7 +139,7 @@ STRATEGIES: dict[Action, st.SearchStrategy[c.Command]] = {
         recommended_disposition=st.sampled_from(DISPOSITIONS),
     ),
     Action.CONFIRM: st.builds(c.Confirm),
-    Action.RETURN: st.builds(c.Return, reasons=st.lists(st.just("r"), max_size=1)),
+    Action.RETURN: st.builds(c.Return, reasons=st.lists(st.just("r"), min_size=1, max_size=1)),
     Action.PROPOSE: st.builds(
         c.Propose, disposition=st.sampled_from(DISPOSITIONS), rationale=st.just("r")
     ),
@@ -148,7 +148,7 @@ STRATEGIES: dict[Action, st.SearchStrategy[c.Command]] = {
     Action.CO_SIGN: st.builds(c.CoSign),
     Action.APPEAL: st.builds(c.Appeal, grounds=st.just("g")),
     Action.DECIDE_APPEAL: st.builds(
-        c.DecideAppeal, outcome=st.sampled_from(["uphold", "overturn"]), reasons=st.just("r")
+        c.DecideAppeal, outcome=st.sampled_from(["uphold", "overturn"]), reasons=st.just(["r"])
     ),
     Action.CLOSE: st.builds(c.Close),
     Action.REQUEST_EXTENSION: st.builds(
@@ -320,7 +320,7 @@ class CaseLifecycle(RuleBasedStateMachine):
             if case.advisor_signed_by is None
             else ("sec.li", c.CoSign()),
             Stage.APPEAL_WINDOW: (subject.handle, c.Appeal(grounds="g")),
-            Stage.APPEAL_REVIEW: ("rev.zhou", c.DecideAppeal(outcome="uphold", reasons="r"))
+            Stage.APPEAL_REVIEW: ("rev.zhou", c.DecideAppeal(outcome="uphold", reasons=["r"]))
             if "appeal_reviewer" in capacities
             else ("sec.li", c.Assign(capacity="appeal_reviewer", person="rev.zhou")),
         }.get(stage)
@@ -363,6 +363,7 @@ class CaseLifecycle(RuleBasedStateMachine):
                 changes = s.exec(
                     select(AuditEvent.action).where(
                         AuditEvent.case_id == case.id,
+                        col(AuditEvent.action).startswith("case."),  # staff changes only
                         col(AuditEvent.action).notin_([READ_EVENT, "case.filed"]),
                     )
                 ).all()
@@ -415,7 +416,8 @@ class CaseLifecycle(RuleBasedStateMachine):
                 assert not held.get(signer, set()) & {"investigator", "verifier"}
         actors = s.exec(
             select(AuditEvent.actor_id, AuditEvent.action).where(
-                AuditEvent.case_id == case.id, AuditEvent.action != READ_EVENT
+                AuditEvent.case_id == case.id,
+                col(AuditEvent.action).notin_([READ_EVENT, REFUSED_EVENT]),  # acts, not tries
             )
         ).all()
         for actor_id, action in actors:
