@@ -1,6 +1,4 @@
-"""Orchestration: the Prefect case-stage flow, the deadline scheduler and the reconciler.
-
-Not built yet (Orchestration and Deadlines issues). The seams they use exist: the
-``outbox`` rows with topic ``stage_flow`` and the ``deadline`` rows, both written in the
-transaction of each transition (see cases/outbox.py and cases/deadlines.py).
+"""Orchestration: the Prefect `case-stage` flow and its runner, the dispatcher and
+reconciler that keep Prefect in step with the outbox, the embedded Prefect server, and
+the APScheduler-woken deadline worker. The database holds the truth; these carry it on.
 """
