@@ -43,6 +43,7 @@ from cases.models import Person
 from cases.policy import PolicyError, load_policy
 from cases.recompute import recompute_deadlines
 from cases.secrets import receipt_code
+from cases.subject_view import SubjectCaseView
 from cases.vocabulary import Action, Role
 from config.logging import configure_logging
 from config.settings import get_settings
@@ -295,12 +296,18 @@ def cases_show(
         if case.due_at
         else f"[bold]{case.reference}[/bold]  stage={case.stage}  version={case.version}"
     )
-    out.print(f"summary: {case.summary}\nallowed now: {', '.join(case.allowed_actions) or '-'}")
-    for entry in case.timeline:
-        out.print(
-            f"  {entry.seq:3} {entry.at:%Y-%m-%d %H:%M} {entry.action:22} {entry.actor or '-'}",
-            highlight=False,
-        )
+    if isinstance(case, SubjectCaseView):  # the subject's own view: no summary, no actors
+        out.print(f"allegations: {case.allegations or '-'}")
+        for told in case.events:
+            out.print(f"  {told.at:%Y-%m-%d %H:%M} {told.action}", highlight=False)
+    else:
+        out.print(f"summary: {case.summary}")
+        for entry in case.timeline:
+            out.print(
+                f"  {entry.seq:3} {entry.at:%Y-%m-%d %H:%M} {entry.action:22} {entry.actor or '-'}",
+                highlight=False,
+            )
+    out.print(f"allowed now: {', '.join(case.allowed_actions) or '-'}")
 
 
 @cases_app.command("file")
