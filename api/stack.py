@@ -22,6 +22,7 @@ from cases.audit import write_checkpoint
 from cases.clock import utcnow
 from cases.db import UnitOfWork
 from config.children import ChildService
+from flows.calendar_watch import CalendarWatch
 from flows.deadlines import DeadlineWorker
 
 log = structlog.get_logger("qingfeng.stack")
@@ -77,6 +78,7 @@ class Service(Protocol):
 def background_services(state: AppState) -> list[Service]:
     """Everything `up` runs beside the API."""
     services: list[Service] = [
+        CalendarWatch(state.db, state.policy),  # first: deadlines recomputed before firing
         PeriodicService(
             "audit-checkpoint",
             state.settings.audit_checkpoint_seconds,

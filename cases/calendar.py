@@ -1,18 +1,22 @@
 """The Asia/Shanghai working-day calendar: weekends and public holidays off, 调休 days on.
 
 Data: the ``holidays`` package (China, with the State Council's substituted days off and
-make-up working days), confirmed per year by an override file in ``config/calendar/``
-(which may add days off, make-up days and university closures). A year without a
-confirmed file still computes, from the statutory holidays alone (no substituted days,
-no make-up days), and everything that counts days in it is *provisional*.
+make-up working days) and one override file per year in ``config/calendar/``. A year is
+in one of three states (``YearState``): *confirmed* (``confirmed: true``: the package's
+data plus the file's days off, make-up days and university closures), *provisional file*
+(``confirmed: false``: the statutory holidays plus the file's days) or *no file* (the
+statutory holidays alone: no substituted days, no make-up days). A due time whose count
+touches a year that is not confirmed is *provisional*.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import holidays
 import yaml
@@ -25,6 +29,12 @@ DEFAULT_DIR = Path(__file__).resolve().parents[1] / "config" / "calendar"
 
 class CalendarError(Exception):
     """An override file cannot be used; the message names the file, the field and why."""
+
+
+class YearState(StrEnum):
+    CONFIRMED = "confirmed"  # a file with confirmed: true
+    PROVISIONAL_FILE = "provisional file"  # a file with confirmed: false: its days apply
+    NO_FILE = "no file"  # statutory holidays only
 
 
 class YearOverride(BaseModel):
@@ -41,6 +51,7 @@ def _package(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("CN", years=year)
 
 
+@lru_cache(maxsize=64)
 def _statutory(year: int) -> frozenset[date]:
     # Without the year's official notice only the statutory days are certain: the
     # package's substituted ("Day off …") and weekend-shifted ("observed") days are not.
@@ -51,38 +62,49 @@ def _statutory(year: int) -> frozenset[date]:
     )
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a reloaded calendar is a new object
 class WorkingCalendar:
     overrides: dict[int, YearOverride] = field(default_factory=dict)
     sources: dict[int, str] = field(default_factory=dict)
+    directory: Path | None = None
+    # Answers of this calendar only: a reload builds a new calendar, so nothing stale.
+    _answers: dict[date, bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_dir(cls, directory: Path) -> WorkingCalendar:
         """Load every ``<year>.yaml`` in ``directory``; CalendarError names a bad file."""
-        calendar = cls()
+        calendar = cls(directory=directory)
         for path in sorted(directory.glob("*.yaml")) if directory.exists() else []:
             override = _read(path)
             calendar.overrides[override.year] = override
             calendar.sources[override.year] = str(path)
         return calendar
 
-    def is_confirmed(self, year: int) -> bool:
+    def state(self, year: int) -> YearState:
         override = self.overrides.get(year)
-        return bool(override and override.confirmed)
+        if override is None:
+            return YearState.NO_FILE
+        return YearState.CONFIRMED if override.confirmed else YearState.PROVISIONAL_FILE
 
-    @lru_cache(maxsize=4096)  # noqa: B019  (one long-lived calendar per process)
+    def is_confirmed(self, year: int) -> bool:
+        return self.state(year) is YearState.CONFIRMED
+
     def is_working_day(self, day: date) -> bool:
         """True on a working day in mainland China (make-up weekend days included)."""
+        answer = self._answers.get(day)
+        if answer is None:
+            answer = self._answers[day] = self._working(day)
+        return answer
+
+    def _working(self, day: date) -> bool:
         override = self.overrides.get(day.year)
-        if override and day in override.closures:
-            return False
-        if self.is_confirmed(day.year):
-            assert override is not None
+        if override is not None:  # confirmed or not, the days a file lists apply
+            if day in override.closures or day in override.days_off:
+                return False
             if day in override.make_up_workdays:
                 return True
-            if day in override.days_off:
-                return False
-            return bool(_package(day.year).is_working_day(day))
+            if override.confirmed:
+                return bool(_package(day.year).is_working_day(day))
         return day.weekday() < 5 and day not in _statutory(day.year)
 
     def add_working_days(self, start: date, days: int) -> date:
@@ -95,8 +117,26 @@ class WorkingCalendar:
                 remaining -= 1
         return current
 
-    def __hash__(self) -> int:
-        return id(self)
+    def provisional(self, first: date, last: date) -> bool:
+        """True when the days from ``first`` to ``last`` touch a year not confirmed."""
+        low, high = sorted((first.year, last.year))
+        return not all(self.is_confirmed(year) for year in range(low, high + 1))
+
+    def describe(self, year: int) -> dict[str, Any]:
+        """The year's state and how it differs from Monday to Friday: the weekdays off and
+        the weekend days worked (what a count of working days depends on)."""
+        day, end = date(year, 1, 1), date(year + 1, 1, 1)
+        off: list[str] = []
+        worked: list[str] = []
+        while day < end:
+            if self.is_working_day(day) != (day.weekday() < 5):
+                (off if day.weekday() < 5 else worked).append(day.isoformat())
+            day += timedelta(days=1)
+        return {"state": self.state(year).value, "days_off": off, "workdays": worked}
+
+    def same_files(self, other: WorkingCalendar) -> bool:
+        """True when ``other`` was read from the same file contents."""
+        return self.overrides == other.overrides
 
 
 def _read(path: Path) -> YearOverride:
@@ -121,6 +161,10 @@ def _read(path: Path) -> YearOverride:
     ]
     if stray:
         raise CalendarError(f"{path}: {stray[0]} is not in {override.year}")
+    listed = {*override.days_off, *override.closures} & {*override.make_up_workdays}
+    if listed:
+        both = min(listed)
+        raise CalendarError(f"{path}: field make_up_workdays: {both} is also listed as a day off")
     return override
 
 
@@ -128,7 +172,7 @@ _current: list[WorkingCalendar] = []
 
 
 def configure(directory: Path) -> WorkingCalendar:
-    """Use the override files in ``directory`` from now on (start-up, tests)."""
+    """Use the override files in ``directory`` from now on (start-up, reload, tests)."""
     _current[:] = [WorkingCalendar.from_dir(directory)]
     return _current[0]
 
@@ -136,6 +180,17 @@ def configure(directory: Path) -> WorkingCalendar:
 def current() -> WorkingCalendar:
     """The calendar in use (the packaged override files unless configured)."""
     return _current[0] if _current else configure(DEFAULT_DIR)
+
+
+def reread() -> WorkingCalendar | None:
+    """Read the calendar's directory again and use it if its files changed (returns it),
+    else None. CalendarError names a bad file; the calendar in use then stays."""
+    using = current()
+    fresh = WorkingCalendar.from_dir(using.directory or DEFAULT_DIR)
+    if fresh.same_files(using):
+        return None
+    _current[:] = [fresh]
+    return fresh
 
 
 def is_working_day(day: date) -> bool:
@@ -173,8 +228,7 @@ def working_days_between(start: date, end: date) -> int:
 
 
 def provisional(start: datetime, end: datetime | None) -> bool:
-    """True when counting from ``start`` to ``end`` crosses a year not yet confirmed."""
+    """True when counting from ``start`` to ``end`` touches a year not yet confirmed."""
     if end is None:
         return False
-    first, last = local_date(start).year, local_date(end).year
-    return not all(current().is_confirmed(year) for year in range(first, last + 1))
+    return current().provisional(local_date(start), local_date(end))

@@ -129,11 +129,14 @@ class ConductCase(SQLModel, table=True):
     overdue: bool = False
     escalation: str | None = Field(default=None, max_length=40)
     flag: str | None = Field(default=None, max_length=12)
-    # Extensions of the current stage: granted count (the deadline rows' revision) and the
-    # one pending request, if any (its requester is kept here for the guards).
+    # Extensions of the current stage: granted count and the one pending request, if any
+    # (its requester is kept here for the guards).
     extensions_granted: int = 0
     extension_requested_by: int | None = Field(default=None, foreign_key="person.id")
     extension_requested_due_on: date | None = None
+    # Ladders written in the current stage (its entry, each granted extension, each
+    # recomputation after a calendar change): the next ladder's revision.
+    ladders_written: int = 0
     # Written at filing (the reporter's category, triage) and by the stage flow (the case
     # file's digest): automation, not staff, so the version does not move.
     reported_category: str | None = Field(default=None, max_length=40)
@@ -195,7 +198,7 @@ class Deadline(SQLModel, table=True):
     case_id: int = Field(foreign_key="conduct_case.id", index=True)
     stage: str = Field(max_length=20)
     stage_entry: int
-    revision: int = 0  # bumped by each granted extension; older revisions are cancelled
+    revision: int = 0  # the stage's ladder it belongs to; older ones' pending steps are cancelled
     step: str = Field(max_length=40)
     due_at: datetime
     state: str = Field(default="pending", max_length=12)

@@ -15,6 +15,7 @@ from cases import calendar
 from cases.calendar import (
     CalendarError,
     WorkingCalendar,
+    YearState,
     add_working_days,
     due_after,
     is_working_day,
@@ -87,6 +88,40 @@ def test_override_file_confirms_a_year_and_adds_closures(tmp_path: Path) -> None
     assert not confirmed.is_working_day(date(2027, 2, 9))  # the package's observed day now counts
 
 
+def test_an_unconfirmed_file_still_applies_its_days_and_stays_provisional(tmp_path: Path) -> None:
+    (tmp_path / "2027.yaml").write_text(
+        "year: 2027\nconfirmed: false\ndays_off: [2027-01-04]\nmake_up_workdays: [2027-01-09]\n"
+        "closures: [2027-03-01]\n",
+        encoding="utf-8",
+    )
+    draft = calendar.configure(tmp_path)
+    assert draft.state(2027) is YearState.PROVISIONAL_FILE and not draft.is_confirmed(2027)
+    assert not is_working_day(date(2027, 1, 4))  # a Monday the file gives off
+    assert is_working_day(date(2027, 1, 9))  # a Saturday the file makes worked
+    assert not is_working_day(date(2027, 3, 1))  # a closure
+    assert is_working_day(date(2027, 2, 9))  # still statutory only: the package's guess is not
+    filed = datetime(2027, 1, 5, 2, tzinfo=UTC)
+    assert provisional(filed, due_after(filed, 3, time(18)))
+
+
+def test_reading_changed_files_gives_fresh_answers(tmp_path: Path) -> None:
+    first = calendar.configure(tmp_path)
+    assert first.state(2027) is YearState.NO_FILE
+    assert is_working_day(date(2027, 1, 4))  # asked once: remembered by this calendar
+    assert calendar.reread() is None  # nothing changed
+    (tmp_path / "2027.yaml").write_text(
+        "year: 2027\nconfirmed: true\ndays_off: [2027-01-04]\n", encoding="utf-8"
+    )
+    fresh = calendar.reread()
+    assert fresh is not None and calendar.current() is fresh
+    assert not is_working_day(date(2027, 1, 4))
+    assert first.is_working_day(date(2027, 1, 4))  # the old calendar keeps its own answers
+    (tmp_path / "2027.yaml").write_text("year: 2027\nconfirmed: [\n", encoding="utf-8")
+    with pytest.raises(CalendarError, match=r"2027\.yaml"):
+        calendar.reread()
+    assert calendar.current() is fresh  # a broken file is not used
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -94,6 +129,10 @@ def test_override_file_confirms_a_year_and_adds_closures(tmp_path: Path) -> None
         ("year: 2026\nconfirmed: true\n", "does not match the file name"),
         ("year: 2027\nconfirmed: true\nclosures: [2028-01-03]\n", "is not in 2027"),
         ("year: 2027\nconfirmed: [\n", "2027.yaml:3: not valid YAML"),
+        (
+            "year: 2027\nconfirmed: true\ndays_off: [2027-01-09]\nmake_up_workdays: [2027-01-09]\n",
+            "field make_up_workdays: 2027-01-09 is also listed as a day off",
+        ),
     ],
 )
 def test_bad_override_file_is_named(tmp_path: Path, content: str, message: str) -> None:
