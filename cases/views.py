@@ -74,7 +74,10 @@ class TimelineEntry(BaseModel):
 
 class DeadlineStep(BaseModel):
     stage: str
-    revision: int = Field(description="0 for the stage's own due time, +1 per granted extension.")
+    revision: int = Field(
+        description="0 for the stage's first ladder, +1 each time it is written again (an "
+        "extension granted, or a recount when a year's calendar was confirmed)."
+    )
     step: str
     due_at: datetime
     state: str

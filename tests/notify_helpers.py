@@ -63,7 +63,7 @@ def dispatcher(
             {c.name: c for c in (email, *channels)},
             (Route(channel="email"), *routes),
         ),
-        smtp=SmtpSettings("127.0.0.1", smtp_port, timeout=2, sender="tw@univ.example"),
+        smtp=SmtpSettings("127.0.0.1", smtp_port, timeout=30, sender="tw@univ.example"),
         pickup=state.settings.data_dir / "mail",
         secret=state.secret,
         retry=RetryPolicy(max_attempts=max_attempts, first_delay=30, max_delay=600),

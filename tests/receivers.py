@@ -40,7 +40,10 @@ class Mailbox:
 @contextmanager
 def smtp_server(port: int = 0, **options: Any) -> Iterator[tuple[Controller, Mailbox]]:
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
+    # ready_timeout: a busy machine may take longer than the 5 s default to start it.
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port or free_port(), ready_timeout=60, **options
+    )
     controller.start()
     try:
         yield controller, mailbox
