@@ -44,12 +44,21 @@ from cases.vocabulary import Stage
 _STEPS = table_of(Deadline)
 _CASES = table_of(ConductCase)
 _PENDING = StepState.PENDING.value
-_FIRST_DUE = (
-    sa_select(_STEPS.c.case_id, func.min(_STEPS.c.due_at).label("first_due"))
+# The oldest due steps (an index range scan, however many are due), their cases by the
+# earliest of them: a pass reads a bounded window, not every step a long downtime left.
+_OLDEST_DUE = (
+    sa_select(_STEPS.c.case_id, _STEPS.c.due_at)
     .where(_STEPS.c.state == _PENDING, _STEPS.c.due_at <= bindparam("now"))
-    .group_by(_STEPS.c.case_id)
+    .order_by(_STEPS.c.due_at, _STEPS.c.id)
+    .limit(bindparam("window"))
+    .subquery("oldest_due")
+)
+_FIRST_DUE = (
+    sa_select(_OLDEST_DUE.c.case_id, func.min(_OLDEST_DUE.c.due_at).label("first_due"))
+    .group_by(_OLDEST_DUE.c.case_id)
     .subquery("first_due")
 )
+WINDOW = 4  # steps looked at per case taken: room for another pass's cases to be skipped
 # Oldest first. SKIP LOCKED leaves the cases another pass (or a staff action) holds to it
 # and takes the next ones; SQLite renders no FOR UPDATE (its writer holds the database).
 _LOCK_DUE_CASES = (
@@ -117,7 +126,8 @@ def fire_due_steps(*, uow: UnitOfWork, policy: Policy, now: datetime, batch: int
     together; returns how many steps were fired, skipped or closed a case."""
     with uow:
         session = uow.session
-        case_ids = list(session.execute(_LOCK_DUE_CASES, {"now": now, "batch": batch}).scalars())
+        due = {"now": now, "batch": batch, "window": batch * WINDOW}
+        case_ids = list(session.execute(_LOCK_DUE_CASES, due).scalars())
         if not case_ids:
             return 0
         claim = {"case_ids": case_ids, "now": now, "fired_at": now}

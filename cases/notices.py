@@ -44,6 +44,8 @@ NOTICES: dict[tuple[str, Stage | None], dict[str, str]] = {
     ("grant_extension", None):   {"requester": "extension_decided"},
     ("refuse_extension", None):  {"requester": "extension_decided"},
     ("deadline.recomputed", None): {"assignees": "deadline_recomputed"},  # due day moved
+    # nobody is assigned at intake: the people who triage the unit's reports are told
+    ("deadline.recomputed", Stage.INTAKE): {"triagers": "deadline_recomputed"},
 }
 # fmt: on
 DEADLINE_NOTICES = ("reminder", "overdue")  # any later ladder step is an 'escalation'
