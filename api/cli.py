@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from api.app import build_state
@@ -83,6 +84,11 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _error(message: str) -> None:
+    # Escaped: messages quote input and policy text, whose [brackets] are not markup.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+
+
 def fails_cleanly(fn: F) -> F:
     """Turn domain, policy and file errors into one clear line and exit status 2."""
 
@@ -92,13 +98,12 @@ def fails_cleanly(fn: F) -> F:
             return fn(*args, **kwargs)
         except DomainError as exc:
             where = f" (field: {exc.field})" if exc.field else ""
-            err.print(f"[red]error:[/red] {exc.detail}{where}", highlight=False)
+            _error(f"{exc.detail}{where}")
         except (PolicyError, UnitFileError, CalendarError, NotificationsError) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            _error(str(exc))
         except ValidationError as exc:
             for e in exc.errors():
-                field = ".".join(str(p) for p in e["loc"])
-                err.print(f"[red]error:[/red] {field}: {e['msg']}", highlight=False)
+                _error(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
         raise typer.Exit(2)
 
     return wrapper  # type: ignore[return-value]
