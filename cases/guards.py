@@ -1,7 +1,8 @@
-"""Named actor predicates (``who``) and guards used by the TRANSITIONS table.
+"""The actor predicates (``Who``), guards and branch conditions the TRANSITIONS table names.
 
-Each guard returns None when it holds, or the reason it does not. Guards listed in
-SOD_GUARDS are separation-of-duties rules and surface as such.
+Each is an object defined once here and referenced by the table; its ``name`` is what
+refusals and the audit trail say (``who``, ``guard`` or ``rule``). A guard's check returns
+None when it holds, or the reason it does not; separation-of-duties guards surface as such.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from cases.commands import Command
 from cases.models import CaseParty, ConductCase, Person
 from cases.policy import Policy
-from cases.vocabulary import ASSIGNABLE, Capacity, Role, Stage, StatementState
+from cases.vocabulary import ASSIGNABLE, TRIAGE_ROLES, Capacity, Role, Stage, StatementState
 
 
 @dataclass
@@ -57,7 +58,46 @@ class ActionContext:
 
 
 Check = Callable[[ActionContext], bool]
-Guard = Callable[[ActionContext], str | None]
+Reason = Callable[[ActionContext], str | None]
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who may take an action: ``text`` completes "may only be done by ..."."""
+
+    name: str
+    text: str
+    test: Check
+
+    def __call__(self, ctx: ActionContext) -> bool:
+        return self.test(ctx)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition the case must meet; ``check`` gives the reason it does not, or None."""
+
+    name: str
+    check: Reason
+    separation_of_duties: bool = False
+
+    def __call__(self, ctx: ActionContext) -> str | None:
+        return self.check(ctx)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A named test of the case that decides a Branch of the table."""
+
+    name: str
+    test: Check
+
+    def __call__(self, ctx: ActionContext) -> bool:
+        return self.test(ctx)
+
+
+def _triager(c: ActionContext) -> bool:
+    return any(c.has_role(role) for role in TRIAGE_ROLES)
 
 
 def _advisor(c: ActionContext) -> bool:
@@ -77,47 +117,8 @@ def _awaits_cosign(c: ActionContext) -> bool:
 
 def _assignee(c: ActionContext) -> bool:
     if c.case.stage == Stage.INTAKE:  # nobody is assigned before acceptance: triage owns it
-        return c.has_role(Role.INVESTIGATOR) or c.has_role(Role.SECRETARY)
+        return _triager(c)
     return any(c.holds(capacity) for capacity in ASSIGNABLE)
-
-
-WHO: dict[str, Check] = {
-    "triage": lambda c: c.has_role(Role.INVESTIGATOR) or c.has_role(Role.SECRETARY),
-    "case_assignee": _assignee,
-    "secretary": lambda c: c.has_role(Role.SECRETARY),
-    "case_investigator": lambda c: c.holds(Capacity.INVESTIGATOR),
-    "case_verifier": lambda c: c.holds(Capacity.VERIFIER),
-    "case_advisor": _advisor,
-    "case_subject": lambda c: c.actor.id == c.case.subject_id,
-    "investigator_or_subject": lambda c: (
-        c.holds(Capacity.INVESTIGATOR) or c.actor.id == c.case.subject_id
-    ),
-    "investigator_or_secretary": lambda c: (
-        c.holds(Capacity.INVESTIGATOR) or c.has_role(Role.SECRETARY)
-    ),
-    "advisor_or_cosigner": lambda c: (
-        c.has_role(Role.SECRETARY) if _awaits_cosign(c) else _advisor(c)
-    ),
-    "appeal_decider": lambda c: (
-        c.holds(Capacity.APPEAL_REVIEWER)
-        if c.anyone_holds(Capacity.APPEAL_REVIEWER)
-        else c.has_role(Role.SECRETARY)
-    ),
-}
-
-WHO_TEXT: dict[str, str] = {
-    "triage": "an investigator or the secretary responsible for the unit",
-    "case_assignee": "a person assigned to the case (at intake: an investigator or the secretary)",
-    "secretary": "the committee secretary",
-    "case_investigator": "an investigator assigned to the case",
-    "case_verifier": "the verifier assigned to the case",
-    "case_advisor": "the advisor of the subject's organisation",
-    "case_subject": "the subject of the case",
-    "investigator_or_subject": "an assigned investigator or the subject",
-    "investigator_or_secretary": "an assigned investigator or the secretary",
-    "advisor_or_cosigner": "the advisor, or the secretary when a co-signature is awaited",
-    "appeal_decider": "the assigned appeal reviewer (or the secretary if none is assigned)",
-}
 
 
 def _handled(c: ActionContext, *capacities: Capacity) -> bool:
@@ -125,112 +126,205 @@ def _handled(c: ActionContext, *capacities: Capacity) -> bool:
     return bool(c.capacities(c.actor.id) & wanted)
 
 
-GUARDS: dict[str, Guard] = {
-    "actor_not_party": lambda c: (
+# Who may act.
+TRIAGE = Who("triage", "an investigator or the secretary responsible for the unit", _triager)
+CASE_ASSIGNEE = Who(
+    "case_assignee",
+    "a person assigned to the case (at intake: an investigator or the secretary)",
+    _assignee,
+)
+SECRETARY = Who("secretary", "the committee secretary", lambda c: c.has_role(Role.SECRETARY))
+CASE_INVESTIGATOR = Who(
+    "case_investigator",
+    "an investigator assigned to the case",
+    lambda c: c.holds(Capacity.INVESTIGATOR),
+)
+CASE_VERIFIER = Who(
+    "case_verifier", "the verifier assigned to the case", lambda c: c.holds(Capacity.VERIFIER)
+)
+CASE_ADVISOR = Who("case_advisor", "the advisor of the subject's organisation", _advisor)
+CASE_SUBJECT = Who(
+    "case_subject", "the subject of the case", lambda c: c.actor.id == c.case.subject_id
+)
+INVESTIGATOR_OR_SUBJECT = Who(
+    "investigator_or_subject",
+    "an assigned investigator or the subject",
+    lambda c: c.holds(Capacity.INVESTIGATOR) or c.actor.id == c.case.subject_id,
+)
+INVESTIGATOR_OR_SECRETARY = Who(
+    "investigator_or_secretary",
+    "an assigned investigator or the secretary",
+    lambda c: c.holds(Capacity.INVESTIGATOR) or c.has_role(Role.SECRETARY),
+)
+ADVISOR_OR_COSIGNER = Who(
+    "advisor_or_cosigner",
+    "the advisor, or the secretary when a co-signature is awaited",
+    lambda c: c.has_role(Role.SECRETARY) if _awaits_cosign(c) else _advisor(c),
+)
+APPEAL_DECIDER = Who(
+    "appeal_decider",
+    "the assigned appeal reviewer (or the secretary if none is assigned)",
+    lambda c: (
+        c.holds(Capacity.APPEAL_REVIEWER)
+        if c.anyone_holds(Capacity.APPEAL_REVIEWER)
+        else c.has_role(Role.SECRETARY)
+    ),
+)
+
+# Separation of duties.
+ACTOR_NOT_PARTY = Guard(
+    "actor_not_party",
+    lambda c: (
         "the reporter and the subject may not handle their own case"
         if c.is_party(c.actor.id)
         else None
     ),
-    "statement_pending": lambda c: (
-        None
-        if c.case.statement_state == StatementState.PENDING
-        else f"the subject's statement is already {c.case.statement_state}"
-    ),
-    "statement_period_ended": lambda c: (
-        None
-        if c.case.statement_due_at is not None and c.now >= c.case.statement_due_at
-        else f"the statement period runs until {c.case.statement_due_at:%Y-%m-%d %H:%M} UTC"
-        if c.case.statement_due_at
-        else "the subject has not been given a statement period"
-    ),
-    "statement_recorded_or_waived": lambda c: (
-        None
-        if c.case.statement_state != StatementState.PENDING
-        else "findings need the subject's statement, or the statement period ended and waived"
-    ),
-    "verifier_did_not_investigate": lambda c: (
+    separation_of_duties=True,
+)
+VERIFIER_DID_NOT_INVESTIGATE = Guard(
+    "verifier_did_not_investigate",
+    lambda c: (
         "a verifier may not verify findings of a case they investigated"
         if _handled(c, Capacity.INVESTIGATOR)
         else None
     ),
-    "nothing_proposed": lambda c: (
+    separation_of_duties=True,
+)
+ADVISOR_NOT_INVESTIGATOR = Guard(
+    "advisor_not_investigator",
+    lambda c: (
+        "the signing advisor may not be an investigator or verifier of the case"
+        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
+        else None
+    ),
+    separation_of_duties=True,
+)
+COSIGNER_DID_NOT_INVESTIGATE = Guard(
+    "cosigner_did_not_investigate",
+    lambda c: (
+        "the co-signing secretary may not be an investigator or verifier of the case"
+        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
+        else None
+    ),
+    separation_of_duties=True,
+)
+REVIEWER_TOOK_NO_PART = Guard(
+    "reviewer_took_no_part",
+    lambda c: (
+        "the appeal reviewer must have taken no part in the case"
+        if c.capacities(c.actor.id) - {Capacity.APPEAL_REVIEWER.value}
+        else None
+    ),
+    separation_of_duties=True,
+)
+DECIDER_NOT_REQUESTER = Guard(
+    "decider_not_requester",
+    lambda c: (
+        "an extension may not be decided by the person who asked for it"
+        if c.actor.id == c.case.extension_requested_by
+        else None
+    ),
+    separation_of_duties=True,
+)
+
+
+def _statement_period_ended(c: ActionContext) -> str | None:
+    due = c.case.statement_due_at
+    if due is None:
+        return "the subject has not been given a statement period"
+    return None if c.now >= due else f"the statement period runs until {due:%Y-%m-%d %H:%M} UTC"
+
+
+# The state of the case.
+STATEMENT_PENDING = Guard(
+    "statement_pending",
+    lambda c: (
+        None
+        if c.case.statement_state == StatementState.PENDING
+        else f"the subject's statement is already {c.case.statement_state}"
+    ),
+)
+STATEMENT_PERIOD_ENDED = Guard("statement_period_ended", _statement_period_ended)
+STATEMENT_RECORDED_OR_WAIVED = Guard(
+    "statement_recorded_or_waived",
+    lambda c: (
+        None
+        if c.case.statement_state != StatementState.PENDING
+        else "findings need the subject's statement, or the statement period ended and waived"
+    ),
+)
+NOTHING_PROPOSED = Guard(
+    "nothing_proposed",
+    lambda c: (
         None
         if c.case.proposed_disposition is None
         else f"'{c.case.proposed_disposition}' is already proposed"
     ),
-    "proposal_pending": lambda c: (
-        None if c.case.proposed_disposition is not None else "no disposition is proposed"
-    ),
-    "proposal_awaits_advisor": lambda c: (
+)
+PROPOSAL_PENDING = Guard(
+    "proposal_pending",
+    lambda c: None if c.case.proposed_disposition is not None else "no disposition is proposed",
+)
+PROPOSAL_AWAITS_ADVISOR = Guard(
+    "proposal_awaits_advisor",
+    lambda c: (
         "no disposition is proposed"
         if c.case.proposed_disposition is None
         else "the advisor has already signed off"
         if c.case.advisor_signed_by is not None
         else None
     ),
-    "proposal_awaits_cosign": lambda c: (
+)
+PROPOSAL_AWAITS_COSIGN = Guard(
+    "proposal_awaits_cosign",
+    lambda c: (
         None
         if _awaits_cosign(c)
         else "no co-signature is awaited (needs an advisor-signed sanction that policy marks "
         "as requiring the secretary)"
     ),
-    "advisor_not_investigator": lambda c: (
-        "the signing advisor may not be an investigator or verifier of the case"
-        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
-        else None
-    ),
-    "cosigner_did_not_investigate": lambda c: (
-        "the co-signing secretary may not be an investigator or verifier of the case"
-        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
-        else None
-    ),
-    "within_appeal_window": lambda c: (
+)
+WITHIN_APPEAL_WINDOW = Guard(
+    "within_appeal_window",
+    lambda c: (
         None
         if c.case.appeal_window_ends_at and c.now <= c.case.appeal_window_ends_at
         else "the appeal window has ended"
     ),
-    "appeal_window_ended": lambda c: (
+)
+APPEAL_WINDOW_ENDED = Guard(
+    "appeal_window_ended",
+    lambda c: (
         None
         if c.case.appeal_window_ends_at and c.now > c.case.appeal_window_ends_at
         else "the appeal window is still open"
     ),
-    "reviewer_took_no_part": lambda c: (
-        "the appeal reviewer must have taken no part in the case"
-        if c.capacities(c.actor.id) - {Capacity.APPEAL_REVIEWER.value}
-        else None
-    ),
-    "no_extension_pending": lambda c: (
+)
+NO_EXTENSION_PENDING = Guard(
+    "no_extension_pending",
+    lambda c: (
         "an extension request is already waiting for the secretary"
         if c.case.extension_requested_by is not None
         else None
     ),
-    "extensions_left": lambda c: (
+)
+EXTENSIONS_LEFT = Guard(
+    "extensions_left",
+    lambda c: (
         None
         if c.case.extensions_granted < c.policy.extensions.max_per_stage
         else f"the policy allows {c.policy.extensions.max_per_stage} extension(s) per stage "
         f"and this stage has had {c.case.extensions_granted}"
     ),
-    "extension_pending": lambda c: (
+)
+EXTENSION_PENDING = Guard(
+    "extension_pending",
+    lambda c: (
         None if c.case.extension_requested_by is not None else "no extension has been requested"
     ),
-    "decider_not_requester": lambda c: (
-        "an extension may not be decided by the person who asked for it"
-        if c.actor.id == c.case.extension_requested_by
-        else None
-    ),
-}
-
-SOD_GUARDS = frozenset(
-    {
-        "decider_not_requester",
-        "actor_not_party",
-        "verifier_did_not_investigate",
-        "advisor_not_investigator",
-        "cosigner_did_not_investigate",
-        "reviewer_took_no_part",
-    }
 )
 
-BRANCH_CONDITIONS: dict[str, Check] = {
-    "needs_cosign": lambda c: c.requires_cosign() and c.case.cosigned_by is None,
-}
+# Branches.
+NEEDS_COSIGN = Condition(
+    "needs_cosign", lambda c: c.requires_cosign() and c.case.cosigned_by is None
+)

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cases.machine import EXTENDABLE
-from cases.vocabulary import Stage
+from cases.vocabulary import EXTENDABLE, Stage
 from cases.yamlfile import load_validated
 
 LANGUAGES = ("zh-CN", "en")

@@ -4,8 +4,8 @@ The reporter is reached when identified (a signed-in reporter) or when they left
 address as their contact; anonymous reporters otherwise follow their case with the receipt
 code. ``assigned`` is the person an assignment named; ``requester`` the staff member whose
 extension request was just decided; ``triagers`` the people who may accept or decline the
-unit's reports (the ``triage`` rule of ``cases.guards``), the audience of intake's ladder,
-where nobody is assigned yet.
+unit's reports (``TRIAGE_ROLES``, the roles the ``triage`` rule tests), the audience of
+intake's ladder, where nobody is assigned yet.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from cases.models import CaseParty, ConductCase, Person, RoleGrant, Unit
-from cases.vocabulary import ASSIGNABLE, Capacity, Role
+from cases.vocabulary import ASSIGNABLE, TRIAGE_ROLES, Capacity, Role
 
 AUDIENCES = (
     "reporter",
@@ -29,9 +29,6 @@ AUDIENCES = (
     "assigned",
     "requester",
 )
-# The roles of the `triage` rule (cases.guards: an investigator or the secretary over the
-# case's unit); tests/test_notifications.py keeps the two in step.
-TRIAGE_ROLES = (Role.INVESTIGATOR, Role.SECRETARY)
 _NAMED_BY = {"assigned": "person", "requester": "requested_by"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from cases.errors import DomainError, Forbidden, GuardFailed, SeparationOfDuties
-from cases.guards import BRANCH_CONDITIONS, GUARDS, SOD_GUARDS, WHO, WHO_TEXT, ActionContext
+from cases.guards import ActionContext
 from cases.machine import TRANSITIONS, Branch, Rule
 from cases.vocabulary import Stage
 
 
 def check_rule(ctx: ActionContext, rule: Rule, action: str) -> None:
     """Raise unless ``ctx.actor`` is who the rule names and every guard holds."""
-    if not WHO[rule.who](ctx):
-        raise Forbidden(f"'{action}' may only be done by {WHO_TEXT[rule.who]}", who=rule.who)
-    for name in rule.guards:
-        reason = GUARDS[name](ctx)
+    if not rule.who(ctx):
+        raise Forbidden(f"'{action}' may only be done by {rule.who.text}", who=rule.who.name)
+    for guard in rule.guards:
+        reason = guard(ctx)
         if reason is not None:
-            if name in SOD_GUARDS:
-                raise SeparationOfDuties(reason, rule=name)
-            raise GuardFailed(reason, guard=name)
+            if guard.separation_of_duties:
+                raise SeparationOfDuties(reason, rule=guard.name)
+            raise GuardFailed(reason, guard=guard.name)
 
 
 def permitted_actions(ctx: ActionContext) -> list[str]:
@@ -38,5 +38,5 @@ def permitted_actions(ctx: ActionContext) -> list[str]:
 def next_stage(rule: Rule, ctx: ActionContext) -> Stage | None:
     """Where the rule leads for this case (a Branch decides on the case's state)."""
     if isinstance(rule.to, Branch):
-        return rule.to.then if BRANCH_CONDITIONS[rule.to.when](ctx) else rule.to.otherwise
+        return rule.to.then if rule.to.when(ctx) else rule.to.otherwise
     return rule.to

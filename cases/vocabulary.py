@@ -74,6 +74,19 @@ ASSIGNABLE = (
 
 STAFF_ROLES = frozenset({Role.INVESTIGATOR, Role.VERIFIER, Role.ADVISOR, Role.SECRETARY})
 
+# Who may accept or decline a unit's reports (the ``triage`` rule), over the case's unit.
+TRIAGE_ROLES = (Role.INVESTIGATOR, Role.SECRETARY)
+
+# Stages where staff owe work: extensions (延期) may be asked and a deadline ladder runs.
+# The appeal window is the subject's right and is not extended.
+EXTENDABLE = (
+    Stage.INTAKE,
+    Stage.INVESTIGATION,
+    Stage.VERIFICATION,
+    Stage.DISPOSITION,
+    Stage.APPEAL_REVIEW,
+)
+
 
 class FindingsResult(StrEnum):
     SUBSTANTIATED = "substantiated"

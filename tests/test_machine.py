@@ -42,15 +42,34 @@ SAMPLE: dict[Action, c.Command] = {
 }
 
 
-def test_table_names_only_known_predicates_and_guards() -> None:
-    from cases.guards import BRANCH_CONDITIONS, GUARDS, WHO
+def test_table_names_only_predicates_and_guards_defined_once_in_guards() -> None:
+    from cases import guards
     from cases.machine import Branch
 
+    # Each Who/Guard/Condition is a constant of cases.guards whose name is its own name in
+    # lower case: the name refusals and the audit trail say is the name the table reads.
+    defined = {
+        name: value
+        for name, value in vars(guards).items()
+        if isinstance(value, guards.Who | guards.Guard | guards.Condition)
+    }
+    for constant, value in defined.items():
+        assert value.name == constant.lower(), constant
+    assert len({v.name for v in defined.values()}) == len(defined)
     for (stage, action), rule in TRANSITIONS.items():
-        assert rule.who in WHO, (stage, action)
-        assert all(g in GUARDS for g in rule.guards), (stage, action)
+        assert rule.who in defined.values(), (stage, action)
+        assert all(g in defined.values() for g in rule.guards), (stage, action)
         if isinstance(rule.to, Branch):
-            assert rule.to.when in BRANCH_CONDITIONS
+            assert rule.to.when in defined.values()
+    sod = {v.name for v in defined.values() if getattr(v, "separation_of_duties", False)}
+    assert sod == {
+        "actor_not_party",
+        "verifier_did_not_investigate",
+        "advisor_not_investigator",
+        "cosigner_did_not_investigate",
+        "reviewer_took_no_part",
+        "decider_not_requester",
+    }
     assert not allowed_actions(Stage.CLOSED)
     assert set(SAMPLE) == set(Action)
 

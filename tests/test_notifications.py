@@ -225,10 +225,9 @@ def test_the_intake_reminder_reaches_the_people_who_triage(
 
 
 def test_triagers_are_whom_the_triage_rule_lets_accept(state: AppState) -> None:
-    from cases.guards import WHO, ActionContext
+    from cases.guards import TRIAGE, ActionContext
     from cases.models import ConductCase
-    from cases.recipients import TRIAGE_ROLES
-    from cases.vocabulary import Role
+    from cases.vocabulary import TRIAGE_ROLES, Role
 
     for role in Role:
         ctx = ActionContext(
@@ -239,4 +238,4 @@ def test_triagers_are_whom_the_triage_rule_lets_accept(state: AppState) -> None:
             policy=state.policy,
             now=NOW,
         )
-        assert WHO["triage"](ctx) is (role in TRIAGE_ROLES), role
+        assert TRIAGE(ctx) is (role in TRIAGE_ROLES), role
