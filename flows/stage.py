@@ -3,8 +3,9 @@
 It does the stage's automated work as small tasks over the database (which holds the
 case's state; the run holds none): the notifications of the event, the case file at
 closure, and the case's timeline as the artifact `case-<reference>`. (Triage is not
-here: it runs when the report is filed, before anyone may accept.) Every task is idempotent, so a run started twice, or re-run after a crash, changes
-nothing the second time. Retries are for I/O (database, Prefect API) only.
+here: it runs when the report is filed, before anyone may accept.) Every task is
+idempotent, so a run started twice, or re-run after a crash, changes nothing the second
+time. Retries are for I/O (database, Prefect API) only.
 """
 
 from __future__ import annotations

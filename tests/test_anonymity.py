@@ -90,7 +90,8 @@ def _probe(client: TestClient, state: AppState, tokens: dict[str, str], handle: 
     etag = accepted.headers.get("ETag", '"1"')
     for capacity in ("investigator", "verifier", "advisor", "appeal_reviewer"):
         post("assign", {"capacity": capacity, "person": handle}, sec, etag)
-        post("assign", {"capacity": capacity, "person": handle, "override_reason": "需要"}, sec, etag)
+        overriding = {"capacity": capacity, "person": handle, "override_reason": "需要"}
+        post("assign", overriding, sec, etag)
     related_again = _investigator(state, handle)
     post("assign", {"capacity": "investigator", "person": related_again}, sec, etag)
     for query in (f"assignee={handle}", f"assignee={handle}&stage=investigation"):
