@@ -34,7 +34,7 @@ from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
 from cases.firing import fire_due_steps, next_pending_due  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
-from cases.models import AuditEvent, Deadline, OutboxMessage  # noqa: E402
+from cases.models import AuditEvent, Deadline, OutboxRow  # noqa: E402
 from cases.policy import Policy, load_policy  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 from flows.deadlines import DeadlineWorker  # noqa: E402
@@ -120,8 +120,8 @@ def bench_burst(workdir: Path, args: argparse.Namespace) -> float:
         ).scalar_one()
         outbox = conn.execute(
             select(func.count()).where(
-                col(OutboxMessage.topic) == "stage_flow",
-                col(OutboxMessage.payload).contains('"deadline.'),
+                col(OutboxRow.topic) == "stage_flow",
+                col(OutboxRow.payload).contains('"deadline.'),
             )
         ).scalar_one()
     p50 = lateness[len(lateness) // 2]

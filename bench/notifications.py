@@ -44,9 +44,9 @@ from cases.clock import utcnow  # noqa: E402
 from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
-from cases.models import ConductCase, OutboxMessage, Person  # noqa: E402
+from cases.models import ConductCase, OutboxRow, Person  # noqa: E402
 from cases.notices import delivery_key  # noqa: E402
-from cases.outbox import DELIVERY, MESSAGE, Message, enqueue_all  # noqa: E402
+from cases.outbox import CHANNEL_SEND, DELIVERY, NewOutboxRow, enqueue_all  # noqa: E402
 from cases.policy import load_policy  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 from notifications.channels.base import Outgoing  # noqa: E402
@@ -137,7 +137,7 @@ def add_deliveries(db: Database, count: int, offset: int = 0) -> None:
         enqueue_all(
             uow.session,
             [
-                Message(
+                NewOutboxRow(
                     delivery_key(case_id or 0, 1, str(secretary.id)),
                     DELIVERY,
                     {
@@ -164,14 +164,12 @@ def add_deliveries(db: Database, count: int, offset: int = 0) -> None:
 def states(db: Database) -> dict[str, int]:
     with UnitOfWork(db, write=False) as uow:
         rows = uow.session.exec(
-            select(OutboxMessage.state, func.count())
-            .where(col(OutboxMessage.topic) == MESSAGE)
-            .group_by(col(OutboxMessage.state))
+            select(OutboxRow.state, func.count())
+            .where(col(OutboxRow.topic) == CHANNEL_SEND)
+            .group_by(col(OutboxRow.state))
         ).all()
         errors = uow.session.exec(
-            select(OutboxMessage.last_error)
-            .where(col(OutboxMessage.last_error).is_not(None))
-            .limit(3)
+            select(OutboxRow.last_error).where(col(OutboxRow.last_error).is_not(None)).limit(3)
         ).all()
     return dict(rows) | ({"errors": errors} if errors else {})  # type: ignore[dict-item]
 
@@ -180,8 +178,8 @@ def waiting(db: Database) -> int:
     with UnitOfWork(db, write=False) as uow:
         return uow.session.exec(
             select(func.count()).where(
-                col(OutboxMessage.topic).in_((DELIVERY, MESSAGE)),
-                col(OutboxMessage.state).in_(("pending", "sending")),
+                col(OutboxRow.topic).in_((DELIVERY, CHANNEL_SEND)),
+                col(OutboxRow.state).in_(("pending", "sending")),
             )
         ).one()
 

@@ -22,7 +22,7 @@ from cases.models import (
     CaseParty,
     ConductCase,
     Deadline,
-    OutboxMessage,
+    OutboxRow,
     Person,
     ReferenceCounter,
     Unit,
@@ -145,7 +145,7 @@ def seed_intake_cases(db: Database, policy: Policy, *, count: int, unit_code: st
                 (AuditEvent, events),
                 (AuditChainHead, heads),
                 (Deadline, deadlines),
-                (OutboxMessage, outbox),
+                (OutboxRow, outbox),
             ):
                 conn.execute(insert(model), rows)
         if (

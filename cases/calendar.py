@@ -20,11 +20,11 @@ from typing import Any
 
 import holidays
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field, ValidationError
 
 from cases.clock import SHANGHAI, to_utc
-
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "config" / "calendar"
+from cases.yamlfile import StrictModel
+from config.settings import DEFAULT_CALENDAR_DIR
 
 
 class CalendarError(Exception):
@@ -37,13 +37,12 @@ class YearState(StrEnum):
     NO_FILE = "no file"  # statutory holidays only
 
 
-class YearOverride(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class YearOverride(StrictModel):
     year: int
     confirmed: bool
-    days_off: list[date] = []
-    make_up_workdays: list[date] = []
-    closures: list[date] = []
+    days_off: list[date] = Field(default_factory=list)
+    make_up_workdays: list[date] = Field(default_factory=list)
+    closures: list[date] = Field(default_factory=list)
 
 
 @lru_cache(maxsize=64)
@@ -179,14 +178,14 @@ def configure(directory: Path) -> WorkingCalendar:
 
 def current() -> WorkingCalendar:
     """The calendar in use (the packaged override files unless configured)."""
-    return _current[0] if _current else configure(DEFAULT_DIR)
+    return _current[0] if _current else configure(DEFAULT_CALENDAR_DIR)
 
 
 def reread() -> WorkingCalendar | None:
     """Read the calendar's directory again and use it if its files changed (returns it),
     else None. CalendarError names a bad file; the calendar in use then stays."""
     using = current()
-    fresh = WorkingCalendar.from_dir(using.directory or DEFAULT_DIR)
+    fresh = WorkingCalendar.from_dir(using.directory or DEFAULT_CALENDAR_DIR)
     if fresh.same_files(using):
         return None
     _current[:] = [fresh]

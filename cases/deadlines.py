@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session
@@ -19,18 +18,17 @@ from sqlmodel import Session
 from cases import signals
 from cases.calendar import add_working_days, due_after, end_of, local_date
 from cases.db import core, insert_rows
-from cases.models import ConductCase, Deadline, DeadlineExtension, pk, table_of
+from cases.models import (
+    ConductCase,
+    Deadline,
+    DeadlineExtension,
+    ExtensionState,
+    StepState,
+    pk,
+    table_of,
+)
 from cases.policy import APPEAL_WINDOW_STEP, Policy
 from cases.vocabulary import Stage
-
-
-class StepState(StrEnum):
-    """Where a deadline step stands."""
-
-    PENDING = "pending"
-    FIRED = "fired"  # recorded, and its notices (or the appeal window's close) done
-    SKIPPED = "skipped"  # a reminder that fell due after the due time itself: not sent
-    CANCELLED = "cancelled"  # its stage was left, or its due time moved, before it fell due
 
 
 def stage_due_at(
@@ -109,7 +107,7 @@ def write_ladder(
                 "revision": revision,
                 "step": step,
                 "due_at": when,
-                "state": StepState.PENDING.value,
+                "state": StepState.PENDING,
             }
             for step, when in steps
         ],
@@ -139,11 +137,13 @@ _STEPS = table_of(Deadline)
 _EXTENSIONS = table_of(DeadlineExtension)
 _CANCEL_PENDING = (
     update(_STEPS)
-    .where(_STEPS.c.case_id == bindparam("of_case"), _STEPS.c.state == StepState.PENDING.value)
-    .values(state=StepState.CANCELLED.value)
+    .where(_STEPS.c.case_id == bindparam("of_case"), _STEPS.c.state == StepState.PENDING)
+    .values(state=StepState.CANCELLED)
 )
 _LAPSE_EXTENSION = (
     update(_EXTENSIONS)
-    .where(_EXTENSIONS.c.case_id == bindparam("of_case"), _EXTENSIONS.c.state == "pending")
-    .values(state="lapsed", decided_at=bindparam("decided"))
+    .where(
+        _EXTENSIONS.c.case_id == bindparam("of_case"), _EXTENSIONS.c.state == ExtensionState.PENDING
+    )
+    .values(state=ExtensionState.LAPSED, decided_at=bindparam("decided"))
 )

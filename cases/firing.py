@@ -34,21 +34,19 @@ from sqlmodel import Session, col, select
 from cases.audit import NewEvent, append_events, case_chain
 from cases.closing import close_after_window
 from cases.db import UnitOfWork
-from cases.deadlines import StepState
-from cases.models import ConductCase, Deadline, table_of
+from cases.models import ConductCase, Deadline, StepState, table_of
 from cases.notices import DEADLINE_EVENT
-from cases.outbox import STAGE_FLOW, Message, enqueue_all, stage_flow_key
+from cases.outbox import STAGE_FLOW, NewOutboxRow, enqueue_all, stage_flow_key
 from cases.policy import APPEAL_WINDOW_STEP, Policy
 from cases.vocabulary import Stage
 
 _STEPS = table_of(Deadline)
 _CASES = table_of(ConductCase)
-_PENDING = StepState.PENDING.value
 # The oldest due steps (an index range scan, however many are due), their cases by the
 # earliest of them: a pass reads a bounded window, not every step a long downtime left.
 _OLDEST_DUE = (
     sa_select(_STEPS.c.case_id, _STEPS.c.due_at)
-    .where(_STEPS.c.state == _PENDING, _STEPS.c.due_at <= bindparam("now"))
+    .where(_STEPS.c.state == StepState.PENDING, _STEPS.c.due_at <= bindparam("now"))
     .order_by(_STEPS.c.due_at, _STEPS.c.id)
     .limit(bindparam("window"))
     .subquery("oldest_due")
@@ -72,16 +70,16 @@ _CLAIM = (
     update(_STEPS)
     .where(
         _STEPS.c.case_id.in_(bindparam("case_ids", expanding=True)),
-        _STEPS.c.state == _PENDING,
+        _STEPS.c.state == StepState.PENDING,
         _STEPS.c.due_at <= bindparam("now"),
     )
-    .values(state=StepState.FIRED.value, fired_at=bindparam("fired_at"))
+    .values(state=StepState.FIRED, fired_at=bindparam("fired_at"))
     .returning(_STEPS.c.id)
 )
 _SKIP = (
     update(_STEPS)
     .where(_STEPS.c.id.in_(bindparam("ids", expanding=True)))
-    .values(state=StepState.SKIPPED.value)
+    .values(state=StepState.SKIPPED)
 )
 _CLAIMED: Select[*tuple[Any, ...]] = (
     sa_select(
@@ -223,7 +221,7 @@ def _event(step: Row[Any], now: datetime, skipped_because: str | None) -> NewEve
     )
 
 
-def _run(step: Row[Any], event_seq: int) -> Message:
+def _run(step: Row[Any], event_seq: int) -> NewOutboxRow:
     """The step's run of the case's stage flow (as a transition has); the run prepares the
     step's notifications."""
     payload = {
@@ -233,7 +231,7 @@ def _run(step: Row[Any], event_seq: int) -> Message:
         "event": f"{DEADLINE_EVENT}{step.step}",
         "event_seq": event_seq,
     }
-    return Message(
+    return NewOutboxRow(
         stage_flow_key(step.case_id, step.stage, event_seq), STAGE_FLOW, payload, step.case_id
     )
 
@@ -243,7 +241,7 @@ def next_pending_due(*, uow: UnitOfWork) -> datetime | None:
     with uow:
         return uow.session.exec(
             select(Deadline.due_at)
-            .where(col(Deadline.state) == _PENDING)
+            .where(col(Deadline.state) == StepState.PENDING)
             .order_by(col(Deadline.due_at))
             .limit(1)
         ).first()
@@ -255,7 +253,7 @@ def upcoming_steps(*, uow: UnitOfWork, until: datetime) -> list[tuple[str, Deadl
         rows = uow.session.exec(
             select(ConductCase.reference, Deadline)
             .join(ConductCase, col(ConductCase.id) == Deadline.case_id)
-            .where(col(Deadline.state) == _PENDING, col(Deadline.due_at) <= until)
+            .where(col(Deadline.state) == StepState.PENDING, col(Deadline.due_at) <= until)
             .order_by(col(Deadline.due_at), col(Deadline.id))
         ).all()
         return [(reference, step) for reference, step in rows]

@@ -7,10 +7,16 @@ stores them as UTC on SQLite and as timestamptz on PostgreSQL).
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from cases.vocabulary import StatementState
+
+# The states of the rows below are StrEnums kept in plain string columns: a member equals
+# its string, so stored values (and the schema) are what they were.
 
 
 class Unit(SQLModel, table=True):
@@ -108,7 +114,7 @@ class ConductCase(SQLModel, table=True):
     filed_at: datetime = Field(index=True)
     decline_reason: str | None = None
     duplicate_of: str | None = None
-    statement_state: str = "pending"
+    statement_state: str = StatementState.PENDING
     statement_due_at: datetime | None = None
     statement_text: str | None = Field(default=None, sa_column=Column(Text))
     findings_result: str | None = None
@@ -181,6 +187,15 @@ class Interview(SQLModel, table=True):
     recorded_at: datetime
 
 
+class StepState(StrEnum):
+    """Where a deadline step stands."""
+
+    PENDING = "pending"
+    FIRED = "fired"  # recorded, and its notices (or the appeal window's close) done
+    SKIPPED = "skipped"  # a reminder that fell due after the due time itself: not sent
+    CANCELLED = "cancelled"  # its stage was left, or its due time moved, before it fell due
+
+
 class Deadline(SQLModel, table=True):
     """One step of a stage's deadline (due, reminder, escalation); fired by the deadline worker."""
 
@@ -201,8 +216,17 @@ class Deadline(SQLModel, table=True):
     revision: int = 0  # the stage's ladder it belongs to; older ones' pending steps are cancelled
     step: str = Field(max_length=40)
     due_at: datetime
-    state: str = Field(default="pending", max_length=12)
+    state: str = Field(default=StepState.PENDING, max_length=12)
     fired_at: datetime | None = None
+
+
+class ExtensionState(StrEnum):
+    """Where a request for more time stands."""
+
+    PENDING = "pending"  # waiting for the secretary
+    GRANTED = "granted"
+    REFUSED = "refused"
+    LAPSED = "lapsed"  # its stage was left before the secretary decided
 
 
 class DeadlineExtension(SQLModel, table=True):
@@ -218,14 +242,24 @@ class DeadlineExtension(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     requested_due_on: date
     previous_due_at: datetime
-    state: str = Field(default="pending", max_length=12)  # pending, granted, refused
+    state: str = Field(default=ExtensionState.PENDING, max_length=12)
     decided_by: int | None = Field(default=None, foreign_key="person.id")
     decided_at: datetime | None = None
     granted_due_on: date | None = None
     decision_note: str | None = Field(default=None, sa_column=Column(Text))
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxState(StrEnum):
+    """Where an outbox row stands."""
+
+    PENDING = "pending"  # due at ``available_at``
+    SENDING = "sending"  # claimed by a worker until ``available_at`` (its lease)
+    STARTED = "started"  # its Prefect run was created and has not finished yet
+    DONE = "done"
+    DEAD = "dead"  # gave up: its attempts ran out, or its run failed
+
+
+class OutboxRow(SQLModel, table=True):
     """Work that leaves the process (notifications, stage flow runs), written with the change."""
 
     __tablename__ = "outbox"
@@ -235,13 +269,16 @@ class OutboxMessage(SQLModel, table=True):
     topic: str = Field(max_length=40)
     case_id: int | None = Field(default=None, foreign_key="conduct_case.id", index=True)
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(default="pending", max_length=12)
+    state: str = Field(default=OutboxState.PENDING, max_length=12)
     attempts: int = 0
     created_at: datetime
     available_at: datetime
     sent_at: datetime | None = None
     last_error: str | None = None
     external_id: str | None = Field(default=None, max_length=64)  # e.g. the Prefect flow run
+
+
+OutboxMessage = OutboxRow  # the old name, until flows/ and api/ (being rewritten) follow
 
 
 class AuditEvent(SQLModel, table=True):

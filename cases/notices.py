@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cases.models import ConductCase, OutboxMessage
-from cases.outbox import DELIVERY, Message, enqueue_all
+from cases.models import ConductCase, OutboxRow
+from cases.outbox import DELIVERY, NewOutboxRow, enqueue_all
 from cases.policy import Policy
 from cases.recipients import resolve
 from cases.vocabulary import Stage
@@ -93,9 +93,7 @@ def prepare_deliveries(
     audiences = tuple(a for a in notices if only is None or a in only)
     recipients = resolve(session, case, audiences, event_data)
     keys = {r.key: delivery_key(case.id, event_seq, r.key) for r in recipients}
-    written = set(
-        session.exec(select(OutboxMessage.key).where(col(OutboxMessage.key).in_(keys.values())))
-    )
+    written = set(session.exec(select(OutboxRow.key).where(col(OutboxRow.key).in_(keys.values()))))
     messages = []
     for r in recipients:
         if keys[r.key] in written:
@@ -114,6 +112,6 @@ def prepare_deliveries(
         }
         if sealed_receipt and r.audience == "reporter":
             payload["receipt_sealed"] = sealed_receipt
-        messages.append(Message(keys[r.key], DELIVERY, payload, case.id))
+        messages.append(NewOutboxRow(keys[r.key], DELIVERY, payload, case.id))
     enqueue_all(session, messages, now=now, skip_existing=True)  # a rerun racing us: no error
     return len(messages)

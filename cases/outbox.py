@@ -7,8 +7,9 @@ a retried transition or a re-run flow add nothing twice.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert, update
@@ -20,14 +21,17 @@ from sqlmodel.sql.expression import SelectOfScalar
 from cases import signals
 from cases.audit import canonical
 from cases.db import core
-from cases.models import OutboxMessage, table_of
+from cases.models import OutboxRow, OutboxState, table_of
 
 WRITTEN = "outbox.written"  # signal: the set of topics a committed transaction wrote
-OUTBOX: Table = table_of(OutboxMessage)  # Core, for executemany
+OUTBOX: Table = table_of(OutboxRow)  # Core, for executemany
 _INSERT = insert(OUTBOX)
-STAGE_FLOW = "stage_flow"
+# Topics: what a row asks for.
+STAGE_FLOW = "stage_flow"  # a Prefect run of a stage's work
 NOTIFICATION = "notification"  # an event that may concern people (expanded by recipients)
-DELIVERY = "delivery"  # one message to one person, prepared by the stage flow
+DELIVERY = "delivery"  # one notice to one person, prepared by the stage flow
+CHANNEL_SEND = "message"  # one rendered notice to one recipient through one channel
+NOTIFICATION_TOPICS = (NOTIFICATION, DELIVERY, CHANNEL_SEND)  # the notification workers'
 
 
 def _insert_new(session: Session) -> Insert:
@@ -42,7 +46,9 @@ def stage_flow_key(case_id: int, stage: str, event_seq: int) -> str:
 
 
 @dataclass(frozen=True)
-class Message:
+class NewOutboxRow:
+    """A row to enqueue."""
+
     key: str
     topic: str
     payload: dict[str, Any]
@@ -58,35 +64,47 @@ def enqueue(
     now: datetime,
     case_id: int | None = None,
 ) -> None:
-    """Add a message. Its key is unique: a second write of the same key fails the
+    """Add a row. Its key is unique: a second write of the same key fails the
     transaction, which is what a replayed transition must do."""
-    enqueue_all(session, [Message(key, topic, payload, case_id)], now=now)
+    enqueue_all(session, [NewOutboxRow(key, topic, payload, case_id)], now=now)
 
 
 def enqueue_all(
-    session: Session, messages: list[Message], *, now: datetime, skip_existing: bool = False
+    session: Session, rows: list[NewOutboxRow], *, now: datetime, skip_existing: bool = False
 ) -> None:
-    """Add several messages in one statement (same uniqueness rule as ``enqueue``, unless
+    """Add several rows in one statement (same uniqueness rule as ``enqueue``, unless
     ``skip_existing``: then a key already written is left as it is)."""
-    rows = [
+    values = [
         {
-            "key": m.key,
-            "topic": m.topic,
-            "case_id": m.case_id,
-            "payload": canonical(m.payload),
-            "state": "pending",
+            "key": row.key,
+            "topic": row.topic,
+            "case_id": row.case_id,
+            "payload": canonical(row.payload),
+            "state": OutboxState.PENDING,
             "attempts": 0,
             "created_at": now,
             "available_at": now,
         }
-        for m in messages
+        for row in rows
     ]
-    if rows:
-        core(session).execute(_insert_new(session) if skip_existing else _INSERT, rows)
-        signals.note(session, WRITTEN, {m.topic for m in messages}, set.union)
+    if values:
+        core(session).execute(_insert_new(session) if skip_existing else _INSERT, values)
+        signals.note(session, WRITTEN, {row.topic for row in rows}, set.union)
 
 
-MESSAGE = "message"  # one rendered notice to one recipient through one channel
+@dataclass(frozen=True)
+class Backoff:
+    """How long a row waits after a failed attempt: doubling from ``first_delay`` up to
+    ``max_delay``, with 'equal jitter' (half fixed, half random) so that rows which failed
+    together do not all come back together."""
+
+    first_delay: float = 30.0  # seconds, after the first attempt
+    max_delay: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after ``attempts`` attempts (at least 1)."""
+        ceiling = min(self.max_delay, self.first_delay * 2.0 ** min(max(attempts, 1) - 1, 60))
+        return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 @dataclass(frozen=True)
@@ -100,25 +118,25 @@ class Claimed:
 
 
 _COLUMNS = (
-    col(OutboxMessage.id),
-    col(OutboxMessage.key),
-    col(OutboxMessage.topic),
-    col(OutboxMessage.case_id),
-    col(OutboxMessage.payload),
-    col(OutboxMessage.attempts),
+    col(OutboxRow.id),
+    col(OutboxRow.key),
+    col(OutboxRow.topic),
+    col(OutboxRow.case_id),
+    col(OutboxRow.payload),
+    col(OutboxRow.attempts),
 )
 
 
 def _due(topics: tuple[str, ...], now: datetime, batch: int) -> SelectOfScalar[int | None]:
     # 'sending' rows whose lease ran out were taken by a worker that died mid-send.
     return (
-        select(col(OutboxMessage.id))
+        select(col(OutboxRow.id))
         .where(
-            col(OutboxMessage.topic).in_(topics),
-            col(OutboxMessage.state).in_(("pending", "sending")),
-            col(OutboxMessage.available_at) <= now,
+            col(OutboxRow.topic).in_(topics),
+            col(OutboxRow.state).in_((OutboxState.PENDING, OutboxState.SENDING)),
+            col(OutboxRow.available_at) <= now,
         )
-        .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
+        .order_by(col(OutboxRow.available_at), col(OutboxRow.id))
         .limit(batch)
     )
 
@@ -139,9 +157,13 @@ def claim(
     if not sqlite:
         due = due.with_for_update(skip_locked=True)
     taken = (
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
-        .values(state="sending", attempts=col(OutboxMessage.attempts) + 1, available_at=lease_until)
+        update(OutboxRow)
+        .where(col(OutboxRow.id).in_(due.scalar_subquery()))
+        .values(
+            state=OutboxState.SENDING,
+            attempts=col(OutboxRow.attempts) + 1,
+            available_at=lease_until,
+        )
         .returning(*_COLUMNS)
     )
     rows = session.execute(taken).all()

@@ -7,10 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cases.vocabulary import EXTENDABLE, Stage
-from cases.yamlfile import load_validated
+from cases.yamlfile import StrictModel, load_validated
 
 LANGUAGES = ("zh-CN", "en")
 # Who a ladder step may tell: staff. The reporter may be unreachable (anonymous) and the
@@ -33,11 +33,7 @@ class PolicyError(Exception):
     """The policy file cannot be used; the message names the file, the field and the reason."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Label(_Strict):
+class Label(StrictModel):
     zh_cn: str = Field(alias="zh-CN", min_length=1)
     en: str = Field(min_length=1)
 
@@ -46,7 +42,7 @@ class Label(_Strict):
         return self.en if language == "en" else self.zh_cn
 
 
-class Entry(_Strict):
+class Entry(StrictModel):
     code: Code
     label: Label
 
@@ -55,7 +51,7 @@ class Disposition(Entry):
     requires_cosign: bool = False
 
 
-class StageDeadline(_Strict):
+class StageDeadline(StrictModel):
     working_days: int = Field(ge=1, le=120)
     by_severity: dict[str, int] = Field(default_factory=dict)
 
@@ -69,7 +65,7 @@ class StageDeadline(_Strict):
         return self.by_severity.get(severity or "", self.working_days)
 
 
-class Deadlines(_Strict):
+class Deadlines(StrictModel):
     intake: StageDeadline
     investigation: StageDeadline
     verification: StageDeadline
@@ -83,7 +79,7 @@ class Deadlines(_Strict):
         return getattr(self, stage.value, None) if stage is not Stage.CLOSED else None
 
 
-class EscalationStep(_Strict):
+class EscalationStep(StrictModel):
     """One step of the ladder: when (working days from the due time), what it is called in
     messages, and whom it tells; ``notify_in`` replaces ``notify`` in the stages it names."""
 
@@ -123,15 +119,15 @@ class EscalationStep(_Strict):
         return found
 
 
-class Extensions(_Strict):
+class Extensions(StrictModel):
     max_per_stage: int = Field(default=1, ge=0, le=5)
 
 
-class Triage(_Strict):
+class Triage(StrictModel):
     duplicate_window_days: int = Field(default=90, ge=1, le=3650)
 
 
-class SubjectView(_Strict):
+class SubjectView(StrictModel):
     """What the subject of a case is shown (陈述申辩: enough to answer, nothing that
     exposes the reporter or witnesses). The allegations as staff summarised them, the
     facts relied on and the evidence list are always shown: the subject must know them."""
@@ -150,7 +146,7 @@ class SubjectView(_Strict):
     )
 
 
-class Policy(_Strict):
+class Policy(StrictModel):
     version: int = Field(ge=1)
     end_of_day: time
     categories: list[Entry] = Field(min_length=1)

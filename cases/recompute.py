@@ -34,16 +34,15 @@ from cases.audit import SYSTEM_CHAIN, NewEvent, append_events, case_chain
 from cases.calendar import WorkingCalendar, YearState, current, local_date
 from cases.clock import utcnow
 from cases.db import UnitOfWork
-from cases.deadlines import StepState, cancel_pending, ladder, stage_due_at, write_ladder
-from cases.models import AuditEvent, ConductCase, Deadline, pk
-from cases.outbox import NOTIFICATION, Message, enqueue_all
+from cases.deadlines import cancel_pending, ladder, stage_due_at, write_ladder
+from cases.models import AuditEvent, ConductCase, Deadline, StepState, pk
+from cases.outbox import NOTIFICATION, NewOutboxRow, enqueue_all
 from cases.policy import Policy
 from cases.vocabulary import Stage
 
 RECOMPUTED = "deadline.recomputed"
 APPLIED = "calendar.applied"
 _LOCK = 0x716663616C  # PostgreSQL advisory lock: one recomputation at a time
-_PENDING = StepState.PENDING.value
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ def _spans(session: Session) -> dict[int, tuple[date, date]]:
     rows = session.execute(
         sa_select(col(ConductCase.id), col(ConductCase.stage_entered_at), func.max(Deadline.due_at))
         .join(Deadline, col(Deadline.case_id) == col(ConductCase.id))
-        .where(col(Deadline.state) == _PENDING)
+        .where(col(Deadline.state) == StepState.PENDING)
         .group_by(col(ConductCase.id), col(ConductCase.stage_entered_at))
     ).all()
     return {case_id: (local_date(start), local_date(last)) for case_id, start, last in rows}
@@ -194,7 +193,7 @@ def _locked(session: Session, ids: list[int]) -> list[tuple[ConductCase, dict[st
     pending: dict[int, dict[str, datetime]] = {}
     for case_id, step, due_at in session.execute(
         sa_select(col(Deadline.case_id), col(Deadline.step), col(Deadline.due_at)).where(
-            col(Deadline.case_id).in_(ids), col(Deadline.state) == _PENDING
+            col(Deadline.case_id).in_(ids), col(Deadline.state) == StepState.PENDING
         )
     ):
         pending.setdefault(case_id, {})[step] = due_at
@@ -262,7 +261,7 @@ def _was_provisional(
     return any(state != YearState.CONFIRMED.value for state in states)
 
 
-def _notice(case: ConductCase, event_seq: int) -> Message:
+def _notice(case: ConductCase, event_seq: int) -> NewOutboxRow:
     """The event's notification row (the dispatcher finds its audience, as for actions)."""
     payload = {
         "case_id": pk(case),
@@ -271,4 +270,4 @@ def _notice(case: ConductCase, event_seq: int) -> Message:
         "event": RECOMPUTED,
         "event_seq": event_seq,
     }
-    return Message(f"event:{pk(case)}:{event_seq}", NOTIFICATION, payload, pk(case))
+    return NewOutboxRow(f"event:{pk(case)}:{event_seq}", NOTIFICATION, payload, pk(case))

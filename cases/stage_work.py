@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from cases.audit import append_event, case_chain
 from cases.clock import local_text, utcnow
 from cases.db import UnitOfWork
-from cases.models import AuditEvent, ConductCase, OutboxMessage, Person, Unit
+from cases.models import AuditEvent, ConductCase, OutboxRow, OutboxState, Person, Unit
 from cases.notices import prepare_deliveries
 from cases.policy import Policy
 from cases.views import HIDDEN_FROM_TIMELINE, detail_of
@@ -117,9 +117,9 @@ def finish_stage_run(*, uow: UnitOfWork, key: str, flow_run_id: str | None) -> b
     """Mark the stage_flow outbox row done; False when it already was."""
     with uow:
         moved = uow.session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.key) == key, col(OutboxMessage.state) != "done")
-            .values(state="done", sent_at=utcnow(), external_id=flow_run_id)
+            update(OutboxRow)
+            .where(col(OutboxRow.key) == key, col(OutboxRow.state) != OutboxState.DONE)
+            .values(state=OutboxState.DONE, sent_at=utcnow(), external_id=flow_run_id)
         ).rowcount  # type: ignore[attr-defined]
         uow.commit()
         return bool(moved)

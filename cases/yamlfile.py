@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class StrictModel(BaseModel):
+    """A part of a human-edited file: an unknown field is an error, not ignored; read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 M = TypeVar("M", bound=BaseModel)
 _FIELD_FIRST = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)+): (.*)$", re.DOTALL)

@@ -15,12 +15,11 @@ from cases.access import global_roles
 from cases.clock import utcnow
 from cases.db import UnitOfWork
 from cases.errors import Forbidden, InvalidInput, NotFound
-from cases.models import ConductCase, OutboxMessage, Person
-from cases.outbox import DELIVERY, MESSAGE, NOTIFICATION
+from cases.models import ConductCase, OutboxRow, OutboxState, Person
+from cases.outbox import NOTIFICATION_TOPICS
 from cases.vocabulary import Role
 
 log = structlog.get_logger("qingfeng.notifications")
-TOPICS = (NOTIFICATION, DELIVERY, MESSAGE)
 OPERATORS = {Role.ADMIN.value, Role.SECRETARY.value}
 
 
@@ -58,18 +57,18 @@ def list_messages(
     with uow:
         _require_operator(uow, viewer)
         query = (
-            select(OutboxMessage, ConductCase.reference)
-            .outerjoin(ConductCase, col(ConductCase.id) == OutboxMessage.case_id)
-            .where(col(OutboxMessage.topic).in_(TOPICS), col(OutboxMessage.id) > after_id)
-            .order_by(col(OutboxMessage.id))
+            select(OutboxRow, ConductCase.reference)
+            .outerjoin(ConductCase, col(ConductCase.id) == OutboxRow.case_id)
+            .where(col(OutboxRow.topic).in_(NOTIFICATION_TOPICS), col(OutboxRow.id) > after_id)
+            .order_by(col(OutboxRow.id))
             .limit(limit)
         )
         if state:
-            query = query.where(OutboxMessage.state == state)
+            query = query.where(OutboxRow.state == state)
         return [_entry(row, reference) for row, reference in uow.session.exec(query)]
 
 
-def _entry(row: OutboxMessage, reference: str | None) -> OutboxEntry:
+def _entry(row: OutboxRow, reference: str | None) -> OutboxEntry:
     payload = json.loads(row.payload)
     assert row.id is not None
     return OutboxEntry(
@@ -93,15 +92,15 @@ def retry_message(*, uow: UnitOfWork, viewer: Person | None, message_id: int) ->
     """Put a dead notification row back in the queue with fresh attempts."""
     with uow:
         _require_operator(uow, viewer)
-        row = uow.session.get(OutboxMessage, message_id)
-        if row is None or row.topic not in TOPICS:
+        row = uow.session.get(OutboxRow, message_id)
+        if row is None or row.topic not in NOTIFICATION_TOPICS:
             raise NotFound(f"no notification message {message_id}")
-        if row.state != "dead":
+        if row.state != OutboxState.DEAD:
             raise InvalidInput(f"message {message_id} is {row.state}, not dead", field="id")
         uow.session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message_id)
-            .values(state="pending", attempts=0, available_at=utcnow(), last_error=None)
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == message_id)
+            .values(state=OutboxState.PENDING, attempts=0, available_at=utcnow(), last_error=None)
         )
         uow.commit()
         uow.session.refresh(row)

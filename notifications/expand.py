@@ -20,22 +20,22 @@ from sqlmodel import Session, col, select
 
 from cases.audit import canonical, case_chain
 from cases.db import Database, UnitOfWork
-from cases.models import AuditEvent, ConductCase, Person, RoleGrant, Unit
+from cases.models import AuditEvent, ConductCase, OutboxState, Person, RoleGrant, Unit
 from cases.notices import prepare_deliveries
 from cases.outbox import (
+    CHANNEL_SEND,
     DELIVERY,
-    MESSAGE,
     NOTIFICATION,
     OUTBOX,
     Claimed,
-    Message,
+    NewOutboxRow,
     claim,
     enqueue_all,
 )
 from cases.policy import Policy
 from cases.vocabulary import Stage
 from notifications.context import message_context
-from notifications.routes import Channel, Recipient, Routes
+from notifications.routes import Channel, Routes, RoutingFacts
 
 LEASE = timedelta(minutes=5)
 NOT_STAFF = ("reporter", "subject")  # never reached through a group chat robot
@@ -122,7 +122,7 @@ class Expander:
             return 0
         with UnitOfWork(db, write=False) as read:
             facts = _Facts.load(read.session, rows)
-        messages: list[Message] = []
+        messages: list[NewOutboxRow] = []
         settled, receipts = [], []
         for row in rows:
             body = row.payload
@@ -132,7 +132,12 @@ class Expander:
             elif row.topic == DELIVERY:
                 error = self._messages(facts, row, now, messages)
             settled.append(
-                {"row_id": row.id, "state": "dead" if error else "done", "error": error, "at": now}
+                {
+                    "row_id": row.id,
+                    "state": OutboxState.DEAD if error else OutboxState.DONE,
+                    "error": error,
+                    "at": now,
+                }
             )
             if body.get("receipt_sealed"):  # the sealed code lives on in the messages alone
                 receipts.append(
@@ -165,7 +170,7 @@ class Expander:
         )
 
     def _messages(
-        self, facts: _Facts, row: Claimed, now: datetime, messages: list[Message]
+        self, facts: _Facts, row: Claimed, now: datetime, messages: list[NewOutboxRow]
     ) -> str | None:
         """Add the delivery's messages; an error text when no channel reaches its recipient."""
         delivery = row.payload
@@ -175,7 +180,7 @@ class Expander:
         roles = set(facts.roles.get(person.id or 0, ())) if person else set()
         if delivery["audience"] in NOT_STAFF:
             roles.add(delivery["audience"])
-        recipient = Recipient(
+        recipient = RoutingFacts(
             person.handle if person else None, frozenset(roles), facts.unit_codes(unit)
         )
         channels = [c for c in self.routes.channels_for(recipient) if _reaches(c, person, delivery)]
@@ -206,7 +211,7 @@ class Expander:
             if channel.personal and delivery.get("receipt_sealed"):
                 payload["receipt_sealed"] = delivery["receipt_sealed"]
             key = f"msg:{case.id}:{delivery['event_seq']}:{delivery['recipient']}:{channel.name}"
-            messages.append(Message(key, MESSAGE, payload, case.id))
+            messages.append(NewOutboxRow(key, CHANNEL_SEND, payload, case.id))
         return None
 
 

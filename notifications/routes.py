@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from cases.yamlfile import load_validated
+from cases.yamlfile import StrictModel, load_validated
 
 Kind = Literal["email", "wecom", "dingtalk", "feishu", "webhook"]
 NEEDS_SECRET = {"dingtalk", "feishu", "webhook"}
@@ -23,11 +23,7 @@ class NotificationsError(Exception):
     """The notifications file cannot be used; the message names file, field and reason."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ChannelConfig(_Strict):
+class ChannelConfig(StrictModel):
     kind: Kind
     url_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
     secret_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
@@ -41,15 +37,15 @@ class ChannelConfig(_Strict):
         return self
 
 
-class Route(_Strict):
+class Route(StrictModel):
     channel: str
-    units: list[str] = []
-    roles: list[RoleName] = []
-    people: list[str] = []
+    units: list[str] = Field(default_factory=list)
+    roles: list[RoleName] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)
     final: bool = False
 
 
-class NotificationsFile(_Strict):
+class NotificationsFile(StrictModel):
     channels: dict[str, ChannelConfig] = Field(min_length=1)
     routes: list[Route] = Field(min_length=1)
 
@@ -78,8 +74,8 @@ class Channel:
 
 
 @dataclass(frozen=True)
-class Recipient:
-    """What routing needs to know about one recipient of one message."""
+class RoutingFacts:
+    """What routing needs to know about one recipient (``cases.recipients.Recipient``)."""
 
     handle: str | None
     roles: frozenset[str]
@@ -91,7 +87,7 @@ class Routes:
     channels: dict[str, Channel]
     routes: tuple[Route, ...]
 
-    def channels_for(self, recipient: Recipient) -> list[Channel]:
+    def channels_for(self, recipient: RoutingFacts) -> list[Channel]:
         """Every channel whose route matches, in file order, each once."""
         chosen: dict[str, Channel] = {}
         for route in self.routes:
@@ -102,7 +98,7 @@ class Routes:
         return list(chosen.values())
 
 
-def _matches(route: Route, recipient: Recipient) -> bool:
+def _matches(route: Route, recipient: RoutingFacts) -> bool:
     return (
         (not route.units or bool(set(route.units) & set(recipient.unit_path_codes)))
         and (not route.roles or bool(set(route.roles) & recipient.roles))

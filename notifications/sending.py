@@ -4,19 +4,18 @@ jitter, or dead-lettered (a permanent failure, or the attempts are spent)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 
 from cases.db import Database, UnitOfWork
-from cases.models import Person
-from cases.outbox import MESSAGE, OUTBOX, Claimed, claim
+from cases.models import OutboxState, Person
+from cases.outbox import CHANNEL_SEND, OUTBOX, Backoff, Claimed, claim
 from cases.secrets import unseal
 from config.background import lower_thread_priority
 from notifications.channels.base import DeliveryError, Outgoing, Result, Sender
@@ -25,7 +24,7 @@ from notifications.render import TemplateError, render
 
 _RECORD = (
     update(OUTBOX)
-    .where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.state == "sending")
+    .where(OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.state == OutboxState.SENDING)
     .values(
         state=bindparam("state"),
         available_at=bindparam("available_at"),
@@ -37,15 +36,10 @@ _RECORD = (
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    first_delay: float = 30.0  # seconds; doubles with each attempt
-    max_delay: float = 3600.0
+class RetryPolicy(Backoff):
+    """A message waits ``delay(attempts)`` after a failure and is dead after ``max_attempts``."""
 
-    def delay(self, attempts: int) -> timedelta:
-        """Exponential backoff with 'equal jitter': half fixed, half random."""
-        ceiling = min(self.max_delay, self.first_delay * 2 ** (attempts - 1))
-        return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+    max_attempts: int = 8
 
 
 class MessageSender:
@@ -69,7 +63,7 @@ class MessageSender:
         with UnitOfWork(self.db) as uow:
             rows = claim(
                 uow.session,
-                topics=(MESSAGE,),
+                topics=(CHANNEL_SEND,),
                 now=now,
                 lease_until=now + LEASE,
                 batch=batch,
@@ -155,12 +149,12 @@ class MessageSender:
         if not isinstance(result, DeliveryError):
             external = result[:64] if result else None
             return values | {
-                "state": "done", "available_at": now, "error": None,
+                "state": OutboxState.DONE, "available_at": now, "error": None,
                 "sent_at": now, "external_id": external,
             }  # fmt: skip
         dead = result.permanent or row.attempts >= self.retry.max_attempts
         return values | {
-            "state": "dead" if dead else "pending",
+            "state": OutboxState.DEAD if dead else OutboxState.PENDING,
             "available_at": now if dead else now + self.retry.delay(row.attempts),
             "error": str(result)[:500],
         }

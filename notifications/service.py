@@ -13,7 +13,7 @@ import structlog
 from cases import signals
 from cases.clock import utcnow
 from cases.db import Database
-from cases.outbox import DELIVERY, MESSAGE, NOTIFICATION, WRITTEN
+from cases.outbox import NOTIFICATION_TOPICS, WRITTEN
 from cases.policy import Policy
 from config.background import lower_thread_priority
 from config.settings import Settings
@@ -26,7 +26,6 @@ from notifications.routes import Channel, Routes, load_routes
 from notifications.sending import MessageSender, RetryPolicy
 
 log = structlog.get_logger("qingfeng.notifications")
-TOPICS = {NOTIFICATION, DELIVERY, MESSAGE}
 
 
 def smtp_settings(settings: Settings) -> SmtpSettings:
@@ -96,9 +95,9 @@ class Dispatcher:
             pickup=settings.data_dir / "mail",
             secret=secret,
             retry=RetryPolicy(
-                settings.notify_max_attempts,
-                settings.notify_backoff_seconds,
-                settings.notify_backoff_max_seconds,
+                first_delay=settings.notify_backoff_seconds,
+                max_delay=settings.notify_backoff_max_seconds,
+                max_attempts=settings.notify_max_attempts,
             ),
             portal_url=settings.portal_url,
             pause=0.02,
@@ -136,7 +135,7 @@ class Dispatcher:
         self.sender.close()
 
     def _on_outbox(self, topics: set[str]) -> None:
-        if topics & TOPICS:
+        if topics.intersection(NOTIFICATION_TOPICS):
             self._wake.set()
 
     def _run(self) -> None:

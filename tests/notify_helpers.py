@@ -12,7 +12,7 @@ from api.deps import AppState
 from cases import stage_work
 from cases.commands import FileReport
 from cases.db import UnitOfWork
-from cases.models import OutboxMessage, Person
+from cases.models import OutboxRow, Person
 from cases.outbox import STAGE_FLOW
 from cases.secrets import seal
 from cases.service import file_report
@@ -30,9 +30,7 @@ def run_stage_work(state: AppState) -> int:
     function), then mark the run done."""
     with UnitOfWork(state.db, write=False) as uow:
         rows = uow.session.exec(
-            select(OutboxMessage).where(
-                OutboxMessage.topic == STAGE_FLOW, OutboxMessage.state == "pending"
-            )
+            select(OutboxRow).where(OutboxRow.topic == STAGE_FLOW, OutboxRow.state == "pending")
         ).all()
     for row in rows:
         payload = json.loads(row.payload)
@@ -99,9 +97,7 @@ def file_named_report(state: AppState, reporter: Person, subject: str) -> str:
 
 def outbox_states(state: AppState, topic: str) -> dict[str, int]:
     with UnitOfWork(state.db, write=False) as uow:
-        rows = uow.session.exec(
-            select(OutboxMessage.state).where(col(OutboxMessage.topic) == topic)
-        ).all()
+        rows = uow.session.exec(select(OutboxRow.state).where(col(OutboxRow.topic) == topic)).all()
     counts: dict[str, int] = {}
     for value in rows:
         counts[value] = counts.get(value, 0) + 1

@@ -14,7 +14,7 @@ from cases import commands as c
 from cases.clock import utcnow
 from cases.db import UnitOfWork
 from cases.firing import fire_due_steps
-from cases.models import AuditEvent, ConductCase, Deadline, OutboxMessage, Person
+from cases.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
 from cases.outbox import DELIVERY, STAGE_FLOW
 from cases.people import add_person
 from cases.vocabulary import Stage
@@ -94,8 +94,8 @@ def test_the_window_ends_and_the_worker_closes_the_case(
 
     with UnitOfWork(state.db, write=False) as uow:
         runs = uow.session.exec(
-            select(OutboxMessage.payload).where(
-                OutboxMessage.topic == STAGE_FLOW, OutboxMessage.state == "pending"
+            select(OutboxRow.payload).where(
+                OutboxRow.topic == STAGE_FLOW, OutboxRow.state == "pending"
             )
         ).all()
     assert [json.loads(p)["event"] for p in runs] == ["close"]
@@ -105,10 +105,10 @@ def test_the_window_ends_and_the_worker_closes_the_case(
         deliveries = [
             json.loads(p)
             for p in uow.session.exec(
-                select(OutboxMessage.payload).where(
-                    OutboxMessage.topic == DELIVERY,
-                    OutboxMessage.case_id == window.id,
-                    col(OutboxMessage.payload).contains('"event":"close"'),
+                select(OutboxRow.payload).where(
+                    OutboxRow.topic == DELIVERY,
+                    OutboxRow.case_id == window.id,
+                    col(OutboxRow.payload).contains('"event":"close"'),
                 )
             )
         ]

@@ -22,8 +22,8 @@ from cases import commands as c
 from cases.audit import verify
 from cases.calendar import local_date
 from cases.db import UnitOfWork
-from cases.models import AuditEvent, ConductCase, Deadline, OutboxMessage, Person
-from cases.outbox import DELIVERY, MESSAGE, NOTIFICATION
+from cases.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
+from cases.outbox import CHANNEL_SEND, DELIVERY, NOTIFICATION
 from cases.recompute import Recomputed, recompute_deadlines
 from config.settings import DEFAULT_CALENDAR_DIR, get_settings
 from flows.calendar_watch import CalendarWatch
@@ -76,7 +76,7 @@ def _counts(state: AppState) -> tuple[int, int, int]:
         return (
             s.exec(select(func.count()).select_from(AuditEvent)).one(),
             s.exec(select(func.count()).select_from(Deadline)).one(),
-            s.exec(select(func.count()).select_from(OutboxMessage)).one(),
+            s.exec(select(func.count()).select_from(OutboxRow)).one(),
         )
 
 
@@ -88,9 +88,7 @@ def _expander(state: AppState) -> Expander:
 def _outbox(state: AppState, topic: str) -> list[dict[str, object]]:
     with UnitOfWork(state.db, write=False) as uow:
         rows = uow.session.exec(
-            select(OutboxMessage.payload)
-            .where(OutboxMessage.topic == topic)
-            .order_by(col(OutboxMessage.id))
+            select(OutboxRow.payload).where(OutboxRow.topic == topic).order_by(col(OutboxRow.id))
         ).all()
     return [json.loads(p) for p in rows]
 
@@ -144,7 +142,7 @@ def test_confirming_2027_moves_a_provisional_due_day_as_a_new_revision_and_tells
     assert {(p["audience"], p["person_id"], p["notice"]) for p in deliveries} == {
         ("assignees", people["inv.wang"].id, "deadline_recomputed")
     }
-    [message] = [p for p in _outbox(state, MESSAGE) if p["notice"] == "deadline_recomputed"]
+    [message] = [p for p in _outbox(state, CHANNEL_SEND) if p["notice"] == "deadline_recomputed"]
     text = render("deadline_recomputed", "zh-CN", message["context"])  # type: ignore[arg-type]
     assert "2027-01-21" in text.subject and "2027-01-21 18:00" in text.body
 

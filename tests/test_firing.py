@@ -16,7 +16,7 @@ from cases import commands as c
 from cases import firing
 from cases.db import UnitOfWork
 from cases.firing import fire_due_steps
-from cases.models import AuditEvent, ConductCase, Deadline, OutboxMessage, Person
+from cases.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
 from cases.outbox import STAGE_FLOW
 from flows.deadlines import DeadlineWorker
 from tests.conftest import BOTH_DATABASES
@@ -67,8 +67,8 @@ def test_steps_missed_while_down_fire_once_in_order(
     with UnitOfWork(state.db, write=False) as uow:
         case = uow.session.exec(select(ConductCase).where(ConductCase.reference == ref)).one()
         keys = uow.session.exec(
-            select(OutboxMessage.key).where(
-                OutboxMessage.topic == STAGE_FLOW, col(OutboxMessage.payload).contains('"deadline.')
+            select(OutboxRow.key).where(
+                OutboxRow.topic == STAGE_FLOW, col(OutboxRow.payload).contains('"deadline.')
             )
         ).all()
     assert (case.overdue, case.escalation, case.flag) == (True, "escalation_2", "red")

@@ -15,8 +15,8 @@ from api.deps import AppState
 from cases import commands as c
 from cases.db import UnitOfWork
 from cases.firing import fire_due_steps
-from cases.models import Deadline, OutboxMessage, Person
-from cases.outbox import DELIVERY, MESSAGE
+from cases.models import Deadline, OutboxRow, Person
+from cases.outbox import CHANNEL_SEND, DELIVERY
 from cases.people import add_person
 from cases.vocabulary import Stage
 from tests.conftest import BOTH_DATABASES
@@ -98,7 +98,7 @@ def test_a_case_reaches_everyone_once_in_their_language(
     assert any("待您签署" in m["Subject"] for m in mailbox.to("adv.cs-su@qingfeng.example"))
     keys = keys_of(mailbox.mails)
     assert len(keys) == len(set(keys))  # each (event, recipient, channel) once
-    assert outbox_states(state, MESSAGE) == {"done": len(keys)}
+    assert outbox_states(state, CHANNEL_SEND) == {"done": len(keys)}
 
 
 def test_receipt_code_is_never_stored_in_clear(
@@ -116,7 +116,7 @@ def test_receipt_code_is_never_stored_in_clear(
     stored = b"".join(p.read_bytes() for p in db_file.parent.glob("qingfeng.db*"))
     assert RECEIPT.encode() not in stored
     with UnitOfWork(state.db, write=False) as uow:
-        payloads = uow.session.exec(select(OutboxMessage.payload)).all()
+        payloads = uow.session.exec(select(OutboxRow.payload)).all()
     assert not any('"receipt_sealed":"' in p for p in payloads)  # dropped once sent
 
 
@@ -130,10 +130,10 @@ def test_mail_server_down_then_back_every_message_arrives_once(
     carry_to(state, people_with(state, people, "stu.zhang"), ref, Stage.INVESTIGATION)
     run_stage_work(state)
     notify.tick()  # nobody listens on the port: every message is postponed
-    waiting = outbox_states(state, MESSAGE)
+    waiting = outbox_states(state, CHANNEL_SEND)
     assert waiting == {"pending": waiting["pending"]} and waiting["pending"] >= 5
     with UnitOfWork(state.db, write=False) as uow:
-        rows = uow.session.exec(select(OutboxMessage).where(OutboxMessage.topic == MESSAGE)).all()
+        rows = uow.session.exec(select(OutboxRow).where(OutboxRow.topic == CHANNEL_SEND)).all()
     assert all(r.attempts == 1 and r.available_at.replace(tzinfo=UTC) > NOW for r in rows)
     assert all("unreachable" in (r.last_error or "") for r in rows)
 
@@ -145,7 +145,7 @@ def test_mail_server_down_then_back_every_message_arrives_once(
         notify.tick()
     keys = keys_of(mailbox.mails)
     assert sorted(keys) == sorted(r.key for r in rows)  # each arrived, once
-    assert outbox_states(state, MESSAGE) == {"done": len(rows)}
+    assert outbox_states(state, CHANNEL_SEND) == {"done": len(rows)}
 
 
 def test_a_recipient_no_channel_reaches_is_dead_lettered(
@@ -165,9 +165,7 @@ def test_a_recipient_no_channel_reaches_is_dead_lettered(
     assert mailbox.mails == []
     with UnitOfWork(state.db, write=False) as uow:
         [dead] = uow.session.exec(
-            select(OutboxMessage).where(
-                OutboxMessage.topic == DELIVERY, OutboxMessage.state == "dead"
-            )
+            select(OutboxRow).where(OutboxRow.topic == DELIVERY, OutboxRow.state == "dead")
         ).all()
     assert "no channel reaches" in (dead.last_error or "")
 

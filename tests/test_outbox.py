@@ -16,10 +16,17 @@ from api.cli import app as cli
 from api.deps import AppState
 from cases.clock import utcnow
 from cases.db import UnitOfWork
-from cases.models import OutboxMessage, Person
-from cases.outbox import MESSAGE, claim
+from cases.models import OutboxRow, Person
+from cases.outbox import CHANNEL_SEND, claim
 from config.settings import get_settings
-from notifications.routes import Channel, NotificationsError, Recipient, Route, Routes, load_routes
+from notifications.routes import (
+    Channel,
+    NotificationsError,
+    Route,
+    Routes,
+    RoutingFacts,
+    load_routes,
+)
 from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import file
 from tests.notify_helpers import dispatcher, keys_of, outbox_states, run_stage_work
@@ -35,9 +42,9 @@ def clock() -> Iterator[time_machine.Coordinates]:
         yield traveller
 
 
-def _messages(state: AppState, channel: str | None = None) -> list[OutboxMessage]:
+def _messages(state: AppState, channel: str | None = None) -> list[OutboxRow]:
     with UnitOfWork(state.db, write=False) as uow:
-        rows = uow.session.exec(select(OutboxMessage).where(OutboxMessage.topic == MESSAGE)).all()
+        rows = uow.session.exec(select(OutboxRow).where(OutboxRow.topic == CHANNEL_SEND)).all()
     return [r for r in rows if channel is None or f'"channel":"{channel}"' in r.payload]
 
 
@@ -116,7 +123,7 @@ def test_a_send_interrupted_by_a_crash_is_retried_after_its_lease(
         with UnitOfWork(state.db) as uow:  # a worker claims the messages, then dies
             taken = claim(
                 uow.session,
-                topics=(MESSAGE,),
+                topics=(CHANNEL_SEND,),
                 now=utcnow(),
                 lease_until=utcnow() + timedelta(minutes=5),
                 batch=100,
@@ -139,20 +146,20 @@ def test_expanding_twice_adds_nothing(
     run_stage_work(state)
     notify = dispatcher(state, 1)
     notify.expander.expand(db=state.db, now=utcnow())
-    before = outbox_states(state, MESSAGE)
+    before = outbox_states(state, CHANNEL_SEND)
     with UnitOfWork(state.db) as uow:  # as if the batch's commit had been lost
         uow.session.execute(
-            OutboxMessage.__table__.update()
+            OutboxRow.__table__.update()
             .values(state="pending")  # type: ignore[attr-defined]
-            .where(OutboxMessage.__table__.c.topic == "delivery")  # type: ignore[attr-defined]
+            .where(OutboxRow.__table__.c.topic == "delivery")  # type: ignore[attr-defined]
         )
         uow.commit()
     notify.expander.expand(db=state.db, now=utcnow())
-    assert outbox_states(state, MESSAGE) == before == {"pending": before["pending"]}
+    assert outbox_states(state, CHANNEL_SEND) == before == {"pending": before["pending"]}
 
 
-STAFF = Recipient("inv.wang", frozenset({"investigator"}), ("univ", "cs-su"))
-SUBJECT = Recipient("stu.zhang", frozenset({"subject"}), ("univ", "cs-su"))
+STAFF = RoutingFacts("inv.wang", frozenset({"investigator"}), ("univ", "cs-su"))
+SUBJECT = RoutingFacts("stu.zhang", frozenset({"subject"}), ("univ", "cs-su"))
 
 
 def _routes(*routes: Route) -> Routes:
@@ -168,7 +175,7 @@ def test_routes_match_unit_role_and_person_in_file_order() -> None:
         Route(channel="law-group", units=["law-su"]),
     )
     assert [c.name for c in routes.channels_for(STAFF)] == ["feishu-wang"]
-    other = Recipient("inv.zhao", frozenset({"investigator"}), ("univ", "cs-su"))
+    other = RoutingFacts("inv.zhao", frozenset({"investigator"}), ("univ", "cs-su"))
     assert [c.name for c in routes.channels_for(other)] == ["email", "cs-group"]
     assert [c.name for c in routes.channels_for(SUBJECT)] == ["email"]
 
