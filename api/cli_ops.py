@@ -82,7 +82,6 @@ def runner() -> None:
 
     from cases.calendar import configure as configure_calendar
     from cases.policy import load_policy
-    from config.foreground import ForegroundLoad
     from config.logging import configure_logging
     from flows.server import CLIENT_SETTINGS
     from flows.service import Orchestration
@@ -95,12 +94,7 @@ def runner() -> None:
         raise typer.Exit(2)
     os.environ.update(CLIENT_SETTINGS)  # before Prefect reads its settings
     configure_calendar(settings.calendar_dir)
-    # A background writer: it yields the SQLite write lock to staff actions.
-    db = Database(
-        settings.effective_database_url,
-        pool_size=settings.stage_runner_threads + 2,
-        background=True,
-    )
+    db = Database(settings.effective_database_url, pool_size=settings.stage_runner_threads + 2)
     service = Orchestration(
         db,
         load_policy(settings.policy_file),
@@ -108,7 +102,6 @@ def runner() -> None:
         data_dir=settings.data_dir,
         runner_threads=settings.stage_runner_threads,
         namespace=settings.prefect_namespace,
-        foreground=ForegroundLoad.from_environment(),  # `up`, when it started us
     )
     service.start()
     serve_until_signalled(wake=service.wake, status=lambda: service.status)
@@ -130,8 +123,7 @@ def notifier() -> None:
 
     settings = get_settings()
     configure_logging(settings)
-    # A background writer: it yields the SQLite write lock to staff actions.
-    db = Database(settings.effective_database_url, pool_size=4, background=True)
+    db = Database(settings.effective_database_url, pool_size=4)
     dispatcher = Dispatcher.from_settings(
         db, load_policy(settings.policy_file), settings, secret_key(settings)
     )

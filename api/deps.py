@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
 
 from cases.access import authenticate
 from cases.db import Database, UnitOfWork
@@ -75,6 +74,7 @@ def optional_user(state: StateDep, credentials: Credentials) -> Person | None:
 
 
 async def current_user(user: Annotated[Person | None, Depends(optional_user)]) -> Person:
+    """The authenticated caller: the one dependency that checks a token (401 without one)."""
     if user is None:
         raise Unauthenticated("send a personal access token as 'Authorization: Bearer qf_…'")
     return user
@@ -83,35 +83,6 @@ async def current_user(user: Annotated[Person | None, Depends(optional_user)]) -
 CurrentUser = Annotated[Person, Depends(current_user)]
 
 
-class TokenPrincipal:
-    """The bearer of a token, authenticated inside the action's own transaction.
-
-    Staff actions are the hot path: checking the token in the same transaction as the
-    action saves a connection and a transaction per request.
-    """
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self._person: Person | None = None
-
-    def __call__(self, session: Session) -> str:
-        self._person = authenticate(session, self.token)
-        return f"person:{self._person.id}"
-
-    @property
-    def person(self) -> Person:
-        if self._person is None:
-            raise Unauthenticated("not authenticated yet")
-        return self._person
-
-
-async def token_principal(credentials: Credentials) -> TokenPrincipal:
-    if credentials is None:
-        raise Unauthenticated("send a personal access token as 'Authorization: Bearer qf_…'")
-    return TokenPrincipal(credentials.credentials)
-
-
-Bearer = Annotated[TokenPrincipal, Depends(token_principal)]
 OptionalUser = Annotated[Person | None, Depends(optional_user)]
 IdempotencyKey = Annotated[
     str | None,

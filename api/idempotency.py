@@ -1,31 +1,37 @@
-"""Idempotency-Key for every POST: the same key and body replays the stored response."""
+"""Idempotency-Key for every POST: the same key and body replays the stored response.
+
+It wraps a service call and opens no transaction of its own for the work: the service
+is given ``remember`` and writes the record in its own transaction, so the effect and
+the stored answer commit together or not at all.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cases.clock import utcnow
-from cases.db import UnitOfWork
+from cases.db import Database, UnitOfWork
 from cases.errors import IdempotencyMismatch, VersionConflict
 from cases.models import IdempotencyRecord
 
 Outcome = tuple[int, dict[str, Any], dict[str, str]]  # status, body, headers
 Replay = Callable[[dict[str, Any]], dict[str, Any]]
+R = TypeVar("R")
 
 
 def fingerprint(method: str, path: str, body: str) -> str:
     return hashlib.sha256(f"{method} {path}\n{body}".encode()).hexdigest()
 
 
-def _stored(uow: UnitOfWork, principal: str, key: str) -> IdempotencyRecord | None:
-    with uow:
+def _stored(db: Database, principal: str, key: str) -> IdempotencyRecord | None:
+    with UnitOfWork(db, write=False) as uow:
         return uow.session.exec(
             select(IdempotencyRecord).where(
                 IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
@@ -45,52 +51,58 @@ def _replay(record: IdempotencyRecord, print_: str, restore: Replay | None) -> J
     return JSONResponse(body, status_code=record.status_code, headers=headers)
 
 
-def run(
+def call(
     *,
-    uow: UnitOfWork,
-    principal: Callable[[Session], str],
+    db: Database,
+    principal: str,
     key: str | None,
     print_: Callable[[], str],
-    handler: Callable[[], Outcome],
-    store: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    service: Callable[[Callable[[Session, R], None] | None], R],
+    respond: Callable[[R], Outcome],
+    store: Replay | None = None,
     restore: Replay | None = None,
 ) -> JSONResponse:
-    """Run ``handler`` once per (principal, key), in the same transaction as its record.
+    """Call ``service`` once per (principal, key); a repeat gets the first answer.
 
-    ``principal`` names (and may authenticate) the caller inside that transaction;
-    ``print_`` computes the request's fingerprint, only when there is a key to check.
-    ``store`` strips what must not be kept (a receipt code); ``restore`` puts it back on replay.
+    ``service(remember)`` runs the service function, passing ``remember`` on: the service
+    calls it with its session and result just before it commits. ``respond`` turns the
+    result into the answer; ``print_`` computes the request's fingerprint, only when there
+    is a key. ``store`` strips what must not be kept (a receipt code); ``restore`` puts it
+    back on replay.
     """
     if key is None:
-        with uow:
-            principal(uow.session)
-            status, body, headers = handler()
-            uow.commit()
-        return JSONResponse(body, status_code=status, headers=headers)
-    who = ""
-    try:
-        with uow:
-            who = principal(uow.session)
-            found = _stored(uow, who, key)
-            if found is not None:
-                return _replay(found, print_(), restore)
-            status, body, headers = handler()
-            kept = store(body) if store else body
-            uow.session.add(
-                IdempotencyRecord(
-                    principal=who,
-                    key=key,
-                    fingerprint=print_(),
-                    status_code=status,
-                    response_body=json.dumps({"body": kept, "headers": headers}, default=str),
-                    created_at=utcnow(),
-                )
+        return _response(respond(service(None)))
+    found = _stored(db, principal, key)
+    if found is not None:
+        return _replay(found, print_(), restore)
+    answer: list[Outcome] = []
+
+    def remember(session: Session, result: R) -> None:
+        answer.append(respond(result))
+        status, body, headers = answer[-1]
+        kept = store(body) if store else body
+        session.add(
+            IdempotencyRecord(
+                principal=principal,
+                key=key,
+                fingerprint=print_(),
+                status_code=status,
+                response_body=json.dumps({"body": kept, "headers": headers}, default=str),
+                created_at=utcnow(),
             )
-            uow.commit()
-        return JSONResponse(body, status_code=status, headers=headers)
+        )
+
+    try:
+        result = service(remember)
     except (IntegrityError, VersionConflict):
         # A concurrent request with the same key won the race: answer with its response.
-        found = _stored(UnitOfWork(uow.db, write=False), who, key)
+        found = _stored(db, principal, key)
         if found is None:
             raise
         return _replay(found, print_(), restore)
+    return _response(answer[-1] if answer else respond(result))
+
+
+def _response(outcome: Outcome) -> JSONResponse:
+    status, body, headers = outcome
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -33,7 +33,6 @@ from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
 from cases.policy import load_policy  # noqa: E402
-from config.foreground import process_cpu_seconds  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 
 SHA = "0" * 64
@@ -76,6 +75,17 @@ def start(
     raise SystemExit(
         f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
     )
+
+
+def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float | None:
+    """User and system CPU seconds of ``pid`` so far (with those of its children it has
+    waited for, if asked); None if it is gone (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = fields[11:15] if reaped_children else fields[11:13]
+    return sum(int(tick) for tick in ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -30,11 +30,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.actions import drive, free_port, start, stop  # noqa: E402
+from bench.actions import drive, free_port, process_cpu_seconds, start, stop  # noqa: E402
 from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
-from config.foreground import process_cpu_seconds  # noqa: E402
 
 REPORT = {
     "unit": "cs-su",

@@ -15,7 +15,6 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from cases.db import write_changes
 from cases.guards import ActionContext
 from cases.models import ConductCase, Person
 from cases.policy import Policy
@@ -63,4 +62,3 @@ def _close(session: Session, case: ConductCase, *, policy: Policy, now: datetime
         stage_changed=True,
         policy=policy,
     )
-    write_changes(session, case)

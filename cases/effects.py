@@ -11,11 +11,19 @@ from sqlmodel import Session, select
 from cases import commands as c
 from cases.assignment import check_assignable, deactivate, put_on_case
 from cases.calendar import due_after, end_of, is_working_day, local_date
-from cases.db import insert_rows
 from cases.deadlines import cancel_pending, write_ladder
 from cases.errors import InvalidInput
 from cases.guards import ActionContext
-from cases.models import ConductCase, DeadlineExtension, Evidence, Interview, Person, Unit, pk
+from cases.models import (
+    ConductCase,
+    DeadlineExtension,
+    Evidence,
+    ExtensionState,
+    Interview,
+    Person,
+    Unit,
+    pk,
+)
 from cases.people import person_by_handle
 from cases.vocabulary import Action, AppealOutcome, Capacity, Stage, StatementState
 
@@ -104,18 +112,19 @@ def assign(session: Session, ctx: ActionContext, cmd: c.Assign) -> dict[str, Any
     return _assign(session, ctx, cmd.person, Capacity(cmd.capacity), cmd.override_reason, "person")
 
 
-def _recorded(ctx: ActionContext) -> dict[str, Any]:
-    return {"case_id": pk(ctx.case), "recorded_by": pk(ctx.actor), "recorded_at": ctx.now}
-
-
 def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence) -> dict[str, Any]:
-    record = {
-        "description": cmd.description,
-        "filename": cmd.filename,
-        "sha256": cmd.sha256,
-        "collected_on": cmd.collected_on.isoformat() if cmd.collected_on else None,
-    }
-    insert_rows(session, Evidence, [{**record, **_recorded(ctx)}])
+    collected_on = cmd.collected_on.isoformat() if cmd.collected_on else None
+    session.add(
+        Evidence(
+            case_id=pk(ctx.case),
+            description=cmd.description,
+            filename=cmd.filename,
+            sha256=cmd.sha256,
+            collected_on=collected_on,
+            recorded_by=pk(ctx.actor),
+            recorded_at=ctx.now,
+        )
+    )
     return {"sha256": cmd.sha256, "filename": cmd.filename}
 
 
@@ -123,8 +132,16 @@ def record_interview(
     session: Session, ctx: ActionContext, cmd: c.RecordInterview
 ) -> dict[str, Any]:
     held_on = cmd.held_on.isoformat()
-    record = {"interviewee": cmd.interviewee, "summary": cmd.summary, "held_on": held_on}
-    insert_rows(session, Interview, [{**record, **_recorded(ctx)}])
+    session.add(
+        Interview(
+            case_id=pk(ctx.case),
+            interviewee=cmd.interviewee,
+            summary=cmd.summary,
+            held_on=held_on,
+            recorded_by=pk(ctx.actor),
+            recorded_at=ctx.now,
+        )
+    )
     return {"held_on": held_on}
 
 
@@ -224,7 +241,8 @@ def _later_working_day(ctx: ActionContext, day: date, field: str) -> date:
 def _pending_extension(session: Session, ctx: ActionContext) -> DeadlineExtension:
     return session.exec(
         select(DeadlineExtension).where(
-            DeadlineExtension.case_id == ctx.case.id, DeadlineExtension.state == "pending"
+            DeadlineExtension.case_id == ctx.case.id,
+            DeadlineExtension.state == ExtensionState.PENDING,
         )
     ).one()
 
@@ -257,7 +275,8 @@ def grant_extension(session: Session, ctx: ActionContext, cmd: c.GrantExtension)
     assert requested is not None  # the extension_pending guard held
     due_on = _later_working_day(ctx, cmd.due_on or requested, "due_on")
     request = _pending_extension(session, ctx)
-    request.state, request.decided_by, request.decided_at = "granted", ctx.actor.id, ctx.now
+    request.state = ExtensionState.GRANTED
+    request.decided_by, request.decided_at = ctx.actor.id, ctx.now
     request.granted_due_on, request.decision_note = due_on, cmd.note
     session.add(request)
     previous = case.due_at
@@ -278,7 +297,8 @@ def refuse_extension(
     session: Session, ctx: ActionContext, cmd: c.RefuseExtension
 ) -> dict[str, Any]:
     request = _pending_extension(session, ctx)
-    request.state, request.decided_by, request.decided_at = "refused", ctx.actor.id, ctx.now
+    request.state = ExtensionState.REFUSED
+    request.decided_by, request.decided_at = ctx.actor.id, ctx.now
     request.decision_note = cmd.reason
     session.add(request)
     ctx.case.extension_requested_by = ctx.case.extension_requested_due_on = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from cases.access import require_admin
 from cases.audit import SYSTEM_CHAIN, append_event
 from cases.clock import utcnow
 from cases.db import UnitOfWork
@@ -158,19 +159,36 @@ def _issue_token(session: Session, person: Person, name: str) -> str:
     return token
 
 
-def create_token(*, uow: UnitOfWork, handle: str, name: str) -> tuple[str, str]:
-    """A new personal access token for ``handle``: (public id, token shown once)."""
+def create_token(
+    *,
+    uow: UnitOfWork,
+    handle: str,
+    name: str,
+    by: Person | None = None,
+    remember: Callable[[Session, tuple[str, str]], None] | None = None,
+) -> tuple[str, str]:
+    """A new personal access token for ``handle``: (public id, token shown once).
+
+    ``by``: who asks (an admin, or ``handle`` themselves); None: the operator at the CLI.
+    ``remember`` writes the idempotency record in this transaction."""
     with uow:
+        if by is not None and by.handle != handle:
+            require_admin(uow.session, by)
         person = person_by_handle(uow.session, handle)
         token = _issue_token(uow.session, person, name)
+        made = token.split("_")[1], token
+        if remember:
+            remember(uow.session, made)
         uow.commit()
-        return token.split("_")[1], token
+        return made
 
 
-def revoke(*, uow: UnitOfWork, public_id: str) -> None:
-    """Revoke a token by its public id."""
+def revoke(*, uow: UnitOfWork, public_id: str, by: Person | None = None) -> None:
+    """Revoke a token by its public id (``by``: an admin or its owner; None: the CLI)."""
     with uow:
         token = uow.session.exec(select(ApiToken).where(ApiToken.public_id == public_id)).first()
+        if by is not None and (token is None or token.person_id != by.id):
+            require_admin(uow.session, by)
         if token is None:
             raise NotFound(f"no token {public_id}", field="token")
         if token.revoked_at is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
@@ -14,12 +16,12 @@ from cases.access import VisibleCase, case_for
 from cases.audit import append_event, case_chain
 from cases.clock import utcnow
 from cases.commands import Command, FileReport
-from cases.db import Database, UnitOfWork, write_changes
+from cases.db import Database, UnitOfWork
 from cases.deadlines import cancel_pending, lapse_extension_request, open_stage
 from cases.effects import EFFECTS, on_enter
 from cases.errors import IllegalAction, InvalidInput, Refusal, VersionConflict
 from cases.guards import ActionContext
-from cases.machine import rule_for
+from cases.machine import Rule, rule_for
 from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
 from cases.notices import notices_for, prepare_deliveries
 from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue, stage_flow_key
@@ -31,6 +33,11 @@ from cases.subject_view import SubjectCaseView, subject_view_of
 from cases.triage import TRIAGE_EVENT, triage
 from cases.views import READ_EVENT, REFUSED_EVENT, CaseDetail, CaseState, detail_of, state_of
 from cases.vocabulary import Capacity, Role, Stage
+
+R = TypeVar("R")
+# Writes what answers a repeat of the request (the API's idempotency record) in the
+# service's own transaction, just before its commit: both are kept, or neither.
+Remember = Callable[[Session, R], None]
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ def file_report(
     reporter: Person | None,
     receipt_code: str,
     sealed_receipt: str | None = None,
+    remember: Remember[FiledReport] | None = None,
     now: datetime | None = None,
 ) -> FiledReport:
     """Create a case in intake from a report, triaged before anyone can accept it."""
@@ -168,8 +176,11 @@ def file_report(
                 only=("reporter",),
                 sealed_receipt=sealed_receipt,
             )
+        filed = FiledReport(case.reference, case.version, case.stage, case.filed_at)
+        if remember:
+            remember(session, filed)
         uow.commit()
-        return FiledReport(case.reference, case.version, case.stage, case.filed_at)
+        return filed
 
 
 def _check_report(
@@ -271,31 +282,19 @@ def apply_action(
     actor: Person,
     command: Command,
     expected_version: int | None = None,
+    remember: Remember[CaseState] | None = None,
     now: datetime | None = None,
 ) -> CaseState:
     """Carry out one staff action on a case in one transaction, or raise a domain error."""
     now = now or utcnow()
-    with uow, uow.session.no_autoflush:
-        # Every read below is of committed rows or of objects held in ctx, so the pending
-        # writes can wait for the one flush at commit (fewer round trips per action).
+    with uow:
         session = uow.session
         seen = case_for(session, actor, reference, for_update=True)
         case = seen.case
         _bump_version(case, case.version if expected_version is None else expected_version)
         stage = Stage(case.stage)
         ctx = _context(session, seen, actor, policy, now, command)
-        try:
-            rule = rule_for(stage, command.action)
-            if rule is None:
-                raise IllegalAction(stage=stage, action=command.action)
-            check_rule(ctx, rule, command.action)
-            data = EFFECTS[command.action](session, ctx, command)
-        except Refusal as refusal:
-            refusal.extra["allowed_actions"] = permitted_actions(ctx)  # this viewer's, now
-            uow.after_rollback(
-                partial(_record_refusal, uow.db, pk(case), actor.id, command.action, refusal, now)
-            )
-            raise
+        rule, data = _carry_out(uow, ctx, stage, command)
         target = next_stage(rule, ctx)
         changed = target is not None and target is not stage
         if changed:
@@ -312,9 +311,30 @@ def apply_action(
             policy=policy,
         )
         state = state_of(case, seen.unit.code, allowed=permitted_actions(ctx))
-        write_changes(session, case)
+        if remember:
+            remember(session, state)
         uow.commit()
         return state
+
+
+def _carry_out(
+    uow: UnitOfWork, ctx: ActionContext, stage: Stage, command: Command
+) -> tuple[Rule, dict[str, object]]:
+    """The action's rule and its effect's audit data; a refusal is recorded once the
+    action's transaction has rolled back."""
+    try:
+        rule = rule_for(stage, command.action)
+        if rule is None:
+            raise IllegalAction(stage=stage, action=command.action)
+        check_rule(ctx, rule, command.action)
+        return rule, EFFECTS[command.action](uow.session, ctx, command)
+    except Refusal as refusal:
+        refusal.extra["allowed_actions"] = permitted_actions(ctx)  # this viewer's, now
+        record = partial(
+            _record_refusal, uow.db, pk(ctx.case), ctx.actor.id, command.action, refusal, ctx.now
+        )
+        uow.after_rollback(record)
+        raise
 
 
 def _record_refusal(
@@ -336,9 +356,9 @@ def _record_refusal(
 
 
 def _bump_version(case: ConductCase, expected: int) -> None:
-    # The case row is locked (case_for(for_update=True)), so the version read is current
-    # and of two concurrent identical actions exactly one gets past this line. The new
-    # version is written with the action's other changes to the case, in one UPDATE.
+    # The case row is locked (case_for(for_update=True); SQLite: BEGIN IMMEDIATE), so the
+    # version read is current and of two concurrent identical actions exactly one gets
+    # past this line. The ORM writes the new version with the action's other changes.
     if case.version != expected:
         raise VersionConflict(
             f"the case is at version {case.version}, not {expected}", current_version=case.version

@@ -32,15 +32,13 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from prefect.states import Pending
 
 from config.background import lower_thread_priority
-from config.foreground import ForegroundLoad
 from flows.stage import case_stage
 
 log = structlog.get_logger("qingfeng.runner")
 
 
 class InProcessRunner:
-    """Claims and runs the deployment's scheduled runs on ``threads`` threads; claims none
-    while ``foreground`` (the API process) is busy."""
+    """Claims and runs the deployment's scheduled runs on ``threads`` threads."""
 
     def __init__(
         self,
@@ -48,10 +46,8 @@ class InProcessRunner:
         *,
         threads: int = 4,
         poll_seconds: float = 1.0,
-        foreground: ForegroundLoad | None = None,
     ):
         self.deployment_id, self.threads, self.poll_seconds = deployment_id, threads, poll_seconds
-        self.foreground = foreground
         self._pool = ThreadPoolExecutor(
             threads, thread_name_prefix="stage-run", initializer=lower_thread_priority
         )
@@ -88,8 +84,6 @@ class InProcessRunner:
         ):
             client = context.client
             while not self._stop.is_set():
-                if self.foreground:
-                    self.foreground.wait_until_quiet(self._stop)
                 try:
                     claimed = self.claim_and_submit(client)
                 except Exception:  # the API is away: try again at the next poll

@@ -5,7 +5,6 @@ external one is configured) and that runner as a supervised child process."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +17,6 @@ from cases.db import Database
 from cases.outbox import STAGE_FLOW
 from cases.policy import Policy
 from config.children import ChildService
-from config.foreground import PID_VARIABLE, ForegroundLoad
 from config.settings import Settings
 from flows.context import FlowContext, use
 from flows.server import CLIENT_SETTINGS, PrefectServer, wait_for_api
@@ -45,7 +43,6 @@ class OrchestrationService:
             env={
                 **CLIENT_SETTINGS,
                 "PREFECT_API_URL": self.server.api_url,
-                PID_VARIABLE: str(os.getpid()),  # the child yields to staff requests
             },
         )
 
@@ -74,13 +71,12 @@ class Orchestration:
         data_dir: Path,
         runner_threads: int = 2,
         namespace: str = "",
-        foreground: ForegroundLoad | None = None,
         dispatch_seconds: float = 2.0,
         reconcile_seconds: float = 30.0,
     ) -> None:
         self.db = db
         use(FlowContext(db=db, policy=policy, case_files=data_dir / "case-files"))
-        self.api_url, self.foreground = api_url, foreground
+        self.api_url = api_url
         self.runner_threads, self.namespace = runner_threads, namespace
         self.dispatch_seconds, self.reconcile_seconds = dispatch_seconds, reconcile_seconds
         self.status = "starting"
@@ -120,9 +116,7 @@ class Orchestration:
                 return
             self.status = "waiting for the Prefect server"
         deployment_id = deploy()
-        runner = InProcessRunner(
-            deployment_id, threads=self.runner_threads, foreground=self.foreground
-        )
+        runner = InProcessRunner(deployment_id, threads=self.runner_threads)
         runner.start()
         self._runner = runner
         dispatcher, reconciler = (
@@ -133,8 +127,6 @@ class Orchestration:
         log.info("orchestration ready", prefect=self.api_url)
         next_reconcile = 0.0
         while not self._stop.is_set():
-            if self.foreground:
-                self.foreground.wait_until_quiet(self._stop)
             try:
                 if dispatcher.tick():
                     runner.wake()

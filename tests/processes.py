@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from config.foreground import ForegroundLoad
-
 # Seconds a request or a start-up may take on a busy machine: a backstop, not a measure.
 PATIENCE = 120.0
 
@@ -38,38 +36,6 @@ def sleeping() -> Iterator[subprocess.Popen[bytes]]:
         assert process.stdout is not None
         process.stdout.readline()
         yield process
-
-
-class Meter:
-    """Stands for a process whose CPU use the test sets, on a clock the test moves: the
-    readings of a ForegroundLoad. ``looks``: how often the clock was read."""
-
-    def __init__(self) -> None:
-        self.cores: float | None = 0.0  # None: the process is gone
-        self.now = self.used = 0.0
-        self.looks = 0
-
-    def load(self) -> ForegroundLoad:
-        """A load on this meter, sampled when the test calls its ``sample()``."""
-        return ForegroundLoad(
-            0, cpu_seconds=self.cpu_seconds, clock=self.clock, sample_in_background=False
-        )
-
-    def run(self, cores: float | None, seconds: float = 1.0) -> None:
-        """The process uses ``cores`` (None: it ends) for ``seconds``."""
-        self.cores = cores
-        self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.used += (self.cores or 0.0) * seconds
-
-    def cpu_seconds(self, pid: int) -> float | None:
-        return None if self.cores is None else self.used
-
-    def clock(self) -> float:
-        self.looks += 1
-        return self.now
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 30) -> bool:

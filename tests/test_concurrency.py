@@ -10,6 +10,7 @@ from functools import partial
 import httpx
 import pytest
 import uvicorn
+from sqlmodel import Session
 
 from api.app import create_app
 from api.deps import AppState
@@ -17,6 +18,8 @@ from cases import commands as c
 from cases.db import UnitOfWork
 from cases.errors import DomainError, VersionConflict
 from cases.models import Person
+from cases.service import apply_action
+from cases.views import CaseState
 from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import act, file, read
 from tests.postgres import free_port
@@ -119,3 +122,59 @@ def test_concurrent_requests_over_http(live_url: str, tokens: dict[str, str]) ->
             pool.map(lambda _: post(url, json=body, headers=headers).status_code, range(8))
         )
     assert codes == [200] + [412] * 7
+
+
+@BOTH_DATABASES
+def test_racing_requests_with_one_key_get_one_answer(live_url: str, tokens: dict[str, str]) -> None:
+    """8 identical keyed requests at once: one effect, and every caller gets its answer."""
+    filed = post(
+        f"{live_url}/reports",
+        json={
+            "unit": "cs-su",
+            "subject_handle": "2023",
+            "subject_name": "甲",
+            "summary": "s",
+            "details": "d",
+        },
+    ).json()
+    url = f"{live_url}/cases/{filed['reference']}/accept"
+    body = {"category": "other", "severity": "minor", "investigators": ["inv.wang"]}
+    headers = {**bearer(tokens["inv.wang"]), "If-Match": '"1"', "Idempotency-Key": "race-1"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: post(url, json=body, headers=headers), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.text for a in answers}) == 1  # the same answer, version 2
+    assert sum(a.headers.get("Idempotent-Replayed") != "true" for a in answers) == 1
+
+
+@BOTH_DATABASES
+def test_the_service_writes_the_idempotency_record_in_its_own_transaction(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    ref = file(state)
+    accept = c.Accept(category="other", severity="minor", investigators=["inv.wang"])
+
+    def remember(session: Session, case: CaseState) -> None:
+        assert case.version == 2
+        raise RuntimeError("the record could not be written")
+
+    with pytest.raises(RuntimeError):
+        apply_action(
+            uow=UnitOfWork(state.db),
+            policy=state.policy,
+            reference=ref,
+            actor=people["inv.wang"],
+            command=accept,
+            remember=remember,
+        )
+    assert read(state, people, ref, "inv.wang").version == 1  # the action went with it
+    seen: list[int] = []
+    done = apply_action(
+        uow=UnitOfWork(state.db),
+        policy=state.policy,
+        reference=ref,
+        actor=people["inv.wang"],
+        command=accept,
+        remember=lambda session, case: seen.append(case.version),
+    )
+    assert seen == [done.version] == [2]

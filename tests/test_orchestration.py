@@ -46,7 +46,6 @@ from flows.orchestration import Reconciler, StageDispatcher, backlog, deploy
 from flows.runner import InProcessRunner
 from flows.stage import artifact_key
 from tests.helpers import carry_to, file
-from tests.processes import Meter, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -218,33 +217,6 @@ def test_a_runner_killed_mid_run_is_recovered_without_doubling(
     )
     assert deliveries == half_done  # nothing sent twice
     assert reconciler.tick(now=utcnow() + timedelta(minutes=20)) == 0
-
-
-def test_a_busy_api_holds_new_runs_back_until_it_is_quiet(
-    flows_on: AppState, people: dict[str, Person], deployment: UUID
-) -> None:
-    _, _, run_id = filed_and_dispatched(flows_on, deployment)
-
-    def run_state() -> StateType | None:
-        with get_client(sync_client=True) as client:
-            return client.read_flow_run(run_id).state_type
-
-    api = Meter()  # stands for `up` serving a burst of staff requests
-    foreground = api.load()
-    api.run(1.0)
-    assert foreground.sample() and foreground.busy
-    runner = InProcessRunner(deployment, threads=2, poll_seconds=0.2, foreground=foreground)
-    looked = api.looks
-    runner.start()
-    try:
-        # Its clock stands still, so the runner waits for quiet however long this takes.
-        assert wait_for(lambda: api.looks >= looked + 10)  # it looked ten times, and waited
-        assert run_state() is StateType.SCHEDULED  # not claimed while staff wait
-        api.run(0.0)
-        assert foreground.sample() and not foreground.busy
-        assert wait_for(lambda: run_state() is StateType.COMPLETED, 120)
-    finally:
-        runner.stop()
 
 
 @contextmanager

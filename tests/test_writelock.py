@@ -1,104 +1,69 @@
-"""SQLite writers of different processes take turns on the file lock; the notifier's
-(background) turn comes after a waiting staff writer's.
-
-The waiters' pauses run on a virtual clock (`VirtualTime`): who polls when is decided by
-the pauses the lock chooses, not by how the machine schedules threads."""
+"""SQLite writers take the write lock at BEGIN (BEGIN IMMEDIATE) and wait for another
+process's transaction in SQLite's busy handler, instead of failing with "locked"."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
-from cases.writelock import WriterLock
+import pytest
+from sqlalchemy import event, text
+
+from cases.db import Database, UnitOfWork
+from tests.processes import wait_for
 
 
-class VirtualTime:
-    """The sleeps of the threads under test, on a clock the test moves: ``step`` wakes the
-    sleeper due first, alone, and waits until it sleeps again or ends."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._wakes: dict[threading.Thread, float] = {}
-        self._changed = threading.Condition()
-
-    def sleep(self, seconds: float) -> None:
-        me = threading.current_thread()
-        with self._changed:
-            self._wakes[me] = self.now + seconds
-            self._changed.notify_all()
-            self._changed.wait_for(lambda: me not in self._wakes)
-
-    def start(self, thread: threading.Thread, threads: list[threading.Thread]) -> None:
-        """Start ``thread`` and add it to ``threads`` once it sleeps or has ended."""
-        thread.start()
-        threads.append(thread)
-        self._settle(threads)
-
-    def step(self, threads: list[threading.Thread]) -> None:
-        with self._changed:
-            due, self.now = min(self._wakes.items(), key=lambda wake: wake[1])
-            del self._wakes[due]
-            self._changed.notify_all()
-        self._settle(threads)
-
-    def _settle(self, threads: list[threading.Thread]) -> None:
-        # A thread that ends notifies nobody: look again every few milliseconds.
-        with self._changed:
-            for _ in range(20_000):  # a backstop of about a minute
-                if all(t in self._wakes or not t.is_alive() for t in threads):
-                    return
-                self._changed.wait(0.003)
-        raise AssertionError("a thread under test neither slept nor ended")
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'qingfeng.db'}")
+    with UnitOfWork(db) as uow:
+        uow.session.execute(text("CREATE TABLE counter (n INTEGER)"))
+        uow.session.execute(text("INSERT INTO counter VALUES (0)"))
+        uow.commit()
+    return db
 
 
-def test_holders_of_one_file_exclude_each_other_and_the_next_wakes_at_once(
-    tmp_path: Path,
-) -> None:
-    database = tmp_path / "qingfeng.db"
-    clock = VirtualTime()
-    first = WriterLock(database)
-    second = WriterLock(database, sleep=clock.sleep)  # two open files, as two processes
-    first.acquire()
-    acquired_at: list[float] = []
-    waiter: list[threading.Thread] = []
-    clock.start(
-        threading.Thread(target=lambda: (second.acquire(), acquired_at.append(clock.now))),
-        waiter,
-    )
-    while clock.now < 0.2:
-        clock.step(waiter)
-    assert not acquired_at  # still waiting while the first holds it
-    released_at = clock.now
-    first.release()
-    while waiter[0].is_alive():
-        clock.step(waiter)
-    # Woken within its next 1 ms poll, not after SQLite's busy handler's 100 ms sleeps.
-    assert acquired_at and acquired_at[0] - released_at < 0.0011
-    second.release()
+def other_process(db: Database, *, timeout: float) -> sqlite3.Connection:
+    """A connection of its own to the file, as `qingfeng notifier` holds one."""
+    return sqlite3.connect(db.url.removeprefix("sqlite:///"), timeout=timeout, isolation_level=None)
 
 
-def test_a_waiting_staff_writer_goes_before_the_background_writer(tmp_path: Path) -> None:
-    database = tmp_path / "qingfeng.db"
-    clock = VirtualTime()
-    holder = WriterLock(database)
-    staff = WriterLock(database, sleep=clock.sleep)
-    background = WriterLock(database, background=True, sleep=clock.sleep)
-    order: list[str] = []
+def test_a_writer_holds_the_write_lock_from_its_first_read(database: Database) -> None:
+    other = other_process(database, timeout=0)
+    with UnitOfWork(database) as uow:
+        uow.session.execute(text("SELECT n FROM counter")).scalar_one()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")  # a read-then-write never loses its snapshot
+    other.execute("BEGIN IMMEDIATE")  # free again once the unit of work ended
+    other.execute("ROLLBACK")
+    with UnitOfWork(database, write=False) as uow:
+        uow.session.execute(text("SELECT n FROM counter")).scalar_one()
+        other.execute("BEGIN IMMEDIATE")  # a reader takes no write lock
+        other.execute("ROLLBACK")
 
-    def take(lock: WriterLock, name: str) -> None:
-        lock.acquire()
-        order.append(name)
-        clock.sleep(0.01)  # its transaction
-        lock.release()
 
-    holder.acquire()
-    threads: list[threading.Thread] = []
-    clock.start(threading.Thread(target=take, args=(background, "background")), threads)
-    clock.start(threading.Thread(target=take, args=(staff, "staff")), threads)
-    while clock.now < 0.05:  # both wait, the background writer first
-        clock.step(threads)
-    assert not order
-    holder.release()
-    while any(thread.is_alive() for thread in threads):
-        clock.step(threads)
-    assert order == ["staff", "background"]
+def test_a_writer_waits_for_another_process_then_writes(database: Database) -> None:
+    other = other_process(database, timeout=30)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE counter SET n = n + 1")
+    trying, errors = threading.Event(), list[BaseException]()
+    # The writer takes its pooled connection just before its BEGIN IMMEDIATE.
+    event.listen(database.writer, "checkout", lambda *_: trying.set())
+
+    def write() -> None:
+        try:
+            with UnitOfWork(database) as uow:
+                uow.session.execute(text("UPDATE counter SET n = n + 10"))
+                uow.commit()
+        except BaseException as error:  # the test fails on it below
+            errors.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert wait_for(trying.is_set)
+    assert writer.is_alive()  # it waits in the busy handler: the other has not ended
+    other.execute("COMMIT")
+    writer.join(120)
+    assert not writer.is_alive() and errors == []
+    assert other.execute("SELECT n FROM counter").fetchone() == (11,)

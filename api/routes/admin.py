@@ -7,14 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
-from sqlmodel import select
 
 from api import idempotency
 from api.deps import CurrentUser, IdempotencyKey, ReadUowDep, UowDep, reject_unknown_query
 from api.schemas import TokenCreated
 from cases import people
-from cases.access import global_roles, require_admin
-from cases.models import ApiToken
+from cases.access import global_roles
 
 router = APIRouter(tags=["people"], dependencies=[Depends(reject_unknown_query)])
 
@@ -48,36 +46,23 @@ def me(user: CurrentUser, uow: ReadUowDep) -> Me:
 def create_token(
     handle: str, body: NewToken, user: CurrentUser, uow: UowDep, key: IdempotencyKey = None
 ) -> JSONResponse:
-    def handler() -> idempotency.Outcome:
-        with uow:
-            if handle != user.handle:
-                require_admin(uow.session, user)
-            public_id, token = people.create_token(uow=uow, handle=handle, name=body.name)
-            uow.commit()
-        return 201, TokenCreated(id=public_id, token=token).model_dump(), {}
-
     # A replay says which token was made but cannot show its secret: we never store it.
-    return idempotency.run(
-        uow=uow,
-        principal=lambda _: f"person:{user.id}",
+    return idempotency.call(
+        db=uow.db,
+        principal=f"person:{user.id}",
         key=key,
-        handler=handler,
         print_=lambda: idempotency.fingerprint(
             "POST", f"/admin/people/{handle}/tokens", body.model_dump_json()
         ),
+        service=lambda remember: people.create_token(
+            uow=uow, handle=handle, name=body.name, by=user, remember=remember
+        ),
+        respond=lambda made: (201, TokenCreated(id=made[0], token=made[1]).model_dump(), {}),
         store=lambda b: {**b, "token": None},
-        restore=None,
     )
 
 
 @router.delete("/admin/tokens/{token_id}", status_code=204, summary="Revoke a token")
 def revoke_token(token_id: str, user: CurrentUser, uow: UowDep) -> Response:
-    with uow:
-        owner = uow.session.exec(
-            select(ApiToken.person_id).where(ApiToken.public_id == token_id)
-        ).first()
-        if owner != user.id:
-            require_admin(uow.session, user)
-        people.revoke(uow=uow, public_id=token_id)
-        uow.commit()
+    people.revoke(uow=uow, public_id=token_id, by=user)
     return Response(status_code=204)

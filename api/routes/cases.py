@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 
 from api import idempotency
 from api.deps import (
-    Bearer,
     CurrentUser,
     IdempotencyKey,
     IfMatch,
     PolicyDep,
     ReadUowDep,
+    StateDep,
     UowDep,
     etag,
     reject_unknown_query,
@@ -106,36 +106,37 @@ def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
     def endpoint(
         reference: Reference,
         command: command_type,  # type: ignore[valid-type]  # resolved per route by FastAPI
-        bearer: Bearer,
+        user: CurrentUser,
         uow: UowDep,
-        policy: PolicyDep,
+        state: StateDep,
         version: IfMatch,
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         sent: c.Command = command
-
-        def handler() -> idempotency.Outcome:
-            case = service.apply_action(
-                uow=uow,
-                policy=policy,
-                reference=reference,
-                actor=bearer.person,
-                command=sent,
-                expected_version=version,
-            )
-            return 200, case.model_dump(mode="json"), {"ETag": etag(case.version)}
-
-        return idempotency.run(
-            uow=uow,
-            principal=bearer,
+        return idempotency.call(
+            db=state.db,
+            principal=f"person:{user.id}",
             key=key,
-            handler=handler,
             print_=lambda: idempotency.fingerprint(
                 "POST", f"/cases/{reference}/{sent.action}", f"{version}\n{sent.model_dump_json()}"
             ),
+            service=lambda remember: service.apply_action(
+                uow=uow,
+                policy=state.policy,
+                reference=reference,
+                actor=user,
+                command=sent,
+                expected_version=version,
+                remember=remember,
+            ),
+            respond=_answer,
         )
 
     return endpoint
+
+
+def _answer(case: CaseState) -> idempotency.Outcome:
+    return 200, case.model_dump(mode="json"), {"ETag": etag(case.version)}
 
 
 for _path, _command, _summary in ACTION_ROUTES:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
@@ -43,15 +41,7 @@ def file_report(
     # With a key, the code is derived from it, so a replay can show it again without storing it.
     code = derived_receipt_code(state.secret, principal, key) if key else receipt_code()
 
-    def handler() -> idempotency.Outcome:
-        filed = service.file_report(
-            uow=uow,
-            policy=policy,
-            report=report,
-            reporter=user,
-            receipt_code=code,
-            sealed_receipt=seal(state.secret, code),
-        )
+    def answer(filed: service.FiledReport) -> idempotency.Outcome:
         body = ReportFiled(
             reference=filed.reference,
             stage=filed.stage,
@@ -61,18 +51,22 @@ def file_report(
         ).model_dump(mode="json")
         return 201, body, {"ETag": etag(filed.version), "Location": f"/cases/{filed.reference}"}
 
-    def without_code(body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, "receipt_code": None}
-
-    def with_code(body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, "receipt_code": code}
-
-    return idempotency.run(
-        uow=uow,
-        principal=lambda _: principal,
+    return idempotency.call(
+        db=state.db,
+        principal=principal,
         key=key,
         print_=lambda: idempotency.fingerprint("POST", "/reports", report.model_dump_json()),
-        handler=handler,
-        store=without_code,
-        restore=with_code,
+        service=lambda remember: service.file_report(
+            uow=uow,
+            policy=policy,
+            report=report,
+            reporter=user,
+            receipt_code=code,
+            sealed_receipt=seal(state.secret, code),
+            remember=remember,
+        ),
+        respond=answer,
+        # Never stored: a replay derives the code again from the key.
+        store=lambda body: {**body, "receipt_code": None},
+        restore=lambda body: {**body, "receipt_code": code},
     )
