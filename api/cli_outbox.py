@@ -8,6 +8,7 @@ from rich.table import Table
 
 from cases.db import Database, UnitOfWork
 from cases.errors import DomainError
+from cases.models import OutboxState
 from config.settings import get_settings
 from notifications import admin
 
@@ -30,7 +31,10 @@ def list_(
     """Notification messages, oldest first."""
     db = _db()
     entries = admin.list_messages(
-        uow=UnitOfWork(db, write=False), viewer=None, state="dead" if dead else state, limit=limit
+        uow=UnitOfWork(db, write=False),
+        viewer=None,
+        state=OutboxState.DEAD if dead else state,
+        limit=limit,
     )
     db.dispose()
     table = Table("id", "case", "notice", "channel", "audience", "state", "tries", "last error")

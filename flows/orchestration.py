@@ -27,8 +27,8 @@ from sqlmodel import col, select
 
 from cases.clock import utcnow
 from cases.db import Database, UnitOfWork
-from cases.models import OutboxMessage
-from cases.outbox import STAGE_FLOW
+from cases.models import OutboxRow, OutboxState
+from cases.outbox import STAGE_FLOW, Backoff
 from flows.stage import DEPLOYMENT, case_stage, run_key
 
 log = structlog.get_logger("qingfeng.orchestration")
@@ -43,17 +43,14 @@ def deploy() -> UUID:
     return cast(UUID, deployment.apply())
 
 
-def update_row(db: Database, row: OutboxMessage, **values: object) -> None:
+def update_row(db: Database, row: OutboxRow, **values: object) -> None:
     """Change one outbox row in its own short transaction."""
     with UnitOfWork(db) as uow:
-        uow.session.execute(
-            update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(**values)
-        )
+        uow.session.execute(update(OutboxRow).where(col(OutboxRow.id) == row.id).values(**values))
         uow.commit()
 
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(300, 2**attempts))
+BACKOFF = Backoff(first_delay=1.0, max_delay=64.0)  # Prefect away: try again soon
 
 
 class StageDispatcher:
@@ -98,7 +95,11 @@ class StageDispatcher:
                     return started
                 if run.state_type is StateType.COMPLETED:  # the key's run already did it
                     update_row(
-                        self.db, row, state="done", external_id=str(run.id), sent_at=utcnow()
+                        self.db,
+                        row,
+                        state=OutboxState.DONE,
+                        external_id=str(run.id),
+                        sent_at=utcnow(),
                     )
                     continue
                 self._started(row, str(run.id))
@@ -106,31 +107,33 @@ class StageDispatcher:
             if len(rows) < self.batch:
                 return started
 
-    def _due(self) -> list[OutboxMessage]:
+    def _due(self) -> list[OutboxRow]:
         with UnitOfWork(self.db, write=False) as uow:
             return list(
                 uow.session.exec(
-                    select(OutboxMessage)
+                    select(OutboxRow)
                     .where(
-                        OutboxMessage.topic == STAGE_FLOW,
-                        OutboxMessage.state == "pending",
-                        col(OutboxMessage.available_at) <= utcnow(),
+                        OutboxRow.topic == STAGE_FLOW,
+                        OutboxRow.state == OutboxState.PENDING,
+                        col(OutboxRow.available_at) <= utcnow(),
                     )
-                    .order_by(col(OutboxMessage.id))
+                    .order_by(col(OutboxRow.id))
                     .limit(self.batch)
                 )
             )
 
-    def _started(self, row: OutboxMessage, flow_run_id: str) -> None:
-        update_row(self.db, row, state="started", external_id=flow_run_id, sent_at=utcnow())
+    def _started(self, row: OutboxRow, flow_run_id: str) -> None:
+        update_row(
+            self.db, row, state=OutboxState.STARTED, external_id=flow_run_id, sent_at=utcnow()
+        )
 
-    def _postpone(self, row: OutboxMessage, exc: Exception) -> None:
+    def _postpone(self, row: OutboxRow, exc: Exception) -> None:
         log.warning("Prefect unreachable; stage runs wait", error=type(exc).__name__)
         update_row(
             self.db,
             row,
             attempts=row.attempts + 1,
-            available_at=utcnow() + _backoff(min(row.attempts, 6)),
+            available_at=utcnow() + BACKOFF.delay(row.attempts + 1),
             last_error=f"{type(exc).__name__}: {exc}"[:500],
         )
 
@@ -149,10 +152,10 @@ class Reconciler:
         with UnitOfWork(self.db, write=False) as uow:
             rows = list(
                 uow.session.exec(
-                    select(OutboxMessage).where(
-                        OutboxMessage.topic == STAGE_FLOW,
-                        OutboxMessage.state == "started",
-                        col(OutboxMessage.sent_at) <= now - self.grace,
+                    select(OutboxRow).where(
+                        OutboxRow.topic == STAGE_FLOW,
+                        OutboxRow.state == OutboxState.STARTED,
+                        col(OutboxRow.sent_at) <= now - self.grace,
                     )
                 )
             )
@@ -172,20 +175,30 @@ class Reconciler:
                 run = runs.get(row.external_id or "")
                 if run is None:  # the server lost it: the dispatcher creates it again
                     update_row(
-                        self.db, row, state="pending", external_id=None, last_error="run missing"
+                        self.db,
+                        row,
+                        state=OutboxState.PENDING,
+                        external_id=None,
+                        last_error="run missing",
                     )
                     restarted += 1
                     continue
                 state_type = run.state_type
                 if run.state is None or state_type is None or state_type is StateType.COMPLETED:
-                    update_row(self.db, row, state="done")  # finished, but its last write was lost
+                    # finished, but its last write was lost
+                    update_row(self.db, row, state=OutboxState.DONE)
                     continue
                 stuck = state_type in (StateType.RUNNING, StateType.PENDING) and (
                     run.state.timestamp is None or now - run.state.timestamp > self.stuck_after
                 )
                 if state_type in RESTART or stuck:
                     if row.attempts + 1 >= MAX_ATTEMPTS:
-                        update_row(self.db, row, state="dead", last_error=f"run {state_type.value}")
+                        update_row(
+                            self.db,
+                            row,
+                            state=OutboxState.DEAD,
+                            last_error=f"run {state_type.value}",
+                        )
                         continue
                     client.set_flow_run_state(run.id, Scheduled(), force=True)
                     update_row(
@@ -213,21 +226,21 @@ def backlog(db: Database) -> Backlog:
     with UnitOfWork(db, write=False) as uow:
         counts = dict(
             uow.session.exec(
-                select(OutboxMessage.state, func.count())
-                .where(OutboxMessage.topic == STAGE_FLOW)
-                .group_by(col(OutboxMessage.state))
+                select(OutboxRow.state, func.count())
+                .where(OutboxRow.topic == STAGE_FLOW)
+                .group_by(col(OutboxRow.state))
             ).all()
         )
         oldest = uow.session.exec(
-            select(func.min(OutboxMessage.created_at)).where(
-                OutboxMessage.topic == STAGE_FLOW,
-                col(OutboxMessage.state).in_(["pending", "started"]),
+            select(func.min(OutboxRow.created_at)).where(
+                OutboxRow.topic == STAGE_FLOW,
+                col(OutboxRow.state).in_([OutboxState.PENDING, OutboxState.STARTED]),
             )
         ).one()
     return Backlog(
-        counts.get("pending", 0),
-        counts.get("started", 0),
-        counts.get("done", 0),
-        counts.get("dead", 0),
+        counts.get(OutboxState.PENDING, 0),
+        counts.get(OutboxState.STARTED, 0),
+        counts.get(OutboxState.DONE, 0),
+        counts.get(OutboxState.DEAD, 0),
         oldest,
     )
