@@ -32,8 +32,7 @@ def _run(*args: str) -> tuple[int, str]:
 def test_units_import_csv_then_people_and_a_case(data_dir: Path) -> None:
     org = data_dir / "org.csv"
     org.write_text(
-        "code,name_zh,name_en,parent\nleague,校团委,League,\n"
-        "su,校学生会,Student Union,league\n",
+        "code,name_zh,name_en,parent\nleague,校团委,League,\nsu,校学生会,Student Union,league\n",
         encoding="utf-8",
     )
     assert _run("units", "import", str(org)) == (0, "2 units read, 2 new\n")
