@@ -276,6 +276,8 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = None
     external_id: str | None = Field(default=None, max_length=64)  # e.g. the Prefect flow run
+    # stage_flow rows: the `case-stage` deployment (one per Prefect server) that took it
+    claimed_by: str | None = Field(default=None, max_length=64)
 
 
 OutboxMessage = OutboxRow  # the old name, until flows/ and api/ (being rewritten) follow
