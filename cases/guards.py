@@ -126,6 +126,11 @@ def _handled(c: ActionContext, *capacities: Capacity) -> bool:
     return bool(c.capacities(c.actor.id) & wanted)
 
 
+def _refuse_when(broken: Check, reason: str) -> Reason:
+    """A guard's check: ``reason`` when ``broken`` holds for the case, otherwise None."""
+    return lambda c: reason if broken(c) else None
+
+
 # Who may act.
 TRIAGE = Who("triage", "an investigator or the secretary responsible for the unit", _triager)
 CASE_ASSIGNEE = Who(
@@ -174,55 +179,49 @@ APPEAL_DECIDER = Who(
 # Separation of duties.
 ACTOR_NOT_PARTY = Guard(
     "actor_not_party",
-    lambda c: (
-        "the reporter and the subject may not handle their own case"
-        if c.is_party(c.actor.id)
-        else None
+    _refuse_when(
+        lambda c: c.is_party(c.actor.id),
+        "the reporter and the subject may not handle their own case",
     ),
     separation_of_duties=True,
 )
 VERIFIER_DID_NOT_INVESTIGATE = Guard(
     "verifier_did_not_investigate",
-    lambda c: (
-        "a verifier may not verify findings of a case they investigated"
-        if _handled(c, Capacity.INVESTIGATOR)
-        else None
+    _refuse_when(
+        lambda c: _handled(c, Capacity.INVESTIGATOR),
+        "a verifier may not verify findings of a case they investigated",
     ),
     separation_of_duties=True,
 )
 ADVISOR_NOT_INVESTIGATOR = Guard(
     "advisor_not_investigator",
-    lambda c: (
-        "the signing advisor may not be an investigator or verifier of the case"
-        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
-        else None
+    _refuse_when(
+        lambda c: _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER),
+        "the signing advisor may not be an investigator or verifier of the case",
     ),
     separation_of_duties=True,
 )
 COSIGNER_DID_NOT_INVESTIGATE = Guard(
     "cosigner_did_not_investigate",
-    lambda c: (
-        "the co-signing secretary may not be an investigator or verifier of the case"
-        if _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER)
-        else None
+    _refuse_when(
+        lambda c: _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER),
+        "the co-signing secretary may not be an investigator or verifier of the case",
     ),
     separation_of_duties=True,
 )
 REVIEWER_TOOK_NO_PART = Guard(
     "reviewer_took_no_part",
-    lambda c: (
-        "the appeal reviewer must have taken no part in the case"
-        if c.capacities(c.actor.id) - {Capacity.APPEAL_REVIEWER.value}
-        else None
+    _refuse_when(
+        lambda c: bool(c.capacities(c.actor.id) - {Capacity.APPEAL_REVIEWER.value}),
+        "the appeal reviewer must have taken no part in the case",
     ),
     separation_of_duties=True,
 )
 DECIDER_NOT_REQUESTER = Guard(
     "decider_not_requester",
-    lambda c: (
-        "an extension may not be decided by the person who asked for it"
-        if c.actor.id == c.case.extension_requested_by
-        else None
+    _refuse_when(
+        lambda c: c.actor.id == c.case.extension_requested_by,
+        "an extension may not be decided by the person who asked for it",
     ),
     separation_of_duties=True,
 )
@@ -247,10 +246,9 @@ STATEMENT_PENDING = Guard(
 STATEMENT_PERIOD_ENDED = Guard("statement_period_ended", _statement_period_ended)
 STATEMENT_RECORDED_OR_WAIVED = Guard(
     "statement_recorded_or_waived",
-    lambda c: (
-        None
-        if c.case.statement_state != StatementState.PENDING
-        else "findings need the subject's statement, or the statement period ended and waived"
+    _refuse_when(
+        lambda c: c.case.statement_state == StatementState.PENDING,
+        "findings need the subject's statement, or the statement period ended and waived",
     ),
 )
 NOTHING_PROPOSED = Guard(
@@ -263,7 +261,7 @@ NOTHING_PROPOSED = Guard(
 )
 PROPOSAL_PENDING = Guard(
     "proposal_pending",
-    lambda c: None if c.case.proposed_disposition is not None else "no disposition is proposed",
+    _refuse_when(lambda c: c.case.proposed_disposition is None, "no disposition is proposed"),
 )
 PROPOSAL_AWAITS_ADVISOR = Guard(
     "proposal_awaits_advisor",
@@ -286,26 +284,23 @@ PROPOSAL_AWAITS_COSIGN = Guard(
 )
 WITHIN_APPEAL_WINDOW = Guard(
     "within_appeal_window",
-    lambda c: (
-        None
-        if c.case.appeal_window_ends_at and c.now <= c.case.appeal_window_ends_at
-        else "the appeal window has ended"
+    _refuse_when(
+        lambda c: not (c.case.appeal_window_ends_at and c.now <= c.case.appeal_window_ends_at),
+        "the appeal window has ended",
     ),
 )
 APPEAL_WINDOW_ENDED = Guard(
     "appeal_window_ended",
-    lambda c: (
-        None
-        if c.case.appeal_window_ends_at and c.now > c.case.appeal_window_ends_at
-        else "the appeal window is still open"
+    _refuse_when(
+        lambda c: not (c.case.appeal_window_ends_at and c.now > c.case.appeal_window_ends_at),
+        "the appeal window is still open",
     ),
 )
 NO_EXTENSION_PENDING = Guard(
     "no_extension_pending",
-    lambda c: (
-        "an extension request is already waiting for the secretary"
-        if c.case.extension_requested_by is not None
-        else None
+    _refuse_when(
+        lambda c: c.case.extension_requested_by is not None,
+        "an extension request is already waiting for the secretary",
     ),
 )
 EXTENSIONS_LEFT = Guard(
@@ -319,8 +314,8 @@ EXTENSIONS_LEFT = Guard(
 )
 EXTENSION_PENDING = Guard(
     "extension_pending",
-    lambda c: (
-        None if c.case.extension_requested_by is not None else "no extension has been requested"
+    _refuse_when(
+        lambda c: c.case.extension_requested_by is None, "no extension has been requested"
     ),
 )
 

@@ -24,6 +24,16 @@ def _write(tmp_path: Path, change: dict[str, object] | None = None, raw: str | N
     return path
 
 
+def _refused(tmp_path: Path, change: dict[str, object], field: str, reason: str) -> Path:
+    """Write the default policy with ``change``; loading it names file, field and reason."""
+    path = _write(tmp_path, change)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    message = str(caught.value)
+    assert str(path) in message and field in message and reason in message, message
+    return path
+
+
 def test_default_policy_is_valid_and_bilingual() -> None:
     policy = load_policy(DEFAULT_POLICY_FILE)
     assert policy.deadlines.investigation.for_severity("grave") == 20
@@ -63,11 +73,7 @@ def test_default_policy_is_valid_and_bilingual() -> None:
 def test_broken_policy_names_file_field_and_reason(
     tmp_path: Path, change: dict[str, object], field: str, reason: str
 ) -> None:
-    path = _write(tmp_path, change)
-    with pytest.raises(PolicyError) as caught:
-        load_policy(path)
-    message = str(caught.value)
-    assert str(path) in message and field in message and reason in message
+    _refused(tmp_path, change, field, reason)
 
 
 def _ladder(index: int, **changes: object) -> dict[str, object]:
@@ -105,11 +111,7 @@ def _ladder(index: int, **changes: object) -> dict[str, object]:
 def test_a_ladder_that_would_reach_nobody_or_show_codes_is_refused(
     tmp_path: Path, change: dict[str, object], field: str, reason: str
 ) -> None:
-    path = _write(tmp_path, change)
-    with pytest.raises(PolicyError) as caught:
-        load_policy(path)
-    message = str(caught.value)
-    assert str(path) in message and field in message and reason in message, message
+    path = _refused(tmp_path, change, field, reason)
     result = CliRunner().invoke(app, ["policy", "check", str(path)])
     said = " ".join(result.output.split())  # the console wraps long lines
     assert result.exit_code == 2 and field in said and " ".join(reason.split()) in said

@@ -87,6 +87,15 @@ def _template_db() -> Path:
     return _template["path"]
 
 
+def _assign(
+    capacities: list[str], people: list[str], **more: st.SearchStrategy[object]
+) -> st.SearchStrategy[c.Command]:
+    """Assignments of one of ``people`` in one of ``capacities``."""
+    return st.builds(
+        c.Assign, capacity=st.sampled_from(capacities), person=st.sampled_from(people), **more
+    )
+
+
 STRATEGIES: dict[Action, st.SearchStrategy[c.Command]] = {
     Action.ACCEPT: st.builds(
         c.Accept,
@@ -99,25 +108,12 @@ STRATEGIES: dict[Action, st.SearchStrategy[c.Command]] = {
     ),
     Action.DECLINE: st.builds(c.Decline, reason=st.just("out_of_scope"), explanation=st.just("x")),
     Action.ASSIGN: st.one_of(
-        st.builds(
-            c.Assign,
-            capacity=st.just("verifier"),
-            person=st.sampled_from(["ver.liu", "both.qian", "rev.zhou"]),
-        ),
-        st.builds(
-            c.Assign,
-            capacity=st.just("appeal_reviewer"),
-            person=st.sampled_from(["rev.zhou", "ver.liu", "inv.zhao"]),
-        ),
-        st.builds(
-            c.Assign,
-            capacity=st.just("advisor"),
-            person=st.sampled_from(["adv.cs-su", "adv.inv", "adv.law-su"]),
-        ),
-        st.builds(
-            c.Assign,
-            capacity=st.sampled_from(["investigator", "verifier", "advisor", "appeal_reviewer"]),
-            person=st.sampled_from(STAFF + SUBJECTS),
+        _assign(["verifier"], ["ver.liu", "both.qian", "rev.zhou"]),
+        _assign(["appeal_reviewer"], ["rev.zhou", "ver.liu", "inv.zhao"]),
+        _assign(["advisor"], ["adv.cs-su", "adv.inv", "adv.law-su"]),
+        _assign(
+            ["investigator", "verifier", "advisor", "appeal_reviewer"],
+            STAFF + SUBJECTS,
             override_reason=st.sampled_from([None, "r"]),
         ),
     ),
