@@ -88,11 +88,11 @@ def background_services(state: AppState) -> list[Service]:
     ]
     settings = state.settings
     if settings.notifications:
+        from cases.outbox import NOTIFICATION_TOPICS
         from notifications.routes import load_routes
-        from notifications.service import TOPICS
 
         load_routes(settings.notifications_file)  # a broken file stops `up` here, clearly
-        notifier = ChildService("notifier", settings, wakes_on=TOPICS)
+        notifier = ChildService("notifier", settings, wakes_on=NOTIFICATION_TOPICS)
         state.components["notifications"] = lambda: notifier.status
         services.append(notifier)
     if settings.orchestration:
