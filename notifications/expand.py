@@ -140,9 +140,7 @@ class Expander:
                 }
             )
             if body.get("receipt_sealed"):  # the sealed code lives on in the messages alone
-                receipts.append(
-                    {"row_id": row.id, "body": canonical({**body, "receipt_sealed": None})}
-                )
+                receipts.append(without_receipt(row.id, body))
         with UnitOfWork(db) as uow:
             for row in rows:
                 if row.topic == NOTIFICATION and row.case_id in facts.cases:
