@@ -44,7 +44,7 @@ from cases.clock import utcnow  # noqa: E402
 from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
 from cases.migrate import upgrade  # noqa: E402
-from cases.models import ConductCase, OutboxRow, Person  # noqa: E402
+from cases.models import ConductCase, OutboxRow, OutboxState, Person  # noqa: E402
 from cases.notices import delivery_key  # noqa: E402
 from cases.outbox import CHANNEL_SEND, DELIVERY, NewOutboxRow, enqueue_all  # noqa: E402
 from cases.policy import load_policy  # noqa: E402
@@ -179,7 +179,7 @@ def waiting(db: Database) -> int:
         return uow.session.exec(
             select(func.count()).where(
                 col(OutboxRow.topic).in_((DELIVERY, CHANNEL_SEND)),
-                col(OutboxRow.state).in_(("pending", "sending")),
+                col(OutboxRow.state).in_((OutboxState.PENDING, OutboxState.SENDING)),
             )
         ).one()
 
