@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cases import guards as G
-from cases.vocabulary import EXTENDABLE
+from cases.vocabulary import STAFF_STAGES
 from cases.vocabulary import Action as A
 from cases.vocabulary import Stage as S
 
@@ -83,7 +83,7 @@ ASK_EXTENSION = (*STAFF, G.NO_EXTENSION_PENDING, G.EXTENSIONS_LEFT)
 DECIDE_EXTENSION = (*STAFF, G.EXTENSION_PENDING, G.DECIDER_NOT_REQUESTER)
 TRANSITIONS |= {
     rule: value
-    for stage in EXTENDABLE
+    for stage in STAFF_STAGES
     for rule, value in {
         (stage, A.REQUEST_EXTENSION): Rule(G.CASE_ASSIGNEE, None, ASK_EXTENSION),
         (stage, A.GRANT_EXTENSION): Rule(G.SECRETARY, None, DECIDE_EXTENSION),

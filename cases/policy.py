@@ -9,16 +9,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cases.vocabulary import EXTENDABLE, Stage
+from cases.vocabulary import STAFF_STAGES, Stage
 from cases.yamlfile import StrictModel, load_validated
 
 LANGUAGES = ("zh-CN", "en")
 # Who a ladder step may tell: staff. The reporter may be unreachable (anonymous) and the
 # subject is not shown internal deadlines, so neither is a ladder audience.
 LadderAudience = Literal["assignees", "triagers", "secretary", "advisor"]
-# The ladder runs where staff owe work (the stages extensions apply to); the appeal window
-# is the subject's right and has one step of its own instead, which closes the case.
-LADDER_STAGES = EXTENDABLE
 # Audiences that are nobody by construction in a stage: nobody is assigned to a case
 # before it is accepted (the people who triage the unit's reports are `triagers`).
 NOBODY_IN: dict[str, dict[Stage, str]] = {
@@ -101,13 +98,13 @@ class EscalationStep(StrictModel):
         where = f"escalation.{index}"
         found = [
             f"{where}.notify_in: {stage.value} has no ladder (it runs in "
-            f"{', '.join(s.value for s in LADDER_STAGES)})"
+            f"{', '.join(s.value for s in STAFF_STAGES)})"
             for stage in self.notify_in
-            if stage not in LADDER_STAGES
+            if stage not in STAFF_STAGES
         ]
         if self.step == APPEAL_WINDOW_STEP:
             found.append(f"{where}.step: {self.step!r} is the appeal window's own step")
-        for stage in LADDER_STAGES:
+        for stage in STAFF_STAGES:
             field = "notify_in." + stage.value if stage in self.notify_in else "notify"
             found += [
                 f"{where}.{field}: {audience!r} is nobody in {stage.value} ({why}), so the "

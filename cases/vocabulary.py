@@ -77,9 +77,10 @@ STAFF_ROLES = frozenset({Role.INVESTIGATOR, Role.VERIFIER, Role.ADVISOR, Role.SE
 # Who may accept or decline a unit's reports (the ``triage`` rule), over the case's unit.
 TRIAGE_ROLES = (Role.INVESTIGATOR, Role.SECRETARY)
 
-# Stages where staff owe work: extensions (延期) may be asked and a deadline ladder runs.
-# The appeal window is the subject's right and is not extended.
-EXTENDABLE = (
+# Stages where staff owe work: extensions (延期) may be asked and the deadline ladder runs.
+# The appeal window is the subject's right: not extended, and one step of its own that
+# closes the case instead of a ladder.
+STAFF_STAGES = (
     Stage.INTAKE,
     Stage.INVESTIGATION,
     Stage.VERIFICATION,
