@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 
 from cases.clock import utcnow
 from cases.db import Database, UnitOfWork
-from cases.models import Deadline, OutboxMessage
+from cases.models import Deadline, OutboxRow, OutboxState, StepState
 from cases.outbox import STAGE_FLOW
 from config.children import serve_until_signalled
 from config.settings import get_settings
@@ -22,7 +22,7 @@ out = Console()
 
 def status() -> None:
     """Backlog of stage runs (Prefect), outbox and deadline steps; Prefect reachability."""
-    from flows.orchestration import backlog
+    from flows.orchestration import backlog, stuck_in_prefect
 
     settings = get_settings()
     db = Database(settings.effective_database_url, pool_size=2)
@@ -30,27 +30,28 @@ def status() -> None:
     with UnitOfWork(db, write=False) as uow:
         overdue_steps = uow.session.exec(
             select(func.count()).where(
-                col(Deadline.state) == "pending", col(Deadline.due_at) <= utcnow()
+                col(Deadline.state) == StepState.PENDING, col(Deadline.due_at) <= utcnow()
             )
         ).one()
         other = dict(
             uow.session.exec(
-                select(OutboxMessage.topic, func.count())
-                .where(OutboxMessage.topic != STAGE_FLOW, OutboxMessage.state == "pending")
-                .group_by(col(OutboxMessage.topic))
+                select(OutboxRow.topic, func.count())
+                .where(OutboxRow.topic != STAGE_FLOW, OutboxRow.state == OutboxState.PENDING)
+                .group_by(col(OutboxRow.topic))
             ).all()
         )
         dead_notifications = uow.session.exec(
             select(func.count()).where(
-                OutboxMessage.topic != STAGE_FLOW, OutboxMessage.state == "dead"
+                OutboxRow.topic != STAGE_FLOW, OutboxRow.state == OutboxState.DEAD
             )
         ).one()
-    db.dispose()
     api = os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api"
     try:
         reachable = httpx.get(f"{api}/health", timeout=3).status_code == 200
     except httpx.HTTPError:
         reachable = False
+    stuck = stuck_in_prefect(db, api) if reachable else 0
+    db.dispose()
     oldest = (
         f", oldest waiting since {runs.oldest_waiting:%Y-%m-%d %H:%M} UTC"
         if (runs.oldest_waiting)
@@ -58,15 +59,17 @@ def status() -> None:
     )
     out.print(
         f"Prefect API {api}: {'reachable' if reachable else 'NOT reachable'}\n"
+        f"orchestration: {'ready' if reachable else 'NOT ready (Prefect unreachable)'}\n"
         f"stage runs: {runs.pending} waiting to start, {runs.started} started, "
         f"{runs.done} done, {runs.dead} dead{oldest}\n"
+        f"stage runs stuck in Prefect (done here, still running there): {stuck}\n"
         f"deadline steps due and not yet fired: {overdue_steps}\n"
         "outbox waiting: "
         + (", ".join(f"{topic} {n}" for topic, n in sorted(other.items())) or "nothing")
         + f"\nnotifications dead: {dead_notifications}"
         + (" (see `qingfeng outbox list --dead`)" if dead_notifications else "")
     )
-    if runs.dead or (not reachable and runs.pending):
+    if runs.dead or stuck or (not reachable and runs.pending):
         raise typer.Exit(1)  # something for an operator to look at
 
 
@@ -76,8 +79,8 @@ def runner() -> None:
 
     Needs PREFECT_API_URL (the shared Prefect server) and the same QINGFENG_* database
     settings as the API replicas. Runs are claimed through Prefect, so several hosts never
-    run one twice. Bytes on stdin make it dispatch at once; Ctrl-C or SIGTERM stops it
-    after the runs in flight.
+    run one twice. SIGUSR1 makes it dispatch at once; Ctrl-C or SIGTERM stops it after
+    the runs in flight.
     """
 
     from cases.calendar import configure as configure_calendar
@@ -113,8 +116,8 @@ def notifier() -> None:
     """Send notifications only (no API): started by `up`, or a host of its own.
 
     Reads the same QINGFENG_* settings as the API; several notifiers may run at once
-    (each message is claimed by one). Bytes on stdin wake it at once; Ctrl-C or SIGTERM
-    stops it after the batch in flight.
+    (each message is claimed by one). SIGUSR1 wakes it at once; Ctrl-C or SIGTERM stops it
+    after the batch in flight.
     """
     from cases.policy import load_policy
     from config.logging import configure_logging

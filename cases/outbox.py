@@ -171,3 +171,44 @@ def claim(
         (Claimed(r.id, r.key, r.topic, r.case_id, json.loads(r.payload), r.attempts) for r in rows),
         key=lambda c: c.id,
     )
+
+
+def claim_stage_runs(
+    session: Session,
+    *,
+    claimant: str,
+    now: datetime,
+    lease_until: datetime,
+    batch: int,
+    sqlite: bool,
+) -> list[Claimed]:
+    """Take due stage_flow rows for ``claimant`` (a `case-stage` deployment, so one Prefect
+    server) to create their runs: 'sending' until ``lease_until`` and ``claimed_by`` it, so
+    a dispatcher of another Prefect server over this database never creates them too. A
+    row still 'sending' after its lease (its dispatcher died mid-create) is taken again by
+    its own claimant only: its run may exist there, and the idempotency key finds it."""
+    due = (
+        select(col(OutboxRow.id))
+        .where(
+            OutboxRow.topic == STAGE_FLOW,
+            col(OutboxRow.available_at) <= now,
+            (col(OutboxRow.state) == OutboxState.PENDING) & col(OutboxRow.claimed_by).is_(None)
+            | (col(OutboxRow.state).in_((OutboxState.PENDING, OutboxState.SENDING)))
+            & (col(OutboxRow.claimed_by) == claimant),
+        )
+        .order_by(col(OutboxRow.id))
+        .limit(batch)
+    )
+    if not sqlite:
+        due = due.with_for_update(skip_locked=True)
+    taken = (
+        update(OutboxRow)
+        .where(col(OutboxRow.id).in_(due.scalar_subquery()))
+        .values(state=OutboxState.SENDING, claimed_by=claimant, available_at=lease_until)
+        .returning(*_COLUMNS)
+    )
+    rows = session.execute(taken).all()
+    return sorted(
+        (Claimed(r.id, r.key, r.topic, r.case_id, json.loads(r.payload), r.attempts) for r in rows),
+        key=lambda c: c.id,
+    )

@@ -29,11 +29,13 @@ def background_child_setup() -> Callable[[], None]:
         import ctypes
 
         prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    pr_set_pdeathsig, sigterm = 1, signal.SIGTERM
+    pr_set_pdeathsig, sigterm, parent = 1, signal.SIGTERM, os.getpid()
 
     def in_child() -> None:
         os.nice(10)
         if prctl is not None:
             prctl(pr_set_pdeathsig, sigterm)
+            if os.getppid() != parent:  # `up` died before the request: nobody would ask
+                os._exit(1)
 
     return in_child

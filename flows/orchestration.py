@@ -5,30 +5,41 @@ a flow run of `case-stage` (created from the deployment, never waited on; idempo
 ``<case>:<stage>:<action>``) and never blocks the API: with Prefect away, rows wait and
 are retried with backoff. The run's last task marks the row done. The reconciler looks at
 rows started a while ago whose run is missing, failed, crashed or stuck, and starts them
-again (a failed run is scheduled again, so one transition keeps one run).
+again (a failed run is scheduled again, so one transition keeps one run), and settles
+runs left Running in Prefect whose row is done (the run died between its last task and
+its final state). Each row is claimed by the deployment (so the Prefect server) that
+dispatches it: two instances over one database never both run a transition.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import structlog
 from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments.runner import RunnerDeployment
-from prefect.states import Scheduled
-from sqlalchemy import func, update
+from prefect.states import Completed, Scheduled
+from sqlalchemy import func, true, update
 from sqlmodel import col, select
 
 from cases.clock import utcnow
 from cases.db import Database, UnitOfWork
 from cases.models import OutboxRow, OutboxState
-from cases.outbox import STAGE_FLOW, Backoff
+from cases.outbox import STAGE_FLOW, Backoff, Claimed, claim_stage_runs
 from flows.stage import DEPLOYMENT, case_stage, run_key
 
 log = structlog.get_logger("qingfeng.orchestration")
@@ -53,8 +64,18 @@ def update_row(db: Database, row: OutboxRow, **values: object) -> None:
 BACKOFF = Backoff(first_delay=1.0, max_delay=64.0)  # Prefect away: try again soon
 
 
+LEASE = timedelta(minutes=2)  # a dispatcher creates a run in well under this
+
+
 class StageDispatcher:
-    """Starts a flow run for each pending `stage_flow` outbox row."""
+    """Starts a flow run for each pending `stage_flow` outbox row it claims.
+
+    Rows are claimed for ``deployment_id`` (``claimed_by``) before their run is created:
+    two instances over one database, each with its own Prefect server, never both create
+    a row's run, and each reconciles only the rows it dispatched (see
+    cases.outbox.claim_stage_runs). Runners sharing one Prefect server share its
+    deployment, so they share the claim, and Prefect's idempotency keys keep them apart.
+    """
 
     def __init__(
         self, db: Database, deployment_id: UUID, *, batch: int = 50, namespace: str = ""
@@ -62,7 +83,7 @@ class StageDispatcher:
         # ``namespace`` keeps two installations sharing one Prefect server (staging and
         # production, or test databases) from meeting each other's idempotency keys.
         self.db, self.deployment_id, self.batch = db, deployment_id, batch
-        self.namespace = namespace
+        self.namespace, self.claimant = namespace, str(deployment_id)
 
     def tick(self) -> int:
         """Start runs for due rows until none is left or Prefect is away; returns how many."""
@@ -74,142 +95,204 @@ class StageDispatcher:
     def _start_due(self, client: SyncPrefectClient) -> int:
         started = 0
         while True:
-            rows = self._due()
-            for row in rows:
-                payload = json.loads(row.payload)
+            rows = self._claim()
+            for index, row in enumerate(rows):
                 try:
-                    run = client.create_flow_run_from_deployment(
-                        self.deployment_id,
-                        parameters={
-                            "case_id": payload["case_id"],
-                            "stage": payload["stage"],
-                            "action_id": payload["event_seq"],
-                        },
-                        idempotency_key=self.namespace
-                        + run_key(payload["case_id"], payload["stage"], payload["event_seq"]),
-                        name=f"{payload['reference']} · {payload['stage']}",
-                        tags=[f"case:{payload['reference']}", f"stage:{payload['stage']}"],
-                    )
-                except Exception as exc:  # Prefect away: keep the row, try later
-                    self._postpone(row, exc)
+                    run = self._create(client, row.payload)
+                except Exception as exc:  # Prefect away: keep the rows, try later
+                    self._postpone(rows[index:], exc)
                     return started
-                if run.state_type is StateType.COMPLETED:  # the key's run already did it
-                    update_row(
-                        self.db,
-                        row,
-                        state=OutboxState.DONE,
-                        external_id=str(run.id),
-                        sent_at=utcnow(),
-                    )
-                    continue
-                self._started(row, str(run.id))
-                started += 1
+                state = OutboxState.DONE if run.state_type is StateType.COMPLETED else None
+                self._started(row.id, str(run.id), state or OutboxState.STARTED)
+                started += state is None  # a completed run: the key's run already did it
             if len(rows) < self.batch:
                 return started
 
-    def _due(self) -> list[OutboxRow]:
-        with UnitOfWork(self.db, write=False) as uow:
-            return list(
-                uow.session.exec(
-                    select(OutboxRow)
-                    .where(
-                        OutboxRow.topic == STAGE_FLOW,
-                        OutboxRow.state == OutboxState.PENDING,
-                        col(OutboxRow.available_at) <= utcnow(),
-                    )
-                    .order_by(col(OutboxRow.id))
-                    .limit(self.batch)
-                )
+    def _create(self, client: SyncPrefectClient, payload: dict[str, Any]) -> FlowRun:
+        return client.create_flow_run_from_deployment(
+            self.deployment_id,
+            parameters={
+                "case_id": payload["case_id"],
+                "stage": payload["stage"],
+                "action_id": payload["event_seq"],
+            },
+            idempotency_key=self.namespace
+            + run_key(payload["case_id"], payload["stage"], payload["event_seq"]),
+            name=f"{payload['reference']} · {payload['stage']}",
+            tags=[f"case:{payload['reference']}", f"stage:{payload['stage']}"],
+        )
+
+    def _claim(self) -> list[Claimed]:
+        now = utcnow()
+        with UnitOfWork(self.db) as uow:
+            rows = claim_stage_runs(
+                uow.session,
+                claimant=self.claimant,
+                now=now,
+                lease_until=now + LEASE,
+                batch=self.batch,
+                sqlite=self.db.is_sqlite,
             )
+            uow.commit()
+        return rows
 
-    def _started(self, row: OutboxRow, flow_run_id: str) -> None:
-        update_row(
-            self.db, row, state=OutboxState.STARTED, external_id=flow_run_id, sent_at=utcnow()
-        )
+    def _started(self, row_id: int, flow_run_id: str, state: OutboxState) -> None:
+        # Only while still ours and sending: a fast run may have marked it done already.
+        with UnitOfWork(self.db) as uow:
+            uow.session.execute(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.id) == row_id,
+                    col(OutboxRow.state) == OutboxState.SENDING,
+                    col(OutboxRow.claimed_by) == self.claimant,
+                )
+                .values(state=state, external_id=flow_run_id, sent_at=utcnow())
+            )
+            uow.commit()
 
-    def _postpone(self, row: OutboxRow, exc: Exception) -> None:
+    def _postpone(self, rows: list[Claimed], exc: Exception) -> None:
+        """The row that failed waits with backoff; the rest, not tried, are due again now.
+        All are released: any instance may take them next time."""
         log.warning("Prefect unreachable; stage runs wait", error=type(exc).__name__)
-        update_row(
-            self.db,
-            row,
-            attempts=row.attempts + 1,
-            available_at=utcnow() + BACKOFF.delay(row.attempts + 1),
-            last_error=f"{type(exc).__name__}: {exc}"[:500],
-        )
+        failed, now = rows[0], utcnow()
+        with UnitOfWork(self.db) as uow:
+            for row in rows:
+                tried = row is failed
+                uow.session.execute(
+                    update(OutboxRow)
+                    .where(col(OutboxRow.id) == row.id, col(OutboxRow.claimed_by) == self.claimant)
+                    .values(
+                        state=OutboxState.PENDING,
+                        claimed_by=None,
+                        attempts=row.attempts + tried,
+                        available_at=now + BACKOFF.delay(row.attempts + 1) if tried else now,
+                        **({"last_error": f"{type(exc).__name__}: {exc}"[:500]} if tried else {}),
+                    )
+                )
+            uow.commit()
 
 
 @dataclass
 class Reconciler:
-    """Restarts stage runs that went missing, failed, crashed or got stuck."""
+    """Repairs what a crash left between our database and Prefect: restarts stage runs
+    that went missing, failed, crashed or got stuck, and settles runs whose work is done
+    (their row says so) but whose end never reached Prefect (they died in between)."""
 
     db: Database
+    claimant: str | None = None  # the deployment whose rows these are; None: all rows
     grace: timedelta = timedelta(seconds=30)
     stuck_after: timedelta = timedelta(minutes=5)
 
     def tick(self, now: datetime | None = None) -> int:
-        """One pass over started rows older than the grace period; returns runs restarted."""
+        """One pass over rows started before the grace period; returns runs restarted."""
         now = now or utcnow()
+        rows = self._started_rows(now)
+        with get_client(sync_client=True) as client:
+            restarted = self._restart(client, rows, now) if rows else 0
+            for run in self.stuck_in_prefect(client, now):
+                client.set_flow_run_state(run.id, Completed(message="settled"), force=True)
+                log.info("settled a stage run whose end was lost", flow_run=str(run.id))
+        return restarted
+
+    def stuck_in_prefect(self, client: SyncPrefectClient, now: datetime) -> list[FlowRun]:
+        """Runs still Pending or Running in Prefect (since before the grace period) whose
+        row is done here: their work finished, their final state was lost."""
+        runs = [
+            run
+            for run in client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[case_stage.name])),
+                deployment_filter=self._deployment_filter(),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+                    )
+                ),
+                limit=200,
+            )
+            if run.state and run.state.timestamp and now - run.state.timestamp > self.grace
+        ]
+        if not runs:
+            return []
         with UnitOfWork(self.db, write=False) as uow:
-            rows = list(
+            done = set(
+                uow.session.exec(
+                    select(OutboxRow.external_id).where(
+                        OutboxRow.topic == STAGE_FLOW,
+                        OutboxRow.state == OutboxState.DONE,
+                        col(OutboxRow.external_id).in_([str(run.id) for run in runs]),
+                    )
+                )
+            )
+        return [run for run in runs if str(run.id) in done]
+
+    def _deployment_filter(self) -> DeploymentFilter | None:
+        if self.claimant is None:
+            return None
+        return DeploymentFilter(id=DeploymentFilterId(any_=[UUID(self.claimant)]))
+
+    def _started_rows(self, now: datetime) -> list[OutboxRow]:
+        mine = (
+            col(OutboxRow.claimed_by).is_(None) | (col(OutboxRow.claimed_by) == self.claimant)
+            if self.claimant is not None
+            else true()
+        )
+        with UnitOfWork(self.db, write=False) as uow:
+            return list(
                 uow.session.exec(
                     select(OutboxRow).where(
                         OutboxRow.topic == STAGE_FLOW,
                         OutboxRow.state == OutboxState.STARTED,
                         col(OutboxRow.sent_at) <= now - self.grace,
+                        mine,
                     )
                 )
             )
-        if not rows:
+
+    def _restart(self, client: SyncPrefectClient, rows: list[OutboxRow], now: datetime) -> int:
+        ids = [UUID(r.external_id or "") for r in rows]
+        found = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
+        runs = {str(run.id): run for run in found}
+        restarted = 0
+        for row in rows:
+            run = runs.get(row.external_id or "")
+            if run is None:  # the server lost it: the dispatcher creates it again
+                update_row(
+                    self.db,
+                    row,
+                    state=OutboxState.PENDING,
+                    external_id=None,
+                    claimed_by=None,
+                    last_error="run missing",
+                )
+                restarted += 1
+                continue
+            state_type = run.state_type
+            if run.state is None or state_type is None or state_type is StateType.COMPLETED:
+                update_row(self.db, row, state=OutboxState.DONE)  # its last write was lost
+                continue
+            stuck = state_type in (StateType.RUNNING, StateType.PENDING) and (
+                run.state.timestamp is None or now - run.state.timestamp > self.stuck_after
+            )
+            if state_type in RESTART or stuck:
+                restarted += self._schedule_again(client, row, run, now)
+        return restarted
+
+    def _schedule_again(
+        self, client: SyncPrefectClient, row: OutboxRow, run: FlowRun, now: datetime
+    ) -> int:
+        state = run.state_type.value if run.state_type else "unknown"
+        if row.attempts + 1 >= MAX_ATTEMPTS:
+            update_row(self.db, row, state=OutboxState.DEAD, last_error=f"run {state}")
             return 0
-        with get_client(sync_client=True) as client:
-            runs = {
-                str(run.id): run
-                for run in client.read_flow_runs(
-                    flow_run_filter=FlowRunFilter(
-                        id=FlowRunFilterId(any_=[UUID(r.external_id or "") for r in rows])
-                    )
-                )
-            }
-            restarted = 0
-            for row in rows:
-                run = runs.get(row.external_id or "")
-                if run is None:  # the server lost it: the dispatcher creates it again
-                    update_row(
-                        self.db,
-                        row,
-                        state=OutboxState.PENDING,
-                        external_id=None,
-                        last_error="run missing",
-                    )
-                    restarted += 1
-                    continue
-                state_type = run.state_type
-                if run.state is None or state_type is None or state_type is StateType.COMPLETED:
-                    # finished, but its last write was lost
-                    update_row(self.db, row, state=OutboxState.DONE)
-                    continue
-                stuck = state_type in (StateType.RUNNING, StateType.PENDING) and (
-                    run.state.timestamp is None or now - run.state.timestamp > self.stuck_after
-                )
-                if state_type in RESTART or stuck:
-                    if row.attempts + 1 >= MAX_ATTEMPTS:
-                        update_row(
-                            self.db,
-                            row,
-                            state=OutboxState.DEAD,
-                            last_error=f"run {state_type.value}",
-                        )
-                        continue
-                    client.set_flow_run_state(run.id, Scheduled(), force=True)
-                    update_row(
-                        self.db,
-                        row,
-                        attempts=row.attempts + 1,
-                        sent_at=now,
-                        last_error=f"run {state_type.value}; scheduled again",
-                    )
-                    restarted += 1
-            return restarted
+        client.set_flow_run_state(run.id, Scheduled(), force=True)
+        update_row(
+            self.db,
+            row,
+            attempts=row.attempts + 1,
+            sent_at=now,
+            last_error=f"run {state}; scheduled again",
+        )
+        return 1
 
 
 @dataclass(frozen=True)
@@ -234,13 +317,22 @@ def backlog(db: Database) -> Backlog:
         oldest = uow.session.exec(
             select(func.min(OutboxRow.created_at)).where(
                 OutboxRow.topic == STAGE_FLOW,
-                col(OutboxRow.state).in_([OutboxState.PENDING, OutboxState.STARTED]),
+                col(OutboxRow.state).in_(
+                    [OutboxState.PENDING, OutboxState.SENDING, OutboxState.STARTED]
+                ),
             )
         ).one()
     return Backlog(
-        counts.get(OutboxState.PENDING, 0),
+        counts.get(OutboxState.PENDING, 0) + counts.get(OutboxState.SENDING, 0),
         counts.get(OutboxState.STARTED, 0),
         counts.get(OutboxState.DONE, 0),
         counts.get(OutboxState.DEAD, 0),
         oldest,
     )
+
+
+def stuck_in_prefect(db: Database, api_url: str, *, now: datetime | None = None) -> int:
+    """How many stage runs Prefect still shows running though their work is done here
+    (for `qingfeng status`; the reconciler settles them)."""
+    with SyncPrefectClient(api_url) as client:
+        return len(Reconciler(db).stuck_in_prefect(client, now or utcnow()))

@@ -1,4 +1,5 @@
-"""The Prefect server of the embedded default: a child process with SQLite under data_dir.
+"""The Prefect server of the embedded default: a supervised child process (started again
+if it dies) with SQLite under data_dir.
 
 When PREFECT_API_URL is set, an existing server (the scale-out set-up) is used instead
 and nothing is started.
@@ -7,7 +8,6 @@ and nothing is started.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import structlog
 
-from config.background import background_child_setup
+from config.children import Supervised
 
 log = structlog.get_logger("qingfeng.prefect")
 
@@ -38,7 +38,7 @@ class PrefectServer:
         self.home, self.port, self.database_url = home.resolve(), port, database_url
         self.external = os.environ.get("PREFECT_API_URL")
         self.api_url = self.external or f"http://127.0.0.1:{port}/api"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.child: Supervised | None = None
 
     def start(self) -> None:
         os.environ.update(CLIENT_SETTINGS)
@@ -56,33 +56,28 @@ class PrefectServer:
             "PREFECT_UI_API_URL": self.api_url,
         }
         prefect = Path(sys.executable).with_name("prefect")
-        self.process = subprocess.Popen(
+        self.child = Supervised(
+            "prefect-server",
             [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
-            stdout=(self.home / "server.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches us; we stop it in order
-            preexec_fn=background_child_setup(),
+            stdout=lambda: (self.home / "server.log").open("ab"),
+            stop_seconds=15,
         )
+        self.child.start()
+
+    def reachable(self, timeout: float = 2.0) -> bool:
+        """Whether the API answers healthy now."""
+        try:
+            return httpx.get(f"{self.api_url}/health", timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def wait_ready(self, timeout: float = 60) -> bool:
-        def exited() -> bool:
-            return self.process is not None and self.process.poll() is not None
-
-        if wait_for_api(self.api_url, timeout=timeout, given_up=exited):
-            return True
-        if exited():
-            log.error("the Prefect server exited", code=self.process and self.process.returncode)
-        return False
+        return wait_for_api(self.api_url, timeout=timeout)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.child:
+            self.child.stop()
 
 
 def wait_for_api(

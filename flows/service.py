@@ -1,13 +1,15 @@
 """Orchestration as services: ``Orchestration`` does the work (the `case-stage` deployment,
 the in-process runner, the dispatcher and the periodic reconciler) in `qingfeng runner`;
 ``OrchestrationService`` is what `qingfeng up` runs: the Prefect server (unless an
-external one is configured) and that runner as a supervised child process."""
+external one is configured) and that runner, each a supervised child process (see
+config/children.py), reported ready only while Prefect answers."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,14 @@ if TYPE_CHECKING:
     from flows.runner import InProcessRunner
 
 log = structlog.get_logger("qingfeng.orchestration")
+
+
+class OrchestrationState(StrEnum):
+    """What `qingfeng runner` reports (and /readyz shows as ``orchestration``)."""
+
+    STARTING = "starting"
+    WAITING = "waiting for the Prefect server"
+    READY = "ready"
 
 
 class OrchestrationService:
@@ -48,7 +58,12 @@ class OrchestrationService:
 
     @property
     def status(self) -> str:
-        return self.runner.status
+        """The runner's report, unless Prefect does not answer now (asked each time: a
+        killed server must not be reported ready until its replacement answers)."""
+        status = self.runner.status
+        if status == OrchestrationState.READY and not self.server.reachable():
+            return OrchestrationState.WAITING
+        return status
 
     def start(self) -> None:
         self.server.start()
@@ -79,7 +94,7 @@ class Orchestration:
         self.api_url = api_url
         self.runner_threads, self.namespace = runner_threads, namespace
         self.dispatch_seconds, self.reconcile_seconds = dispatch_seconds, reconcile_seconds
-        self.status = "starting"
+        self.status: str = OrchestrationState.STARTING
         self._stop, self._dispatch_now = threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
         self._runner: InProcessRunner | None = None
@@ -88,7 +103,7 @@ class Orchestration:
         self._spawn(self._run, "orchestration")
 
     def wake(self) -> None:
-        """Dispatch now: another process (`up`, through our stdin) wrote stage_flow rows."""
+        """Dispatch now: another process (`up`, by SIGUSR1) wrote stage_flow rows."""
         self._dispatch_now.set()
 
     def stop(self) -> None:
@@ -114,16 +129,16 @@ class Orchestration:
         while not wait_for_api(self.api_url, timeout=5):
             if self._stop.is_set():
                 return
-            self.status = "waiting for the Prefect server"
+            self.status = OrchestrationState.WAITING
         deployment_id = deploy()
         runner = InProcessRunner(deployment_id, threads=self.runner_threads)
         runner.start()
         self._runner = runner
         dispatcher, reconciler = (
             StageDispatcher(self.db, deployment_id, namespace=self.namespace),
-            Reconciler(self.db),
+            Reconciler(self.db, claimant=str(deployment_id)),
         )
-        self.status = "ready"
+        self.status = OrchestrationState.READY
         log.info("orchestration ready", prefect=self.api_url)
         next_reconcile = 0.0
         while not self._stop.is_set():

@@ -38,11 +38,11 @@ from api.deps import AppState
 from cases import stage_work
 from cases.clock import utcnow
 from cases.db import UnitOfWork
-from cases.models import AuditEvent, ConductCase, OutboxMessage, Person
+from cases.models import AuditEvent, ConductCase, OutboxRow, Person
 from cases.outbox import DELIVERY, STAGE_FLOW
 from cases.vocabulary import Stage
 from flows.context import FlowContext, use
-from flows.orchestration import Reconciler, StageDispatcher, backlog, deploy
+from flows.orchestration import Reconciler, StageDispatcher, backlog, deploy, stuck_in_prefect
 from flows.runner import InProcessRunner
 from flows.stage import artifact_key
 from tests.helpers import carry_to, file
@@ -101,7 +101,7 @@ def orchestrate(state: AppState, deployment: UUID, *, timeout: float = 600) -> N
 
 def make_due_now(state: AppState) -> None:
     with UnitOfWork(state.db) as uow:
-        uow.session.execute(update(OutboxMessage).values(available_at=utcnow()))
+        uow.session.execute(update(OutboxRow).values(available_at=utcnow()))
         uow.commit()
 
 
@@ -115,18 +115,18 @@ def runs_of(state: AppState, reference: str) -> list[FlowRun]:
     return [r for r in runs if (r.idempotency_key or "").startswith(ours)]
 
 
-def stage_rows(state: AppState, reference: str) -> list[OutboxMessage]:
+def stage_rows(state: AppState, reference: str) -> list[OutboxRow]:
     with UnitOfWork(state.db, write=False) as uow:
         return list(
             uow.session.exec(
-                select(OutboxMessage)
-                .join(ConductCase, col(ConductCase.id) == OutboxMessage.case_id)
-                .where(ConductCase.reference == reference, OutboxMessage.topic == STAGE_FLOW)
+                select(OutboxRow)
+                .join(ConductCase, col(ConductCase.id) == OutboxRow.case_id)
+                .where(ConductCase.reference == reference, OutboxRow.topic == STAGE_FLOW)
             )
         )
 
 
-def filed_and_dispatched(state: AppState, deployment: UUID) -> tuple[str, OutboxMessage, UUID]:
+def filed_and_dispatched(state: AppState, deployment: UUID) -> tuple[str, OutboxRow, UUID]:
     """A new report whose intake run the dispatcher has created (not yet run): its
     reference, its stage_flow row and the run's id."""
     ref = file(state)
@@ -137,7 +137,7 @@ def filed_and_dispatched(state: AppState, deployment: UUID) -> tuple[str, Outbox
 
 def count(state: AppState, *where: object) -> int:
     with UnitOfWork(state.db, write=False) as uow:
-        return uow.session.exec(select(func.count()).select_from(OutboxMessage).where(*where)).one()  # type: ignore[arg-type]
+        return uow.session.exec(select(func.count()).select_from(OutboxRow).where(*where)).one()  # type: ignore[arg-type]
 
 
 def test_a_lifecycle_is_one_completed_run_per_transition(
@@ -167,7 +167,7 @@ def test_a_lifecycle_is_one_completed_run_per_transition(
         )
     assert case.missing_information is not None and case.case_file_sha256
     assert actions.count("triage.checked") == 1 and actions.count("case_file.built") == 1
-    assert count(state, OutboxMessage.topic == DELIVERY, OutboxMessage.case_id == case.id) > 0
+    assert count(state, OutboxRow.topic == DELIVERY, OutboxRow.case_id == case.id) > 0
 
     # The artifact holds the whole timeline, up to the case file.
     with get_client(sync_client=True) as client:
@@ -179,7 +179,7 @@ def test_a_lifecycle_is_one_completed_run_per_transition(
     # Dispatching a transition again (say, its row was reset) makes no second run.
     with UnitOfWork(state.db) as uow:
         uow.session.execute(
-            update(OutboxMessage).where(col(OutboxMessage.id) == rows[0].id).values(state="pending")
+            update(OutboxRow).where(col(OutboxRow.id) == rows[0].id).values(state="pending")
         )
         uow.commit()
     orchestrate(state, deployment)
@@ -212,9 +212,7 @@ def test_a_runner_killed_mid_run_is_recovered_without_doubling(
 
     [run] = runs_of(state, ref)
     assert run.id == run_id and run.state_type is StateType.COMPLETED
-    deliveries = count(
-        state, OutboxMessage.topic == DELIVERY, OutboxMessage.case_id == payload["case_id"]
-    )
+    deliveries = count(state, OutboxRow.topic == DELIVERY, OutboxRow.case_id == payload["case_id"])
     assert deliveries == half_done  # nothing sent twice
     assert reconciler.tick(now=utcnow() + timedelta(minutes=20)) == 0
 
@@ -275,9 +273,9 @@ def test_prefect_down_reports_still_accepted_then_all_orchestrated(
     with UnitOfWork(state.db, write=False) as uow:
         waiting = list(
             uow.session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.topic == STAGE_FLOW, OutboxMessage.state == "pending")
-                .order_by(col(OutboxMessage.id))
+                select(OutboxRow)
+                .where(OutboxRow.topic == STAGE_FLOW, OutboxRow.state == "pending")
+                .order_by(col(OutboxRow.id))
             )
         )
     # The first row failed and waits with backoff; the rest were not tried in vain.
@@ -290,3 +288,27 @@ def test_prefect_down_reports_still_accepted_then_all_orchestrated(
     for ref in refs:
         [run] = runs_of(state, ref)
         assert run.state_type is StateType.COMPLETED
+
+
+def test_a_run_that_died_after_its_work_is_settled_and_reported(
+    flows_on: AppState, people: dict[str, Person], deployment: UUID
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    state = flows_on
+    ref, row, run_id = filed_and_dispatched(state, deployment)
+    # A runner runs it to its last task (which marks the row done) and dies before the
+    # engine reports Completed: Prefect shows it Running for good.
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Pending())
+        client.set_flow_run_state(run_id, Running())
+    stage_work.finish_stage_run(uow=UnitOfWork(state.db), key=row.key, flow_run_id=str(run_id))
+    assert backlog(state.db).done == 1
+    api, later = PREFECT_API_URL.value(), utcnow() + timedelta(minutes=1)
+    assert stuck_in_prefect(state.db, api) == 0  # within the grace period: it may finish
+    assert stuck_in_prefect(state.db, api, now=later) == 1  # `qingfeng status` reports it
+
+    assert Reconciler(state.db).tick(now=later) == 0  # settled, not restarted
+    [run] = runs_of(state, ref)
+    assert run.id == run_id and run.state_type is StateType.COMPLETED
+    assert stuck_in_prefect(state.db, api, now=later) == 0

@@ -3,14 +3,22 @@ on a real PostgreSQL server started by the tests; one case carried to closure.""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
 import pytest
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from api.deps import AppState
-from cases.models import Person
+from cases.clock import utcnow
+from cases.models import OutboxState, Person
 from cases.vocabulary import Stage
-from flows.orchestration import deploy
+from flows.orchestration import Reconciler, StageDispatcher, deploy
 from flows.server import PrefectServer
 from tests import postgres
 from tests.helpers import carry_to, file
@@ -54,3 +62,61 @@ def test_lifecycle_with_app_and_prefect_on_postgres(
         assert {r.state for r in rows} == {"done"}
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("state", ["postgres"], indirect=True)
+def test_two_instances_with_their_own_prefect_dispatch_each_transition_once(
+    state: AppState,
+    people: dict[str, Person],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two `up`s over one PostgreSQL database, each with its own Prefect server: their
+    dispatchers and reconcilers, at once, create one run per stage_flow row in all."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # put back after the test
+    servers = [PrefectServer(tmp_path / name, postgres.free_port()) for name in ("a", "b")]
+    refs = [file(state) for _ in range(24)]
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            assert server.wait_ready(timeout=300), (server.home / "server.log").read_text()
+        deployments = []
+        for server in servers:
+            with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+                deployments.append(deploy())
+        assert deployments[0] != deployments[1]
+        together = threading.Barrier(len(servers))
+
+        def instance(server: PrefectServer, deployment: UUID) -> None:
+            # The namespace keeps runs of one key apart, as two servers do anyway.
+            dispatcher = StageDispatcher(
+                state.db, deployment, batch=4, namespace=f"{state.settings.data_dir}:"
+            )
+            with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+                together.wait()
+                while dispatcher.tick():
+                    pass
+                later = utcnow() + timedelta(minutes=10)
+                Reconciler(state.db, claimant=str(deployment)).tick(now=later)
+                dispatcher.tick()
+
+        with ThreadPoolExecutor(len(servers)) as pool:
+            for done in [
+                pool.submit(instance, *pair) for pair in zip(servers, deployments, strict=True)
+            ]:
+                done.result()
+
+        runs = []
+        for server in servers:
+            with SyncPrefectClient(server.api_url) as client:
+                runs.extend(client.read_flow_runs())
+        rows = [row for ref in refs for row in stage_rows(state, ref)]
+        assert len(rows) == len(refs)
+        assert sorted(str(run.id) for run in runs) == sorted(r.external_id or "" for r in rows)
+        assert {r.state for r in rows} == {OutboxState.STARTED}
+        by = {str(d) for d in deployments}
+        assert {r.claimed_by for r in rows} <= by
+    finally:
+        for server in servers:
+            server.stop()

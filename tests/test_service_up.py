@@ -131,3 +131,76 @@ def _server_errors(log: str) -> list[str]:
     whose reset is cancelled as the server stops (its services are torn down mid-query)."""
     blocks = log.split("Traceback (most recent call last):")[1:]
     return [b for b in blocks if "asyncio.exceptions.CancelledError" not in b.split("\n\n")[0]]
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """The processes below ``pid`` (children, their children…), by pid: their command."""
+    parents: dict[int, list[int]] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(proc.name))
+    found, todo = {}, list(parents.get(pid, []))
+    while todo:
+        child = todo.pop()
+        try:
+            found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().decode()
+        except OSError:
+            continue
+        todo.extend(parents.get(child, []))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has finished; only its parent has not looked yet
+
+
+def test_up_restarts_a_killed_prefect_server_and_its_children_die_with_it(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "QINGFENG_DATA_DIR": str(tmp_path),
+        "QINGFENG_PORT": str(port),
+        "QINGFENG_PREFECT_PORT": str(free_port()),
+        "QINGFENG_SMTP_HOST": "127.0.0.1",
+        "QINGFENG_SMTP_PORT": str(free_port()),  # nobody there: the notifier idles
+    }
+    for inherited in ("QINGFENG_DATABASE_URL", "PREFECT_API_URL"):  # the embedded default
+        env.pop(inherited, None)
+    command = [sys.executable, "-m", "api.cli"]
+    subprocess.run([*command, "migrate"], env=env, check=True, capture_output=True)
+    up = subprocess.Popen([*command, "up"], env=env, stdout=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: _orchestration(port) == "ready", 3 * PATIENCE)
+
+        def prefect_server() -> list[int]:
+            return [p for p, c in _descendants(up.pid).items() if "prefect\0server" in c]
+
+        [server] = prefect_server()
+        os.kill(server, signal.SIGKILL)
+        # Not ready while Prefect is away (no stale "ready"), then ready after the restart.
+        assert wait_for(lambda: _orchestration(port) not in ("ready", "down"), PATIENCE)
+        assert wait_for(lambda: _orchestration(port) == "ready", 3 * PATIENCE)
+        assert prefect_server() not in ([], [server])
+
+        children = _descendants(up.pid)
+        commands = "".join(children.values())
+        assert "api.cli\0runner" in commands and "api.cli\0notifier" in commands
+        up.kill()  # kill -9: `up` stops nothing itself
+        up.wait()
+        # Every child is gone soon after (the backstop is generous; the wait is not fixed).
+        assert wait_for(lambda: not [p for p in children if _alive(p)], PATIENCE), [
+            children[p] for p in children if _alive(p)
+        ]
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
