@@ -280,9 +280,6 @@ class OutboxRow(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
 
 
-OutboxMessage = OutboxRow  # the old name, until flows/ and api/ (being rewritten) follow
-
-
 class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained per chain ('case:<id>' or 'system')."""
 
