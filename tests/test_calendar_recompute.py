@@ -303,6 +303,7 @@ def cli_env(
     monkeypatch.setenv("QINGFENG_DATA_DIR", str(state.settings.data_dir))
     monkeypatch.setenv("QINGFENG_DATABASE_URL", state.db.url)
     monkeypatch.setenv("QINGFENG_CALENDAR_DIR", str(calendar_dir))
+    monkeypatch.setenv("COLUMNS", "400")  # a long temporary path is not wrapped mid-word
     get_settings.cache_clear()
     yield CliRunner()
     get_settings.cache_clear()
