@@ -62,8 +62,6 @@ def update_row(db: Database, row: OutboxRow, **values: object) -> None:
 
 
 BACKOFF = Backoff(first_delay=1.0, max_delay=64.0)  # Prefect away: try again soon
-
-
 LEASE = timedelta(minutes=2)  # a dispatcher creates a run in well under this
 
 
@@ -102,9 +100,10 @@ class StageDispatcher:
                 except Exception as exc:  # Prefect away: keep the rows, try later
                     self._postpone(rows[index:], exc)
                     return started
-                state = OutboxState.DONE if run.state_type is StateType.COMPLETED else None
-                self._started(row.id, str(run.id), state or OutboxState.STARTED)
-                started += state is None  # a completed run: the key's run already did it
+                completed = run.state_type is StateType.COMPLETED  # the key's run did it
+                state = OutboxState.DONE if completed else OutboxState.STARTED
+                self._started(row.id, str(run.id), state)
+                started += not completed
             if len(rows) < self.batch:
                 return started
 
@@ -157,17 +156,17 @@ class StageDispatcher:
         failed, now = rows[0], utcnow()
         with UnitOfWork(self.db) as uow:
             for row in rows:
-                tried = row is failed
+                values: dict[str, object] = {"available_at": now}
+                if row is failed:
+                    values = {
+                        "attempts": row.attempts + 1,
+                        "available_at": now + BACKOFF.delay(row.attempts + 1),
+                        "last_error": f"{type(exc).__name__}: {exc}"[:500],
+                    }
                 uow.session.execute(
                     update(OutboxRow)
                     .where(col(OutboxRow.id) == row.id, col(OutboxRow.claimed_by) == self.claimant)
-                    .values(
-                        state=OutboxState.PENDING,
-                        claimed_by=None,
-                        attempts=row.attempts + tried,
-                        available_at=now + BACKOFF.delay(row.attempts + 1) if tried else now,
-                        **({"last_error": f"{type(exc).__name__}: {exc}"[:500]} if tried else {}),
-                    )
+                    .values(state=OutboxState.PENDING, claimed_by=None, **values)
                 )
             uow.commit()
 
