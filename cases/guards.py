@@ -131,6 +131,18 @@ def _refuse_when(broken: Check, reason: str) -> Reason:
     return lambda c: reason if broken(c) else None
 
 
+def _signer_took_no_part(name: str, signer: str) -> Guard:
+    """Separation of duties: whoever signs a decision did not investigate or verify it."""
+    return Guard(
+        name,
+        _refuse_when(
+            lambda c: _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER),
+            f"{signer} may not be an investigator or verifier of the case",
+        ),
+        separation_of_duties=True,
+    )
+
+
 # Who may act.
 TRIAGE = Who("triage", "an investigator or the secretary responsible for the unit", _triager)
 CASE_ASSIGNEE = Who(
@@ -193,21 +205,11 @@ VERIFIER_DID_NOT_INVESTIGATE = Guard(
     ),
     separation_of_duties=True,
 )
-ADVISOR_NOT_INVESTIGATOR = Guard(
-    "advisor_not_investigator",
-    _refuse_when(
-        lambda c: _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER),
-        "the signing advisor may not be an investigator or verifier of the case",
-    ),
-    separation_of_duties=True,
-)
-COSIGNER_DID_NOT_INVESTIGATE = Guard(
-    "cosigner_did_not_investigate",
-    _refuse_when(
-        lambda c: _handled(c, Capacity.INVESTIGATOR, Capacity.VERIFIER),
-        "the co-signing secretary may not be an investigator or verifier of the case",
-    ),
-    separation_of_duties=True,
+
+
+ADVISOR_NOT_INVESTIGATOR = _signer_took_no_part("advisor_not_investigator", "the signing advisor")
+COSIGNER_DID_NOT_INVESTIGATE = _signer_took_no_part(
+    "cosigner_did_not_investigate", "the co-signing secretary"
 )
 REVIEWER_TOOK_NO_PART = Guard(
     "reviewer_took_no_part",
