@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from api.app import create_app
 from api.deps import AppState
@@ -35,6 +35,8 @@ from tests.processes import wait_for
 ARTIFACTS = Path(__file__).parent / "artifacts"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TIMEOUT_MS = 60_000  # generous: a busy 2-core machine renders Swagger UI slowly
+expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions may
+
 # Content-Security-Policy refusals happen before any request, so routes never see them.
 RECORD_REFUSALS = """
 window.__refused = [];
@@ -70,7 +72,10 @@ def live_url(state: AppState) -> Iterator[str]:
     thread.join(30)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is running it keeps an event loop
+# on the main thread, and Prefect's sync/async functions called from later test modules
+# would then hand back coroutines instead of running.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = chromium()
     if executable is None:
