@@ -210,15 +210,19 @@ def staff_actions(
     return request
 
 
-def spread_actions(port: int, token: str, references: list[str], *, cases: int) -> Request:
-    """For the open loop: request ``n`` takes step ``n // cases`` of case ``n % cases``, so
-    one case's next step comes ``cases`` arrivals after the last (long answered)."""
+def spread_actions(port: int, token: str, references: list[str], *, gap: int) -> Request:
+    """For the open loop: the steps interleave (arrival ``n`` is step ``n % 5``, as mixed as
+    the closed loop's), and a case's next step comes ``gap`` rounds of 5 arrivals after its
+    last. Before a step's first case reaches it, that slot accepts a spare case instead."""
     versions: dict[str, int] = {}
     headers = {"Authorization": f"Bearer {token}"}
+    spare = iter(references[len(references) // len(STEPS) :])
 
     async def request(client: httpx.AsyncClient, worker: int, n: int) -> httpx.Response:
-        reference = references[n % cases]
-        path, body = STEPS[n // cases]
+        round_, step = divmod(n, len(STEPS))
+        case = round_ - step * gap
+        reference = references[case] if case >= 0 else next(spare)
+        path, body = STEPS[step if case >= 0 else 0]
         response = await client.post(
             f"http://127.0.0.1:{port}/cases/{reference}/{path}",
             json=body,
@@ -255,11 +259,16 @@ def bench_service(workdir: Path, args: argparse.Namespace) -> Rows:
     block = (args.requests + args.warmup) // args.clients // len(STEPS) + 2
     single_base = block * 2 * args.clients
     open_base = single_base + args.single // len(STEPS) + 1
-    spread = (args.open + args.warmup) // len(STEPS) + 1
+    # A case's next step comes 5 s after its last (answered by then, unless the server has
+    # fallen that far behind), so the open loop sees no 412 of its own making.
+    gap = max(1, int(args.rate))  # rounds of 5 arrivals: 5 s at --rate
+    # One case per round, then spares: at most 4 per round fill the slots not yet reached.
+    spread = len(STEPS) * ((args.open + args.warmup) // len(STEPS) + 1)
     if open_base + spread > len(references):
         raise SystemExit(f"--cases must be at least {open_base + spread}")
     request = staff_actions(port, tokens["inv.wang"], references, block=block, lone=single_base)
-    arrivals = spread_actions(port, tokens["inv.wang"], references[open_base:], cases=spread)
+    walk = references[open_base : open_base + spread]
+    arrivals = spread_actions(port, tokens["inv.wang"], walk, gap=gap)
 
     try:
         return run_both("qingfeng staff actions", args, request, server.pid, arrivals)
