@@ -198,16 +198,29 @@ def staff_actions(
         first = lone if worker < 0 else worker * block
         reference = references[first + n // len(STEPS)]
         path, body = STEPS[n % len(STEPS)]
-        response = await client.post(
-            f"http://127.0.0.1:{port}/cases/{reference}/{path}",
-            json=body,
-            headers={**headers, "If-Match": f'"{versions.get(reference, 1)}"'},
-        )
-        if response.status_code == 200:
-            versions[reference] = int(response.headers["ETag"].strip('"'))
-        return response
+        return await _act(client, port, headers, versions, reference, path, body)
 
     return request
+
+
+async def _act(
+    client: httpx.AsyncClient,
+    port: int,
+    headers: dict[str, str],
+    versions: dict[str, int],
+    reference: str,
+    path: str,
+    body: dict[str, object],
+) -> httpx.Response:
+    """One staff action with the case's last ETag; a success moves the version kept."""
+    response = await client.post(
+        f"http://127.0.0.1:{port}/cases/{reference}/{path}",
+        json=body,
+        headers={**headers, "If-Match": f'"{versions.get(reference, 1)}"'},
+    )
+    if response.status_code == 200:
+        versions[reference] = int(response.headers["ETag"].strip('"'))
+    return response
 
 
 def spread_actions(port: int, token: str, references: list[str], *, gap: int) -> Request:
@@ -223,14 +236,7 @@ def spread_actions(port: int, token: str, references: list[str], *, gap: int) ->
         case = round_ - step * gap
         reference = references[case] if case >= 0 else next(spare)
         path, body = STEPS[step if case >= 0 else 0]
-        response = await client.post(
-            f"http://127.0.0.1:{port}/cases/{reference}/{path}",
-            json=body,
-            headers={**headers, "If-Match": f'"{versions.get(reference, 1)}"'},
-        )
-        if response.status_code == 200:
-            versions[reference] = int(response.headers["ETag"].strip('"'))
-        return response
+        return await _act(client, port, headers, versions, reference, path, body)
 
     return request
 

@@ -101,20 +101,17 @@ def live_url(state: AppState) -> Iterator[str]:
     thread.join(5)
 
 
+def _accept_url(live_url: str) -> str:
+    """File a report over HTTP; the URL that accepts it."""
+    report = {"unit": "cs-su", "subject_handle": "2023", "subject_name": "甲", "summary": "s"}
+    filed = post(f"{live_url}/reports", json={**report, "details": "d"}).json()
+    return f"{live_url}/cases/{filed['reference']}/accept"
+
+
 @BOTH_DATABASES
 def test_concurrent_requests_over_http(live_url: str, tokens: dict[str, str]) -> None:
     """Real HTTP, real SQLite file: 8 identical requests racing, one 200 and seven 412."""
-    filed = post(
-        f"{live_url}/reports",
-        json={
-            "unit": "cs-su",
-            "subject_handle": "2023",
-            "subject_name": "甲",
-            "summary": "s",
-            "details": "d",
-        },
-    ).json()
-    url = f"{live_url}/cases/{filed['reference']}/accept"
+    url = _accept_url(live_url)
     body = {"category": "other", "severity": "minor", "investigators": ["inv.wang"]}
     headers = {**bearer(tokens["inv.wang"]), "If-Match": '"1"'}
     with ThreadPoolExecutor(8) as pool:
@@ -127,17 +124,7 @@ def test_concurrent_requests_over_http(live_url: str, tokens: dict[str, str]) ->
 @BOTH_DATABASES
 def test_racing_requests_with_one_key_get_one_answer(live_url: str, tokens: dict[str, str]) -> None:
     """8 identical keyed requests at once: one effect, and every caller gets its answer."""
-    filed = post(
-        f"{live_url}/reports",
-        json={
-            "unit": "cs-su",
-            "subject_handle": "2023",
-            "subject_name": "甲",
-            "summary": "s",
-            "details": "d",
-        },
-    ).json()
-    url = f"{live_url}/cases/{filed['reference']}/accept"
+    url = _accept_url(live_url)
     body = {"category": "other", "severity": "minor", "investigators": ["inv.wang"]}
     headers = {**bearer(tokens["inv.wang"]), "If-Match": '"1"', "Idempotency-Key": "race-1"}
     with ThreadPoolExecutor(8) as pool:
