@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import seed_intake_cases  # noqa: E402
-from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
-from cases.migrate import upgrade  # noqa: E402
-from cases.policy import load_policy  # noqa: E402
+from cases.files import load_policy  # noqa: E402
+from cases.store.db import Database, UnitOfWork  # noqa: E402
+from cases.store.migrate import upgrade  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 
 SHA = "0" * 64

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlmodel import Field, Session, SQLModel
 
-from cases.db import Database
+from cases.store.db import Database
 
 
 class Row(SQLModel, table=True):

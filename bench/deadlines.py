@@ -30,12 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import seed_intake_cases  # noqa: E402
-from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
+from cases.files import load_policy  # noqa: E402
 from cases.firing import fire_due_steps, next_pending_due  # noqa: E402
-from cases.migrate import upgrade  # noqa: E402
-from cases.models import AuditEvent, Deadline, OutboxRow  # noqa: E402
-from cases.policy import Policy, load_policy  # noqa: E402
+from cases.procedure.policy import Policy  # noqa: E402
+from cases.store.db import Database, UnitOfWork  # noqa: E402
+from cases.store.migrate import upgrade  # noqa: E402
+from cases.store.models import AuditEvent, Deadline, OutboxRow  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 from flows.deadlines import DeadlineWorker  # noqa: E402
 

@@ -40,14 +40,14 @@ from sqlmodel import col, func, select  # noqa: E402
 
 from bench.actions import STEPS, drive, free_port, staff_actions, start, stop, summary  # noqa: E402
 from bench.seed import seed_intake_cases  # noqa: E402
-from cases.clock import utcnow  # noqa: E402
-from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
-from cases.migrate import upgrade  # noqa: E402
-from cases.models import ConductCase, OutboxRow, OutboxState, Person  # noqa: E402
+from cases.files import load_policy  # noqa: E402
 from cases.notices import delivery_key  # noqa: E402
 from cases.outbox import CHANNEL_SEND, DELIVERY, NewOutboxRow, enqueue_all  # noqa: E402
-from cases.policy import load_policy  # noqa: E402
+from cases.procedure.clock import utcnow  # noqa: E402
+from cases.store.db import Database, UnitOfWork  # noqa: E402
+from cases.store.migrate import upgrade  # noqa: E402
+from cases.store.models import ConductCase, OutboxRow, OutboxState, Person  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 from notifications.channels.base import Outgoing  # noqa: E402
 from notifications.channels.email import SmtpSettings, compose  # noqa: E402

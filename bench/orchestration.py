@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.actions import drive, free_port, process_cpu_seconds, start, stop  # noqa: E402
-from cases.db import Database, UnitOfWork  # noqa: E402
 from cases.demo import seed_organisation  # noqa: E402
-from cases.migrate import upgrade  # noqa: E402
+from cases.store.db import Database, UnitOfWork  # noqa: E402
+from cases.store.migrate import upgrade  # noqa: E402
 
 REPORT = {
     "unit": "cs-su",
@@ -62,7 +62,7 @@ def prefect_server_pid(port: int) -> int | None:
 def runner_pid(up_pid: int) -> int:
     """The `qingfeng runner` child of a `qingfeng up`."""
     found = subprocess.run(
-        ["pgrep", "-P", str(up_pid), "-f", "api.cli runner"], capture_output=True, text=True
+        ["pgrep", "-P", str(up_pid), "-f", "api.cli.main runner"], capture_output=True, text=True
     ).stdout.split()
     assert found, "no runner child"
     return int(found[0])

@@ -13,10 +13,14 @@ from sqlalchemy import insert, select
 from sqlmodel import Session, col
 
 from cases.audit import GENESIS, canonical, case_chain, event_hash, write_checkpoint
-from cases.clock import utcnow
-from cases.db import Database
-from cases.deadlines import ladder, stage_due_at
-from cases.models import (
+from cases.deadlines.steps import ladder, stage_due_at
+from cases.outbox import stage_flow_key
+from cases.people.secrets import hash_receipt
+from cases.procedure.clock import utcnow
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Stage
+from cases.store.db import Database
+from cases.store.models import (
     AuditChainHead,
     AuditEvent,
     CaseParty,
@@ -27,10 +31,6 @@ from cases.models import (
     ReferenceCounter,
     Unit,
 )
-from cases.outbox import stage_flow_key
-from cases.policy import Policy
-from cases.secrets import hash_receipt
-from cases.vocabulary import Stage
 
 CHUNK = 5000
 

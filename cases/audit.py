@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
-from cases.clock import to_utc
-from cases.db import core, insert_rows
-from cases.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase, table_of
+from cases.procedure.clock import to_utc
+from cases.store.db import core, insert_rows
+from cases.store.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase, table_of
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"

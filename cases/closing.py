@@ -15,11 +15,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from cases.guards import ActionContext
-from cases.models import ConductCase, Person
-from cases.policy import Policy
-from cases.service import enter_stage, record_event
-from cases.vocabulary import Action, Stage
+from cases.context import CaseContext
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Action, Stage
+from cases.store.models import ConductCase, Person
+from cases.transitions import enter_stage, record_event
 
 WINDOW_ENDED = "appeal_window_ended"
 
@@ -42,7 +42,7 @@ def _close(session: Session, case: ConductCase, *, policy: Policy, now: datetime
     ends = case.appeal_window_ends_at
     # The stage rules see no person here: nobody acts, the window's end does.
     nobody = Person(handle="system", name="system", created_at=now)
-    ctx = ActionContext(
+    ctx = CaseContext(
         case=case, actor=nobody, roles=frozenset(), parties=[], policy=policy, now=now
     )
     enter_stage(session, ctx, Stage.CLOSED)

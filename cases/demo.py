@@ -10,16 +10,16 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from cases import commands as c
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.errors import InvalidInput
-from cases.models import Person, Unit
-from cases.people import UnitSpec, add_person, import_units
-from cases.policy import Policy
-from cases.secrets import receipt_code
+from cases.people.directory import UnitSpec, add_person, import_units
+from cases.people.secrets import receipt_code
+from cases.procedure import commands as c
+from cases.procedure.clock import utcnow
+from cases.procedure.errors import InvalidInput
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Role, Stage
 from cases.service import apply_action, file_report
-from cases.vocabulary import Role, Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import Person, Unit
 
 UNITS = [
     UnitSpec("league", "校团委", "University Youth League Committee"),

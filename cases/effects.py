@@ -8,13 +8,16 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from cases import commands as c
-from cases.assignment import check_assignable, deactivate, put_on_case
-from cases.calendar import due_after, end_of, is_working_day, local_date
-from cases.deadlines import cancel_pending, write_ladder
-from cases.errors import InvalidInput
-from cases.guards import ActionContext
-from cases.models import (
+from cases.context import CaseContext
+from cases.deadlines.calendar import due_after, end_of, is_working_day
+from cases.deadlines.steps import cancel_pending, write_ladder
+from cases.people.assignment import check_assignable, deactivate, put_on_case
+from cases.people.directory import person_by_handle
+from cases.procedure import commands as c
+from cases.procedure.clock import local_date
+from cases.procedure.errors import InvalidInput
+from cases.procedure.vocabulary import Action, AppealOutcome, Capacity, Stage, StatementState
+from cases.store.models import (
     ConductCase,
     DeadlineExtension,
     Evidence,
@@ -24,14 +27,12 @@ from cases.models import (
     Unit,
     pk,
 )
-from cases.people import person_by_handle
-from cases.vocabulary import Action, AppealOutcome, Capacity, Stage, StatementState
 
-Effect = Callable[[Session, ActionContext, Any], dict[str, Any]]
+Effect = Callable[[Session, CaseContext, Any], dict[str, Any]]
 SINGLE_HOLDER = frozenset({Capacity.VERIFIER, Capacity.ADVISOR, Capacity.APPEAL_REVIEWER})
 
 
-def _known(ctx: ActionContext, kind: str, code: str, field: str) -> str:
+def _known(ctx: CaseContext, kind: str, code: str, field: str) -> str:
     codes = {
         "category": ctx.policy.category_codes,
         "severity": ctx.policy.severity_codes,
@@ -44,7 +45,7 @@ def _known(ctx: ActionContext, kind: str, code: str, field: str) -> str:
     return code
 
 
-def _unit(session: Session, ctx: ActionContext) -> Unit:
+def _unit(session: Session, ctx: CaseContext) -> Unit:
     unit = session.get(Unit, ctx.case.unit_id)
     assert unit is not None
     return unit
@@ -52,7 +53,7 @@ def _unit(session: Session, ctx: ActionContext) -> Unit:
 
 def _assign(
     session: Session,
-    ctx: ActionContext,
+    ctx: CaseContext,
     handle: str,
     capacity: Capacity,
     override_reason: str | None,
@@ -74,7 +75,7 @@ def _assign(
     return {"person": person.handle, "capacity": capacity.value, "coi_override": used}
 
 
-def accept(session: Session, ctx: ActionContext, cmd: c.Accept) -> dict[str, Any]:
+def accept(session: Session, ctx: CaseContext, cmd: c.Accept) -> dict[str, Any]:
     ctx.case.category = _known(ctx, "category", cmd.category, "category")
     ctx.case.severity = _known(ctx, "severity", cmd.severity, "severity")
     ctx.case.allegations = cmd.allegations
@@ -86,7 +87,7 @@ def accept(session: Session, ctx: ActionContext, cmd: c.Accept) -> dict[str, Any
     return {"category": cmd.category, "severity": cmd.severity, "assigned": assigned}
 
 
-def decline(session: Session, ctx: ActionContext, cmd: c.Decline) -> dict[str, Any]:
+def decline(session: Session, ctx: CaseContext, cmd: c.Decline) -> dict[str, Any]:
     duplicate_of = cmd.duplicate_of
     if cmd.reason == "duplicate":
         duplicate_of = duplicate_of or ctx.case.possible_duplicate_of
@@ -108,11 +109,11 @@ def decline(session: Session, ctx: ActionContext, cmd: c.Decline) -> dict[str, A
     return {"reason": cmd.reason, "explanation": cmd.explanation, "duplicate_of": duplicate_of}
 
 
-def assign(session: Session, ctx: ActionContext, cmd: c.Assign) -> dict[str, Any]:
+def assign(session: Session, ctx: CaseContext, cmd: c.Assign) -> dict[str, Any]:
     return _assign(session, ctx, cmd.person, Capacity(cmd.capacity), cmd.override_reason, "person")
 
 
-def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence) -> dict[str, Any]:
+def record_evidence(session: Session, ctx: CaseContext, cmd: c.RecordEvidence) -> dict[str, Any]:
     collected_on = cmd.collected_on.isoformat() if cmd.collected_on else None
     session.add(
         Evidence(
@@ -128,9 +129,7 @@ def record_evidence(session: Session, ctx: ActionContext, cmd: c.RecordEvidence)
     return {"sha256": cmd.sha256, "filename": cmd.filename}
 
 
-def record_interview(
-    session: Session, ctx: ActionContext, cmd: c.RecordInterview
-) -> dict[str, Any]:
+def record_interview(session: Session, ctx: CaseContext, cmd: c.RecordInterview) -> dict[str, Any]:
     held_on = cmd.held_on.isoformat()
     session.add(
         Interview(
@@ -145,20 +144,18 @@ def record_interview(
     return {"held_on": held_on}
 
 
-def record_statement(
-    session: Session, ctx: ActionContext, cmd: c.RecordStatement
-) -> dict[str, Any]:
+def record_statement(session: Session, ctx: CaseContext, cmd: c.RecordStatement) -> dict[str, Any]:
     ctx.case.statement_state = StatementState.RECORDED
     ctx.case.statement_text = cmd.statement
     return {"by_subject": ctx.actor.id == ctx.case.subject_id}
 
 
-def waive_statement(session: Session, ctx: ActionContext, cmd: c.WaiveStatement) -> dict[str, Any]:
+def waive_statement(session: Session, ctx: CaseContext, cmd: c.WaiveStatement) -> dict[str, Any]:
     ctx.case.statement_state = StatementState.WAIVED
     return {"note": cmd.note}
 
 
-def submit_findings(session: Session, ctx: ActionContext, cmd: c.SubmitFindings) -> dict[str, Any]:
+def submit_findings(session: Session, ctx: CaseContext, cmd: c.SubmitFindings) -> dict[str, Any]:
     ctx.case.recommended_disposition = _known(
         ctx, "disposition", cmd.recommended_disposition, "recommended_disposition"
     )
@@ -167,30 +164,30 @@ def submit_findings(session: Session, ctx: ActionContext, cmd: c.SubmitFindings)
     return {"result": cmd.result, "recommended_disposition": cmd.recommended_disposition}
 
 
-def confirm(session: Session, ctx: ActionContext, cmd: c.Confirm) -> dict[str, Any]:
+def confirm(session: Session, ctx: CaseContext, cmd: c.Confirm) -> dict[str, Any]:
     return {"comment": cmd.comment}
 
 
-def return_findings(session: Session, ctx: ActionContext, cmd: c.Return) -> dict[str, Any]:
+def return_findings(session: Session, ctx: CaseContext, cmd: c.Return) -> dict[str, Any]:
     ctx.case.returns_count += 1
     ctx.case.findings_result = None
     return {"reasons": cmd.reasons, "returns": ctx.case.returns_count}
 
 
-def propose(session: Session, ctx: ActionContext, cmd: c.Propose) -> dict[str, Any]:
+def propose(session: Session, ctx: CaseContext, cmd: c.Propose) -> dict[str, Any]:
     ctx.case.proposed_disposition = _known(ctx, "disposition", cmd.disposition, "disposition")
     ctx.case.proposal_rationale = cmd.rationale
     ctx.case.advisor_signed_by = ctx.case.cosigned_by = None
     return {"disposition": cmd.disposition, "requires_cosign": ctx.requires_cosign()}
 
 
-def sign_off(session: Session, ctx: ActionContext, cmd: c.SignOff) -> dict[str, Any]:
+def sign_off(session: Session, ctx: CaseContext, cmd: c.SignOff) -> dict[str, Any]:
     put_on_case(session, ctx, ctx.actor, Capacity.ADVISOR)
     ctx.case.advisor_signed_by = ctx.actor.id
     return {"disposition": ctx.case.proposed_disposition, "comment": cmd.comment}
 
 
-def refuse(session: Session, ctx: ActionContext, cmd: c.Refuse) -> dict[str, Any]:
+def refuse(session: Session, ctx: CaseContext, cmd: c.Refuse) -> dict[str, Any]:
     by_secretary = ctx.case.advisor_signed_by is not None
     capacity = Capacity.COSIGNER if by_secretary else Capacity.ADVISOR
     put_on_case(session, ctx, ctx.actor, capacity)
@@ -199,18 +196,18 @@ def refuse(session: Session, ctx: ActionContext, cmd: c.Refuse) -> dict[str, Any
     return {"refused": refused, "by": capacity.value, "comments": cmd.comments}
 
 
-def co_sign(session: Session, ctx: ActionContext, cmd: c.CoSign) -> dict[str, Any]:
+def co_sign(session: Session, ctx: CaseContext, cmd: c.CoSign) -> dict[str, Any]:
     put_on_case(session, ctx, ctx.actor, Capacity.COSIGNER)
     ctx.case.cosigned_by = ctx.actor.id
     return {"disposition": ctx.case.proposed_disposition, "comment": cmd.comment}
 
 
-def appeal(session: Session, ctx: ActionContext, cmd: c.Appeal) -> dict[str, Any]:
+def appeal(session: Session, ctx: CaseContext, cmd: c.Appeal) -> dict[str, Any]:
     ctx.case.appeal_grounds = cmd.grounds
     return {}
 
 
-def decide_appeal(session: Session, ctx: ActionContext, cmd: c.DecideAppeal) -> dict[str, Any]:
+def decide_appeal(session: Session, ctx: CaseContext, cmd: c.DecideAppeal) -> dict[str, Any]:
     put_on_case(session, ctx, ctx.actor, Capacity.APPEAL_REVIEWER)
     ctx.case.appeal_outcome = cmd.outcome
     if cmd.outcome is AppealOutcome.CHANGE:
@@ -220,11 +217,11 @@ def decide_appeal(session: Session, ctx: ActionContext, cmd: c.DecideAppeal) -> 
     return {"outcome": cmd.outcome, "decision": ctx.case.decision, "reasons": cmd.reasons}
 
 
-def close(session: Session, ctx: ActionContext, cmd: c.Close) -> dict[str, Any]:
+def close(session: Session, ctx: CaseContext, cmd: c.Close) -> dict[str, Any]:
     return {"note": cmd.note}
 
 
-def _later_working_day(ctx: ActionContext, day: date, field: str) -> date:
+def _later_working_day(ctx: CaseContext, day: date, field: str) -> date:
     assert ctx.case.due_at is not None  # every extendable stage has a due time
     if day <= local_date(ctx.case.due_at) or day < local_date(ctx.now):
         raise InvalidInput(
@@ -238,7 +235,7 @@ def _later_working_day(ctx: ActionContext, day: date, field: str) -> date:
     return day
 
 
-def _pending_extension(session: Session, ctx: ActionContext) -> DeadlineExtension:
+def _pending_extension(session: Session, ctx: CaseContext) -> DeadlineExtension:
     return session.exec(
         select(DeadlineExtension).where(
             DeadlineExtension.case_id == ctx.case.id,
@@ -248,7 +245,7 @@ def _pending_extension(session: Session, ctx: ActionContext) -> DeadlineExtensio
 
 
 def request_extension(
-    session: Session, ctx: ActionContext, cmd: c.RequestExtension
+    session: Session, ctx: CaseContext, cmd: c.RequestExtension
 ) -> dict[str, Any]:
     case = ctx.case
     due_on = _later_working_day(ctx, cmd.due_on, "due_on")
@@ -269,7 +266,7 @@ def request_extension(
     return {"reason": cmd.reason, "due_on": due_on.isoformat()}
 
 
-def grant_extension(session: Session, ctx: ActionContext, cmd: c.GrantExtension) -> dict[str, Any]:
+def grant_extension(session: Session, ctx: CaseContext, cmd: c.GrantExtension) -> dict[str, Any]:
     case = ctx.case
     requested = case.extension_requested_due_on
     assert requested is not None  # the extension_pending guard held
@@ -293,9 +290,7 @@ def grant_extension(session: Session, ctx: ActionContext, cmd: c.GrantExtension)
     }
 
 
-def refuse_extension(
-    session: Session, ctx: ActionContext, cmd: c.RefuseExtension
-) -> dict[str, Any]:
+def refuse_extension(session: Session, ctx: CaseContext, cmd: c.RefuseExtension) -> dict[str, Any]:
     request = _pending_extension(session, ctx)
     request.state = ExtensionState.REFUSED
     request.decided_by, request.decided_at = ctx.actor.id, ctx.now
@@ -339,7 +334,7 @@ EFFECTS: dict[Action, Effect] = {
 }
 
 
-def on_enter(ctx: ActionContext, stage: Stage) -> None:
+def on_enter(ctx: CaseContext, stage: Stage) -> None:
     """Stage-entry bookkeeping that belongs to the stage, not to the action that led there."""
     case = ctx.case
     if stage is Stage.INVESTIGATION and case.statement_due_at is None:

@@ -8,7 +8,7 @@ recorded in ladder order in one transaction; and the case's flags are read under
 lock and written by the same transaction, so no pass overwrites what another wrote.
 Claiming steps by themselves let two passes take one case's reminder and escalation_2,
 commit them in either order and each write the flags it had read before the other
-committed. Staff actions lock the same row (``cases.access.case_for``): a case someone is
+committed. Staff actions lock the same row (``cases.people.access.case_for``): a case someone is
 acting on is skipped and taken by the next pass.
 
 A step fires exactly once: the claim, its audit event, the case's flags and the outbox
@@ -33,12 +33,12 @@ from sqlmodel import Session, col, select
 
 from cases.audit import NewEvent, append_events, case_chain
 from cases.closing import close_after_window
-from cases.db import UnitOfWork
-from cases.models import ConductCase, Deadline, StepState, table_of
 from cases.notices import DEADLINE_EVENT
 from cases.outbox import STAGE_FLOW, NewOutboxRow, enqueue_all, stage_flow_key
-from cases.policy import APPEAL_WINDOW_STEP, Policy
-from cases.vocabulary import Stage
+from cases.procedure.policy import APPEAL_WINDOW_STEP, Policy
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import ConductCase, Deadline, StepState, table_of
 
 _STEPS = table_of(Deadline)
 _CASES = table_of(ConductCase)

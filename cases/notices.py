@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cases.models import ConductCase, OutboxRow
 from cases.outbox import DELIVERY, NewOutboxRow, enqueue_all
-from cases.policy import Policy
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Stage
 from cases.recipients import resolve
-from cases.vocabulary import Stage
+from cases.store.models import ConductCase, OutboxRow
 
 CLOSING = {"subject": "closed", "reporter": "survey_invitation", "assignees": "closed"}
 

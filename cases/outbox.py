@@ -20,8 +20,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from cases import signals
 from cases.audit import canonical
-from cases.db import core
-from cases.models import OutboxRow, OutboxState, table_of
+from cases.store.db import core
+from cases.store.models import OutboxRow, OutboxState, table_of
 
 WRITTEN = "outbox.written"  # signal: the set of topics a committed transaction wrote
 OUTBOX: Table = table_of(OutboxRow)  # Core, for executemany

@@ -8,15 +8,15 @@ from datetime import datetime, time
 
 from sqlmodel import col, select
 
-from cases.access import scope_condition
-from cases.calendar import add_working_days, end_of, local_date
-from cases.clock import to_utc, utcnow
-from cases.db import UnitOfWork
-from cases.errors import InvalidInput
-from cases.models import CaseParty, ConductCase, Person, Unit
-from cases.people import unit_by_code
+from cases.deadlines.calendar import add_working_days, end_of
+from cases.people.access import scope_condition
+from cases.people.directory import unit_by_code
+from cases.procedure.clock import local_date, to_utc, utcnow
+from cases.procedure.errors import InvalidInput
+from cases.procedure.vocabulary import PARTIES
+from cases.store.db import UnitOfWork
+from cases.store.models import CaseParty, ConductCase, Person, Unit
 from cases.views import CaseSummary, summary_of
-from cases.vocabulary import PARTIES
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cases.models import CaseParty, ConductCase, Person, RoleGrant, Unit
-from cases.vocabulary import ASSIGNABLE, TRIAGE_ROLES, Capacity, Role
+from cases.procedure.vocabulary import ASSIGNABLE, TRIAGE_ROLES, Capacity, Role
+from cases.store.models import CaseParty, ConductCase, Person, RoleGrant, Unit
 
 AUDIENCES = (
     "reporter",

@@ -31,14 +31,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from cases.audit import SYSTEM_CHAIN, NewEvent, append_events, case_chain
-from cases.calendar import WorkingCalendar, YearState, current, local_date
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.deadlines import cancel_pending, ladder, stage_due_at, write_ladder
-from cases.models import AuditEvent, ConductCase, Deadline, StepState, pk
+from cases.deadlines.calendar import WorkingCalendar, YearState, current
+from cases.deadlines.steps import cancel_pending, ladder, stage_due_at, write_ladder
 from cases.outbox import NOTIFICATION, NewOutboxRow, enqueue_all
-from cases.policy import Policy
-from cases.vocabulary import Stage
+from cases.procedure.clock import local_date, utcnow
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, Deadline, StepState, pk
 
 RECOMPUTED = "deadline.recomputed"
 APPLIED = "calendar.applied"

@@ -12,27 +12,27 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from cases.access import VisibleCase, case_for
 from cases.audit import append_event, case_chain
-from cases.clock import utcnow
-from cases.commands import Command, FileReport
-from cases.db import Database, UnitOfWork
-from cases.deadlines import cancel_pending, lapse_extension_request, open_stage
-from cases.effects import EFFECTS, on_enter
-from cases.errors import IllegalAction, InvalidInput, Refusal, VersionConflict
-from cases.guards import ActionContext
-from cases.machine import Rule, rule_for
-from cases.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
-from cases.notices import notices_for, prepare_deliveries
-from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue, stage_flow_key
-from cases.people import unit_by_code
-from cases.policy import Policy
-from cases.rules import check_rule, next_stage, permitted_actions
-from cases.secrets import hash_receipt
+from cases.context import CaseContext
+from cases.deadlines.steps import open_stage
+from cases.effects import EFFECTS
+from cases.notices import prepare_deliveries
+from cases.people.access import VisibleCase, case_for
+from cases.people.directory import unit_by_code
+from cases.people.secrets import hash_receipt
+from cases.procedure.clock import utcnow
+from cases.procedure.commands import Command, FileReport
+from cases.procedure.errors import IllegalAction, InvalidInput, Refusal, VersionConflict
+from cases.procedure.machine import Rule, rule_for
+from cases.procedure.policy import Policy
+from cases.procedure.rules import check_rule, next_stage, permitted_actions
+from cases.procedure.vocabulary import Capacity, Role, Stage
+from cases.store.db import Database, UnitOfWork
+from cases.store.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
 from cases.subject_view import SubjectCaseView, subject_view_of
+from cases.transitions import enter_stage, record_event
 from cases.triage import TRIAGE_EVENT, triage
 from cases.views import READ_EVENT, REFUSED_EVENT, CaseDetail, CaseState, detail_of, state_of
-from cases.vocabulary import Capacity, Role, Stage
 
 R = TypeVar("R")
 # Writes what answers a repeat of the request (the API's idempotency record) in the
@@ -75,60 +75,6 @@ def _subject(session: Session, report: FileReport, unit: Unit, now: datetime) ->
         session.add(person)
         session.flush()
     return person
-
-
-def record_event(
-    session: Session,
-    case: ConductCase,
-    *,
-    action: str,
-    actor_id: int | None,
-    data: dict[str, object],
-    now: datetime,
-    stage_changed: bool,
-    policy: Policy,
-) -> int:
-    """Audit event plus the outbox row that carries it on; returns the event's number.
-
-    A stage change starts the stage's flow run, which also prepares its notifications;
-    other events that concern people go to the notification dispatcher directly.
-    """
-    assert case.id is not None
-    event = append_event(
-        session,
-        chain=case_chain(case.id),
-        case_id=case.id,
-        actor_id=actor_id,
-        action=f"case.{action}",
-        at=now,
-        data=data,
-    )
-    common = {
-        "case_id": case.id,
-        "reference": case.reference,
-        "stage": case.stage,
-        "event": action,
-        "event_seq": event.seq,
-    }
-    if stage_changed:
-        enqueue(
-            session,
-            key=stage_flow_key(case.id, case.stage, event.seq),
-            topic=STAGE_FLOW,
-            payload=common,
-            now=now,
-            case_id=case.id,
-        )
-    elif notices_for(action, Stage(case.stage), policy):
-        enqueue(
-            session,
-            key=f"event:{case.id}:{event.seq}",
-            topic=NOTIFICATION,
-            payload=common,
-            now=now,
-            case_id=case.id,
-        )
-    return event.seq
 
 
 def file_report(
@@ -262,8 +208,8 @@ def _context(
     policy: Policy,
     now: datetime,
     command: Command | None = None,
-) -> ActionContext:
-    return ActionContext(
+) -> CaseContext:
+    return CaseContext(
         case=seen.case,
         actor=actor,
         roles=seen.roles,
@@ -318,7 +264,7 @@ def apply_action(
 
 
 def _carry_out(
-    uow: UnitOfWork, ctx: ActionContext, stage: Stage, command: Command
+    uow: UnitOfWork, ctx: CaseContext, stage: Stage, command: Command
 ) -> tuple[Rule, dict[str, object]]:
     """The action's rule and its effect's audit data; a refusal is recorded once the
     action's transaction has rolled back."""
@@ -364,21 +310,6 @@ def _bump_version(case: ConductCase, expected: int) -> None:
             f"the case is at version {case.version}, not {expected}", current_version=case.version
         )
     case.version = expected + 1
-
-
-def enter_stage(session: Session, ctx: ActionContext, target: Stage) -> None:
-    """Leave the current stage (pending steps cancelled, an open request lapsed), enter
-    ``target`` and write its ladder."""
-    case = ctx.case
-    cancel_pending(session, case)
-    lapse_extension_request(session, case, ctx.now)
-    case.stage = target
-    case.stage_entry += 1
-    case.stage_entered_at = ctx.now
-    on_enter(ctx, target)
-    open_stage(session, case, ctx.policy, ctx.now)
-    if target is Stage.APPEAL_WINDOW:
-        case.appeal_window_ends_at = case.due_at
 
 
 def read_case(

@@ -15,13 +15,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from cases.audit import append_event, case_chain
-from cases.clock import local_text, utcnow
-from cases.db import UnitOfWork
-from cases.models import AuditEvent, ConductCase, OutboxRow, OutboxState, Person, Unit
 from cases.notices import prepare_deliveries
-from cases.policy import Policy
+from cases.procedure.clock import local_text, utcnow
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, OutboxRow, OutboxState, Person, Unit
 from cases.views import HIDDEN_FROM_TIMELINE, detail_of
-from cases.vocabulary import Stage
 
 
 def _case(uow: UnitOfWork, case_id: int) -> ConductCase:

@@ -15,10 +15,19 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from cases.audit import case_chain
-from cases.models import AuditEvent, CaseParty, ConductCase, Evidence, Interview, Person, Unit, pk
-from cases.policy import Policy
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import PARTIES, Action, Stage
+from cases.store.models import (
+    AuditEvent,
+    CaseParty,
+    ConductCase,
+    Evidence,
+    Interview,
+    Person,
+    Unit,
+    pk,
+)
 from cases.views import DeadlineStep, deadline_steps
-from cases.vocabulary import PARTIES, Action, Stage
 
 # The events of the procedure the subject is told about: when, and what happened.
 TOLD = frozenset({"filed", Action.ACCEPT, Action.DECLINE, Action.RECORD_STATEMENT,

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from cases.models import ConductCase
-from cases.policy import Policy
+from cases.procedure.policy import Policy
+from cases.store.models import ConductCase
 
 TRIAGE_EVENT = "triage.checked"
 MIN_DETAILS = 30  # characters; shorter reports rarely say who did what, when and where

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from cases.audit import case_chain
-from cases.calendar import local_date, provisional, working_days_between
-from cases.clock import utcnow
-from cases.models import (
+from cases.deadlines.calendar import provisional, working_days_between
+from cases.procedure.clock import local_date, utcnow
+from cases.store.models import (
     AuditEvent,
     CaseParty,
     ConductCase,

@@ -8,10 +8,10 @@ import threading
 
 import structlog
 
-from cases.calendar import CalendarError, WorkingCalendar, current, reread
-from cases.db import Database, UnitOfWork
-from cases.policy import Policy
+from cases.deadlines.calendar import CalendarError, WorkingCalendar, current, reread
+from cases.procedure.policy import Policy
 from cases.recompute import Recomputed, recompute_deadlines
+from cases.store.db import Database, UnitOfWork
 
 log = structlog.get_logger("qingfeng.calendar")
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases.calendar import configure as configure_calendar
-from cases.db import Database
-from cases.policy import Policy, load_policy
+from cases.deadlines.calendar import configure as configure_calendar
+from cases.files import load_policy
+from cases.procedure.policy import Policy
+from cases.store.db import Database
 from config.settings import get_settings
 
 

@@ -19,11 +19,11 @@ import structlog
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from cases.clock import utcnow
-from cases.db import Database, UnitOfWork
-from cases.deadlines import listen_for_new_steps
+from cases.deadlines.steps import listen_for_new_steps
 from cases.firing import fire_due_steps, next_pending_due
-from cases.policy import Policy
+from cases.procedure.clock import utcnow
+from cases.procedure.policy import Policy
+from cases.store.db import Database, UnitOfWork
 
 log = structlog.get_logger("qingfeng.deadlines")
 WAKE = "deadline-wake"

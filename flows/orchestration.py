@@ -36,10 +36,10 @@ from prefect.states import Completed, Scheduled
 from sqlalchemy import func, true, update
 from sqlmodel import col, select
 
-from cases.clock import utcnow
-from cases.db import Database, UnitOfWork
-from cases.models import OutboxRow, OutboxState
 from cases.outbox import STAGE_FLOW, Backoff, Claimed, claim_stage_runs
+from cases.procedure.clock import utcnow
+from cases.store.db import Database, UnitOfWork
+from cases.store.models import OutboxRow, OutboxState
 from flows.stage import DEPLOYMENT, case_stage, run_key
 
 log = structlog.get_logger("qingfeng.orchestration")

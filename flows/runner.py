@@ -31,7 +31,6 @@ from prefect.flow_engine import run_flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Pending
 
-from config.background import lower_thread_priority
 from flows.stage import case_stage
 
 log = structlog.get_logger("qingfeng.runner")
@@ -48,9 +47,7 @@ class InProcessRunner:
         poll_seconds: float = 1.0,
     ):
         self.deployment_id, self.threads, self.poll_seconds = deployment_id, threads, poll_seconds
-        self._pool = ThreadPoolExecutor(
-            threads, thread_name_prefix="stage-run", initializer=lower_thread_priority
-        )
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="stage-run")
         self._busy = threading.Semaphore(threads)
         self._wake, self._stop = threading.Event(), threading.Event()
         # Prefect's settings live in context variables: threads carry the starter's along.

@@ -18,9 +18,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cases import stage_work
-from cases.db import UnitOfWork
 from cases.outbox import stage_flow_key
-from cases.vocabulary import Stage
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
 from flows.context import current
 
 DEPLOYMENT = "case-stage"

@@ -3,8 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import cases.models  # noqa: F401  (registers the tables)
-from cases.db import Database
+import cases.store.models  # noqa: F401  (registers the tables)
+from cases.store.db import Database
 from config.settings import get_settings
 
 config = context.config

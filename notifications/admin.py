@@ -11,13 +11,13 @@ from pydantic import BaseModel
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from cases.access import global_roles
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.errors import Forbidden, InvalidInput, NotFound
-from cases.models import ConductCase, OutboxRow, OutboxState, Person
 from cases.outbox import NOTIFICATION_TOPICS
-from cases.vocabulary import Role
+from cases.people.access import global_roles
+from cases.procedure.clock import utcnow
+from cases.procedure.errors import Forbidden, InvalidInput, NotFound
+from cases.procedure.vocabulary import Role
+from cases.store.db import UnitOfWork
+from cases.store.models import ConductCase, OutboxRow, OutboxState, Person
 
 log = structlog.get_logger("qingfeng.notifications")
 OPERATORS = {Role.ADMIN.value, Role.SECRETARY.value}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cases.clock import local_text
-from cases.models import ConductCase, Person, Unit
-from cases.policy import Policy
+from cases.procedure.clock import local_text
+from cases.procedure.policy import Policy
+from cases.store.models import ConductCase, Person, Unit
 from notifications.catalogue import COMMON, VARIABLES, label, language_of
 
 

@@ -19,8 +19,6 @@ from sqlalchemy import bindparam, tuple_, update
 from sqlmodel import Session, col, select
 
 from cases.audit import canonical, case_chain
-from cases.db import Database, UnitOfWork
-from cases.models import AuditEvent, ConductCase, OutboxState, Person, RoleGrant, Unit
 from cases.notices import prepare_deliveries
 from cases.outbox import (
     CHANNEL_SEND,
@@ -32,8 +30,10 @@ from cases.outbox import (
     claim,
     enqueue_all,
 )
-from cases.policy import Policy
-from cases.vocabulary import Stage
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Stage
+from cases.store.db import Database, UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, OutboxState, Person, RoleGrant, Unit
 from notifications.context import message_context
 from notifications.routes import Channel, Routes, RoutingFacts
 

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from cases.yamlfile import StrictModel, load_validated
+from cases.files import load_validated
+from cases.procedure.strict import StrictModel
 
 Kind = Literal["email", "wecom", "dingtalk", "feishu", "webhook"]
 NEEDS_SECRET = {"dingtalk", "feishu", "webhook"}

@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 
-from cases.db import Database, UnitOfWork
-from cases.models import OutboxState, Person
 from cases.outbox import CHANNEL_SEND, OUTBOX, Backoff, Claimed, claim
-from cases.secrets import unseal
-from config.background import lower_thread_priority
+from cases.people.secrets import unseal
+from cases.store.db import Database, UnitOfWork
+from cases.store.models import OutboxState, Person
 from notifications.channels.base import DeliveryError, Outgoing, Result, Sender
 from notifications.expand import DROP_RECEIPT, LEASE, without_receipt
 from notifications.render import TemplateError, render
@@ -49,9 +48,7 @@ class MessageSender:
         self, db: Database, senders: Mapping[str, Sender], *, secret: bytes, retry: RetryPolicy
     ) -> None:
         self.db, self.senders, self.secret, self.retry = db, senders, secret, retry
-        self._pool = ThreadPoolExecutor(
-            max(1, len(senders)), thread_name_prefix="notify", initializer=lower_thread_priority
-        )
+        self._pool = ThreadPoolExecutor(max(1, len(senders)), thread_name_prefix="notify")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

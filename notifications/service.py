@@ -11,11 +11,10 @@ from pathlib import Path
 import structlog
 
 from cases import signals
-from cases.clock import utcnow
-from cases.db import Database
 from cases.outbox import NOTIFICATION_TOPICS, WRITTEN
-from cases.policy import Policy
-from config.background import lower_thread_priority
+from cases.procedure.clock import utcnow
+from cases.procedure.policy import Policy
+from cases.store.db import Database
 from config.settings import Settings
 from notifications.channels.base import Sender
 from notifications.channels.email import PickupDirectory, SmtpSender, SmtpSettings
@@ -139,7 +138,6 @@ class Dispatcher:
             self._wake.set()
 
     def _run(self) -> None:
-        lower_thread_priority()
         while not self._stop.is_set():
             try:
                 self.tick()

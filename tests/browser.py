@@ -27,8 +27,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from api.app import create_app
-from api.deps import AppState
+from api.http.app import create_app
+from api.http.deps import AppState
 from tests.postgres import free_port
 from tests.processes import wait_for
 

@@ -13,13 +13,14 @@ from sqlmodel import select
 
 os.environ.setdefault("QINGFENG_DATA_DIR", "/tmp/qingfeng-tests-unused")
 
-from api.app import create_app
-from api.deps import AppState
-from cases.db import Database, UnitOfWork
+from api.http.app import create_app
+from api.http.deps import AppState
 from cases.demo import seed_organisation
-from cases.migrate import upgrade
-from cases.models import Person
-from cases.policy import Policy, load_policy
+from cases.files import load_policy
+from cases.procedure.policy import Policy
+from cases.store.db import Database, UnitOfWork
+from cases.store.migrate import upgrade
+from cases.store.models import Person
 from config.settings import DEFAULT_POLICY_FILE, Settings
 
 # live_url, browser, page, offsite, screenshot: the app in Debian's chromium.

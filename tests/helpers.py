@@ -6,14 +6,14 @@ import hashlib
 from datetime import datetime, timedelta
 from itertools import count
 
-from api.deps import AppState
-from cases import commands as c
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.models import Person
+from api.http.deps import AppState
+from cases.procedure import commands as c
+from cases.procedure.clock import utcnow
+from cases.procedure.vocabulary import Stage
 from cases.service import apply_action, file_report, read_case
+from cases.store.db import UnitOfWork
+from cases.store.models import Person
 from cases.views import CaseDetail, CaseState
-from cases.vocabulary import Stage
 
 _numbers = count(1)
 SHA = hashlib.sha256(b"evidence").hexdigest()
@@ -129,7 +129,7 @@ def carry_to(
 def _subject_handle(state: AppState, reference: str) -> str:
     from sqlmodel import select
 
-    from cases.models import ConductCase
+    from cases.store.models import ConductCase
 
     with UnitOfWork(state.db, write=False) as uow:
         case = uow.session.exec(select(ConductCase).where(ConductCase.reference == reference)).one()

@@ -8,15 +8,15 @@ from email.message import Message
 
 from sqlmodel import col, select
 
-from api.deps import AppState
+from api.http.deps import AppState
 from cases import stage_work
-from cases.commands import FileReport
-from cases.db import UnitOfWork
-from cases.models import OutboxRow, Person
 from cases.outbox import STAGE_FLOW
-from cases.secrets import seal
+from cases.people.secrets import seal
+from cases.procedure.commands import FileReport
+from cases.procedure.vocabulary import Stage
 from cases.service import file_report
-from cases.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import OutboxRow, Person
 from notifications.channels.email import SmtpSettings
 from notifications.routes import Channel, Route, Routes
 from notifications.sending import RetryPolicy

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.deps import AppState
-from cases import people as org
-from cases.db import UnitOfWork
-from cases.vocabulary import Role
+from api.http.deps import AppState
+from cases.people import directory as org
+from cases.procedure.vocabulary import Role
+from cases.store.db import UnitOfWork
 from tests.conftest import BOTH_DATABASES, bearer
 
 REPORT = {

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from cases.calendar import local_date
-from cases.clock import utcnow
+from cases.procedure.clock import local_date, utcnow
 from tests.conftest import bearer
 from tests.helpers import SHA
 

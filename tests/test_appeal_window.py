@@ -9,15 +9,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from api.deps import AppState
-from cases import commands as c
-from cases.clock import utcnow
-from cases.db import UnitOfWork
+from api.http.deps import AppState
 from cases.firing import fire_due_steps
-from cases.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
 from cases.outbox import DELIVERY, STAGE_FLOW
-from cases.people import add_person
-from cases.vocabulary import Stage
+from cases.people.directory import add_person
+from cases.procedure import commands as c
+from cases.procedure.clock import utcnow
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
 from flows.deadlines import DeadlineWorker
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import act, carry_to, people_with

@@ -11,14 +11,14 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.deps import AppState
-from api.stack import checkpoint_audit
+from api.cli.main import app
+from api.http.deps import AppState
+from api.stack.services import checkpoint_audit
 from cases import audit
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.models import AuditChainHead, AuditCheckpoint, Person
-from cases.vocabulary import Stage
+from cases.procedure.clock import utcnow
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditChainHead, AuditCheckpoint, Person
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import carry_to, file
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from cases import calendar
-from cases.calendar import (
+from api.cli.main import app
+from cases.deadlines import calendar
+from cases.deadlines.calendar import (
     CalendarError,
     WorkingCalendar,
     YearState,

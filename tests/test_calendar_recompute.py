@@ -15,16 +15,16 @@ import time_machine
 from sqlmodel import col, func, select
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.deps import AppState
-from cases import calendar
-from cases import commands as c
+from api.cli.main import app
+from api.http.deps import AppState
 from cases.audit import verify
-from cases.calendar import local_date
-from cases.db import UnitOfWork
-from cases.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
+from cases.deadlines import calendar
 from cases.outbox import CHANNEL_SEND, DELIVERY, NOTIFICATION
+from cases.procedure import commands as c
+from cases.procedure.clock import local_date
 from cases.recompute import Recomputed, recompute_deadlines
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
 from config.settings import DEFAULT_CALENDAR_DIR, get_settings
 from flows.calendar_watch import CalendarWatch
 from notifications.expand import Expander

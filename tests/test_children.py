@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from config.children import STATUS_FILE
+from api.cli.main import app
+from api.stack.processes import STATUS_FILE
 from config.settings import get_settings
 from tests.postgres import free_port
 from tests.processes import PATIENCE, wait_for
 
 CHILD = """
-from config.children import serve_until_signalled
+from api.stack.processes import serve_until_signalled
 woken = []
 serve_until_signalled(wake=lambda: woken.append(1), status=lambda: f"woken {len(woken)}")
 print("stopped", flush=True)

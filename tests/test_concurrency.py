@@ -12,13 +12,13 @@ import pytest
 import uvicorn
 from sqlmodel import Session
 
-from api.app import create_app
-from api.deps import AppState
-from cases import commands as c
-from cases.db import UnitOfWork
-from cases.errors import DomainError, VersionConflict
-from cases.models import Person
+from api.http.app import create_app
+from api.http.deps import AppState
+from cases.procedure import commands as c
+from cases.procedure.errors import DomainError, VersionConflict
 from cases.service import apply_action
+from cases.store.db import UnitOfWork
+from cases.store.models import Person
 from cases.views import CaseState
 from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import act, file, read
@@ -51,7 +51,7 @@ def test_two_identical_actions_at_once_one_wins(state: AppState, people: dict[st
         with UnitOfWork(state.db, write=False) as uow:
             from sqlmodel import select
 
-            from cases.models import AuditEvent, ConductCase, Deadline
+            from cases.store.models import AuditEvent, ConductCase, Deadline
 
             case = uow.session.exec(select(ConductCase).where(ConductCase.reference == ref)).one()
             accepts = uow.session.exec(

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import col, select
 
-from api.deps import AppState
-from cases import commands as c
-from cases.clock import utcnow
-from cases.db import Database, UnitOfWork
+from api.http.deps import AppState
 from cases.firing import fire_due_steps
-from cases.models import AuditEvent, ConductCase, Deadline, Person
+from cases.procedure import commands as c
+from cases.procedure.clock import utcnow
+from cases.store.db import Database, UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, Deadline, Person
 from flows.deadlines import DeadlineWorker
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import act, file

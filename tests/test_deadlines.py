@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import time_machine
 
-from api.deps import AppState
-from cases import commands as c
-from cases.models import Person
+from api.http.deps import AppState
+from cases.procedure import commands as c
+from cases.store.models import Person
 from tests.helpers import PATH, act, file, read
 
 

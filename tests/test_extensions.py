@@ -9,13 +9,13 @@ import pytest
 import time_machine
 from fastapi.testclient import TestClient
 
-from api.deps import AppState
-from cases import commands as c
-from cases.db import UnitOfWork
-from cases.errors import GuardFailed, InvalidInput, SeparationOfDuties
+from api.http.deps import AppState
 from cases.firing import fire_due_steps
-from cases.models import Person
-from cases.policy import Extensions
+from cases.procedure import commands as c
+from cases.procedure.errors import GuardFailed, InvalidInput, SeparationOfDuties
+from cases.procedure.policy import Extensions
+from cases.store.db import UnitOfWork
+from cases.store.models import Person
 from tests.helpers import PATH, act, file, read
 
 ACCEPTED = datetime(2026, 9, 28, 2, 0, tzinfo=UTC)  # investigation due Fri 2026-10-16 18:00

@@ -11,13 +11,13 @@ import pytest
 import time_machine
 from sqlmodel import col, func, select
 
-from api.deps import AppState
-from cases import commands as c
+from api.http.deps import AppState
 from cases import firing
-from cases.db import UnitOfWork
 from cases.firing import fire_due_steps
-from cases.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
 from cases.outbox import STAGE_FLOW
+from cases.procedure import commands as c
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, Deadline, OutboxRow, Person
 from flows.deadlines import DeadlineWorker
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import PATH, act, file
@@ -209,7 +209,7 @@ def test_deadlines_upcoming_cli(
 ) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from api.cli.main import app
     from config.settings import get_settings
 
     ref = _accepted_case(state, people, at=datetime.now(UTC))

@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
-from api.deps import AppState
-from cases import commands as c
-from cases.errors import IllegalAction
-from cases.machine import TRANSITIONS, allowed_actions
-from cases.models import Person
-from cases.vocabulary import Action, Stage
+from api.http.deps import AppState
+from cases.procedure import commands as c
+from cases.procedure.errors import IllegalAction
+from cases.procedure.machine import TRANSITIONS, allowed_actions
+from cases.procedure.vocabulary import Action, Stage
+from cases.store.models import Person
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import PATH, SHA, act, carry_to, file, read
 
@@ -43,10 +43,10 @@ SAMPLE: dict[Action, c.Command] = {
 
 
 def test_table_names_only_predicates_and_guards_defined_once_in_guards() -> None:
-    from cases import guards
-    from cases.machine import Branch
+    from cases.procedure import guards
+    from cases.procedure.machine import Branch
 
-    # Each Who/Guard/Condition is a constant of cases.guards whose name is its own name in
+    # Each Who/Guard/Condition is a constant of cases.procedure.guards whose name is its own name in
     # lower case: the name refusals and the audit trail say is the name the table reads.
     defined = {
         name: value
@@ -99,7 +99,7 @@ def test_every_table_entry_is_carried_out_somewhere(
     """Walk paths that together use every (stage, action) of the table successfully."""
     from datetime import timedelta
 
-    from cases.clock import utcnow
+    from cases.procedure.clock import utcnow
     from tests.helpers import people_with
 
     done: set[tuple[Stage, Action]] = set()
@@ -113,8 +113,8 @@ def test_every_table_entry_is_carried_out_somewhere(
         return Stage(act_view(ref).stage)
 
     def act_view(ref: str):  # type: ignore[no-untyped-def]
-        from cases.db import UnitOfWork
         from cases.service import read_case
+        from cases.store.db import UnitOfWork
 
         return read_case(
             uow=UnitOfWork(state.db), policy=state.policy, reference=ref, viewer=people["sec.li"]
@@ -122,7 +122,8 @@ def test_every_table_entry_is_carried_out_somewhere(
 
     def extend(ref: str, asker: str) -> None:
         """Ask, be refused, ask again, be granted: every extension entry of this stage."""
-        from cases.calendar import add_working_days, local_date
+        from cases.deadlines.calendar import add_working_days
+        from cases.procedure.clock import local_date
 
         due = act_view(ref).due_at
         assert due is not None

@@ -11,14 +11,14 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from api.deps import AppState
-from cases import commands as c
-from cases.db import UnitOfWork
+from api.http.deps import AppState
 from cases.firing import fire_due_steps
-from cases.models import Deadline, OutboxRow, Person
 from cases.outbox import CHANNEL_SEND, DELIVERY
-from cases.people import add_person
-from cases.vocabulary import Stage
+from cases.people.directory import add_person
+from cases.procedure import commands as c
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import Deadline, OutboxRow, Person
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import PATH, act, carry_to, people_with
 from tests.notify_helpers import (
@@ -223,12 +223,13 @@ def test_the_intake_reminder_reaches_the_people_who_triage(
 
 
 def test_triagers_are_whom_the_triage_rule_lets_accept(state: AppState) -> None:
-    from cases.guards import TRIAGE, ActionContext
-    from cases.models import ConductCase
-    from cases.vocabulary import TRIAGE_ROLES, Role
+    from cases.context import CaseContext
+    from cases.procedure.guards import TRIAGE
+    from cases.procedure.vocabulary import TRIAGE_ROLES, Role
+    from cases.store.models import ConductCase
 
     for role in Role:
-        ctx = ActionContext(
+        ctx = CaseContext(
             case=ConductCase(),
             actor=Person(handle="x", name="x", created_at=NOW),
             roles=frozenset({role.value}),

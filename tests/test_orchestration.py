@@ -34,13 +34,13 @@ from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from api.deps import AppState
+from api.http.deps import AppState
 from cases import stage_work
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.models import AuditEvent, ConductCase, OutboxRow, Person
 from cases.outbox import DELIVERY, STAGE_FLOW
-from cases.vocabulary import Stage
+from cases.procedure.clock import utcnow
+from cases.procedure.vocabulary import Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditEvent, ConductCase, OutboxRow, Person
 from flows.context import FlowContext, use
 from flows.orchestration import Reconciler, StageDispatcher, backlog, deploy, stuck_in_prefect
 from flows.runner import InProcessRunner

@@ -14,12 +14,12 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from api.deps import AppState
-from cases.clock import utcnow
-from cases.models import OutboxState, Person
-from cases.vocabulary import Stage
+from api.http.deps import AppState
+from api.stack.prefect_server import PrefectServer
+from cases.procedure.clock import utcnow
+from cases.procedure.vocabulary import Stage
+from cases.store.models import OutboxState, Person
 from flows.orchestration import Reconciler, StageDispatcher, deploy
-from flows.server import PrefectServer
 from tests import postgres
 from tests.helpers import carry_to, file
 from tests.test_orchestration import make_due_now, orchestrate, runs_of, stage_rows

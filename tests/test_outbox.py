@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from api.deps import AppState
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.models import OutboxRow, Person
+from api.cli.main import app as cli
+from api.http.deps import AppState
 from cases.outbox import CHANNEL_SEND, claim
+from cases.procedure.clock import utcnow
+from cases.store.db import UnitOfWork
+from cases.store.models import OutboxRow, Person
 from config.settings import get_settings
 from notifications.routes import (
     Channel,

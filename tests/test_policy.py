@@ -8,9 +8,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from api.cli import app
-from cases.policy import PolicyError, load_policy
-from cases.vocabulary import Stage
+from api.cli.main import app
+from cases.files import load_policy
+from cases.procedure.policy import PolicyError
+from cases.procedure.vocabulary import Stage
 from config.settings import DEFAULT_POLICY_FILE
 
 

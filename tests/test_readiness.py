@@ -10,11 +10,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import AppState
-from api.routes.health import DatabaseCheck, Readiness
-from cases.db import Database
-from config.children import ChildService
+from api.http.app import create_app
+from api.http.deps import AppState
+from api.http.routes.health import DatabaseCheck, Readiness
+from api.stack.processes import ChildService
+from cases.store.db import Database
 from tests.postgres import free_port
 from tests.processes import wait_for
 
@@ -82,10 +82,10 @@ def test_every_documented_database_state_happens_and_no_other(
 
 
 def test_every_documented_component_state_happens(state: AppState, tmp_path: Path) -> None:
-    from flows.service import Orchestration  # imports Prefect
+    from flows.orchestrator import Orchestrator  # imports Prefect
 
     # `up` reports each child by ChildService.status; the runner child relays
-    # Orchestration.status. A real notifier child, as `up` starts it:
+    # Orchestrator.status. A real notifier child, as `up` starts it:
     child = ChildService("notifier", state.settings, wakes_on=())
     children = {child.status}
     child.start()
@@ -97,7 +97,7 @@ def test_every_documented_component_state_happens(state: AppState, tmp_path: Pat
     children.add(child.status)
 
     nobody = f"http://127.0.0.1:{free_port()}/api"
-    orchestration = Orchestration(state.db, state.policy, api_url=nobody, data_dir=tmp_path)
+    orchestration = Orchestrator(state.db, state.policy, api_url=nobody, data_dir=tmp_path)
     runner = {orchestration.status}
     orchestration.start()
     try:

@@ -10,11 +10,11 @@ import time_machine
 from pydantic import ValidationError
 from sqlmodel import select
 
-from api.deps import AppState
-from cases import commands as c
-from cases.clock import utcnow
-from cases.db import UnitOfWork
-from cases.errors import (
+from api.http.deps import AppState
+from cases.people.directory import add_person, declare_relationship
+from cases.procedure import commands as c
+from cases.procedure.clock import utcnow
+from cases.procedure.errors import (
     ConflictOfInterest,
     Forbidden,
     GuardFailed,
@@ -22,9 +22,9 @@ from cases.errors import (
     IneligibleAssignee,
     SeparationOfDuties,
 )
-from cases.models import AuditEvent, CaseParty, ConductCase, Person
-from cases.people import add_person, declare_relationship
-from cases.vocabulary import Role, Stage
+from cases.procedure.vocabulary import Role, Stage
+from cases.store.db import UnitOfWork
+from cases.store.models import AuditEvent, CaseParty, ConductCase, Person
 from tests.helpers import PATH, act, carry_to, file, people_with, read
 
 
@@ -266,7 +266,7 @@ def test_only_the_subject_appeals_and_only_within_the_window(state: AppState, pe
 
 
 def test_invisible_case_is_not_found_not_forbidden(state: AppState, people) -> None:
-    from cases.errors import NotFound
+    from cases.procedure.errors import NotFound
 
     ref = file(state, unit="law-su")
     with pytest.raises(NotFound):

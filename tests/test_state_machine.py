@@ -16,13 +16,17 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlmodel import col, select
 
 from cases import audit
-from cases import commands as c
-from cases.clock import utcnow
-from cases.db import Database, UnitOfWork
 from cases.demo import seed_organisation
-from cases.errors import DomainError
-from cases.migrate import upgrade
-from cases.models import (
+from cases.files import load_policy
+from cases.people.directory import add_person
+from cases.procedure import commands as c
+from cases.procedure.clock import utcnow
+from cases.procedure.errors import DomainError
+from cases.procedure.vocabulary import Action, Role, Stage
+from cases.service import apply_action, file_report
+from cases.store.db import Database, UnitOfWork
+from cases.store.migrate import upgrade
+from cases.store.models import (
     AuditEvent,
     CaseParty,
     ConductCase,
@@ -30,11 +34,7 @@ from cases.models import (
     DeadlineExtension,
     Person,
 )
-from cases.people import add_person
-from cases.policy import load_policy
-from cases.service import apply_action, file_report
 from cases.views import READ_EVENT, REFUSED_EVENT
-from cases.vocabulary import Action, Role, Stage
 from config.settings import DEFAULT_POLICY_FILE
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
@@ -324,7 +324,7 @@ class CaseLifecycle(RuleBasedStateMachine):
             self._apply(reference, *step)
 
     def _unit_id(self, code: str) -> int | None:
-        from cases.models import Unit
+        from cases.store.models import Unit
 
         with UnitOfWork(self.db, write=False) as uow:
             return uow.session.exec(select(Unit.id).where(Unit.code == code)).one()

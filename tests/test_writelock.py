@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from cases.db import Database, UnitOfWork
+from cases.store.db import Database, UnitOfWork
 from tests.processes import wait_for
 
 

@@ -1,0 +1,151 @@
+"""Case list, case detail and one endpoint per staff action. Thin: parse, call, map."""
+
+# No ``from __future__ import annotations``: the action endpoints are built in a loop and
+# FastAPI must see each command class itself in the signature.
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+
+from api.http import idempotency
+from api.http.deps import (
+    CurrentUser,
+    IdempotencyKey,
+    IfMatch,
+    PolicyDep,
+    ReadUowDep,
+    StateDep,
+    UowDep,
+    etag,
+    reject_unknown_query,
+)
+from api.http.schemas import CasePage
+from cases import service
+from cases.procedure import commands as c
+from cases.procedure.vocabulary import Stage
+from cases.queries import CaseFilter, list_cases
+from cases.subject_view import SubjectCaseView
+from cases.views import CaseDetail, CaseState
+
+router = APIRouter(prefix="/cases", tags=["cases"], dependencies=[Depends(reject_unknown_query)])
+Reference = Annotated[
+    str,
+    Path(pattern=r"^QF-\d{4}-[A-Z0-9]{1,12}$", description="Case reference, QF-<year>-<number>"),
+]
+
+
+@router.get("", response_model=CasePage, summary="List cases you may see")
+def list_(
+    user: CurrentUser,
+    uow: ReadUowDep,
+    stage: Stage | None = None,
+    unit: Annotated[str | None, Query(description="Unit code; includes units under it")] = None,
+    category: str | None = None,
+    severity: str | None = None,
+    assignee: Annotated[str | None, Query(description="Handle of an assigned person")] = None,
+    filed_from: datetime | None = None,
+    filed_to: datetime | None = None,
+    overdue: Annotated[bool | None, Query(description="Only (not) overdue cases")] = None,
+    due_within: Annotated[
+        int | None, Query(ge=0, le=60, description="Due within N working days (or overdue)")
+    ] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CasePage:
+    filters = CaseFilter(
+        stage=stage,
+        unit=unit,
+        category=category,
+        severity=severity,
+        assignee=assignee,
+        filed_from=filed_from,
+        filed_to=filed_to,
+        overdue=overdue,
+        due_within=due_within,
+    )
+    page = list_cases(uow=uow, viewer=user, filters=filters, cursor=cursor, limit=limit)
+    return CasePage(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{reference}",
+    response_model=CaseDetail | SubjectCaseView,
+    summary="Case file with its timeline (its subject: what policy shows them)",
+)
+def detail(reference: Reference, user: CurrentUser, uow: UowDep, policy: PolicyDep) -> JSONResponse:
+    case = service.read_case(uow=uow, policy=policy, reference=reference, viewer=user)
+    return JSONResponse(case.model_dump(mode="json"), headers={"ETag": etag(case.version)})
+
+
+ACTION_ROUTES: list[tuple[str, type[c.Command], str]] = [
+    ("accept", c.Accept, "Accept the report (立案) with category, severity, investigators"),
+    ("decline", c.Decline, "Decline the report (不予受理) with a reason"),
+    ("assign", c.Assign, "Assign an investigator, verifier, advisor or appeal reviewer"),
+    ("evidence", c.RecordEvidence, "Record an item of evidence with its SHA-256"),
+    ("interviews", c.RecordInterview, "Record an interview"),
+    ("statement", c.RecordStatement, "Record the subject's statement (陈述申辩)"),
+    ("statement/waive", c.WaiveStatement, "Record the statement as waived after its period"),
+    ("findings", c.SubmitFindings, "Submit findings for verification"),
+    ("confirm", c.Confirm, "Confirm the findings (核实)"),
+    ("return", c.Return, "Return the findings to investigation with reasons"),
+    ("proposal", c.Propose, "Propose a disposition from the catalogue"),
+    ("sign-off", c.SignOff, "Advisor signs off the proposed disposition"),
+    ("refuse", c.Refuse, "Refuse the proposed disposition with comments"),
+    ("co-sign", c.CoSign, "Secretary co-signs a serious sanction"),
+    ("appeal", c.Appeal, "The subject appeals the decision (申诉)"),
+    ("appeal-decision", c.DecideAppeal, "Uphold, change or overturn the decision on appeal"),
+    ("close", c.Close, "Close the case once the appeal window has ended"),
+    ("extension", c.RequestExtension, "An assignee asks for more time in this stage (延期)"),
+    ("extension/grant", c.GrantExtension, "The secretary grants the extension: a new due day"),
+    ("extension/refuse", c.RefuseExtension, "The secretary refuses the extension with a reason"),
+]
+
+
+def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
+    def endpoint(
+        reference: Reference,
+        command: command_type,  # type: ignore[valid-type]  # resolved per route by FastAPI
+        user: CurrentUser,
+        uow: UowDep,
+        state: StateDep,
+        version: IfMatch,
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        sent: c.Command = command
+        return idempotency.call(
+            db=state.db,
+            principal=f"person:{user.id}",
+            key=key,
+            print_=lambda: idempotency.fingerprint(
+                "POST", f"/cases/{reference}/{sent.action}", f"{version}\n{sent.model_dump_json()}"
+            ),
+            service=lambda remember: service.apply_action(
+                uow=uow,
+                policy=state.policy,
+                reference=reference,
+                actor=user,
+                command=sent,
+                expected_version=version,
+                remember=remember,
+            ),
+            respond=_answer,
+        )
+
+    return endpoint
+
+
+def _answer(case: CaseState) -> idempotency.Outcome:
+    return 200, case.model_dump(mode="json"), {"ETag": etag(case.version)}
+
+
+for _path, _command, _summary in ACTION_ROUTES:
+    router.add_api_route(
+        f"/{{reference}}/{_path}",
+        _endpoint(_command),
+        methods=["POST"],
+        response_model=CaseState,
+        summary=_summary,
+        name=_command.action.value,
+        operation_id=_command.action.value,
+    )

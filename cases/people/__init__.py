@@ -1,0 +1,1 @@
+"""People and their reach: units, roles, scope, assignment eligibility, tokens."""

@@ -1,0 +1,228 @@
+"""Commands: the validated input of each staff action (also the API request bodies)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from cases.procedure.clock import local_date, utcnow
+from cases.procedure.vocabulary import Action, AppealOutcome, Capacity, FindingsResult
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+def _not_in_future(day: date) -> date:
+    if day > local_date(utcnow()):
+        raise ValueError("must not be in the future (Asia/Shanghai)")
+    return day
+
+
+PastDate = Annotated[date, AfterValidator(_not_in_future)]
+Reasons = Annotated[
+    list[Text], Field(min_length=1, max_length=20, description="One or more reasons.")
+]
+
+
+class Command(BaseModel):
+    """A staff action's input. ``action`` is the class's, not a field: the URL names it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    action: ClassVar[Action]
+
+
+class FileReport(BaseModel):
+    """A report as the reporter files it (not a staff action: it creates the case)."""
+
+    model_config = ConfigDict(extra="forbid")
+    unit: Code = Field(description="Code of the subject's organisation unit.")
+    subject_handle: Handle = Field(description="Student/staff number or handle of the subject.")
+    subject_name: Short
+    summary: Short
+    details: Text
+    category: Code | None = Field(
+        default=None, description="The reporter's choice from the policy's categories, if any."
+    )
+    anonymous: bool = Field(default=True, description="Hide the reporter's identity from staff.")
+    reporter_name: Short | None = None
+    reporter_contact: Short | None = None
+
+
+class Accept(Command):
+    action: ClassVar[Action] = Action.ACCEPT
+    category: Code
+    severity: Code
+    investigators: list[Handle] = Field(min_length=1, max_length=5)
+    allegations: Text | None = Field(
+        default=None,
+        description="The allegations as staff summarise them: what the subject is shown "
+        "(not the report's own words). The category's label when left out.",
+    )
+    override_reason: Short | None = Field(
+        default=None, description="Secretary only: reason to assign despite a conflict of interest."
+    )
+
+
+class Decline(Command):
+    action: ClassVar[Action] = Action.DECLINE
+    reason: Literal["out_of_scope", "duplicate", "insufficient_information"]
+    explanation: Text
+    duplicate_of: Short | None = Field(
+        default=None,
+        description="The case this one repeats (reason 'duplicate'); triage's possible "
+        "duplicate when left out.",
+    )
+
+
+class Assign(Command):
+    action: ClassVar[Action] = Action.ASSIGN
+    capacity: Literal[
+        Capacity.INVESTIGATOR, Capacity.VERIFIER, Capacity.ADVISOR, Capacity.APPEAL_REVIEWER
+    ]
+    person: Handle
+    override_reason: Short | None = None
+
+
+class RecordEvidence(Command):
+    action: ClassVar[Action] = Action.RECORD_EVIDENCE
+    description: Text
+    filename: Short | None = None
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    collected_on: PastDate | None = Field(
+        default=None, description="When the item was obtained (not in the future)."
+    )
+
+
+class RecordInterview(Command):
+    action: ClassVar[Action] = Action.RECORD_INTERVIEW
+    interviewee: Short
+    summary: Text
+    held_on: PastDate = Field(description="The day of the interview (not in the future).")
+
+
+class RecordStatement(Command):
+    action: ClassVar[Action] = Action.RECORD_STATEMENT
+    statement: Text
+
+
+class WaiveStatement(Command):
+    action: ClassVar[Action] = Action.WAIVE_STATEMENT
+    note: Text
+
+
+class SubmitFindings(Command):
+    action: ClassVar[Action] = Action.SUBMIT_FINDINGS
+    result: FindingsResult
+    summary: Text
+    recommended_disposition: Code
+
+
+class Confirm(Command):
+    action: ClassVar[Action] = Action.CONFIRM
+    comment: Text | None = None
+
+
+class Return(Command):
+    action: ClassVar[Action] = Action.RETURN
+    reasons: Reasons
+
+
+class Propose(Command):
+    action: ClassVar[Action] = Action.PROPOSE
+    disposition: Code
+    rationale: Text
+
+
+class SignOff(Command):
+    action: ClassVar[Action] = Action.SIGN_OFF
+    comment: Text | None = None
+
+
+class Refuse(Command):
+    action: ClassVar[Action] = Action.REFUSE
+    comments: Text
+
+
+class CoSign(Command):
+    action: ClassVar[Action] = Action.CO_SIGN
+    comment: Text | None = None
+
+
+class Appeal(Command):
+    action: ClassVar[Action] = Action.APPEAL
+    grounds: Text
+
+
+class DecideAppeal(Command):
+    action: ClassVar[Action] = Action.DECIDE_APPEAL
+    outcome: AppealOutcome
+    reasons: Reasons
+    disposition: Code | None = Field(default=None, description="The new disposition ('change').")
+
+    @model_validator(mode="after")
+    def _change_names_disposition(self) -> DecideAppeal:
+        if self.outcome is AppealOutcome.CHANGE and not self.disposition:
+            raise ValueError("disposition is required when the outcome is 'change'")
+        return self
+
+
+class Close(Command):
+    action: ClassVar[Action] = Action.CLOSE
+    note: Text | None = None
+
+
+class RequestExtension(Command):
+    action: ClassVar[Action] = Action.REQUEST_EXTENSION
+    reason: Text
+    due_on: date = Field(description="The working day (Asia/Shanghai) the stage should be due.")
+
+
+class GrantExtension(Command):
+    action: ClassVar[Action] = Action.GRANT_EXTENSION
+    due_on: date | None = Field(
+        default=None, description="The new due day; the day asked for when left out."
+    )
+    note: Text | None = None
+
+
+class RefuseExtension(Command):
+    action: ClassVar[Action] = Action.REFUSE_EXTENSION
+    reason: Text
+
+
+COMMANDS: dict[Action, type[Command]] = {
+    c.action: c
+    for c in (
+        Accept,
+        Decline,
+        Assign,
+        RecordEvidence,
+        RecordInterview,
+        RecordStatement,
+        WaiveStatement,
+        SubmitFindings,
+        Confirm,
+        Return,
+        Propose,
+        SignOff,
+        Refuse,
+        CoSign,
+        Appeal,
+        DecideAppeal,
+        Close,
+        RequestExtension,
+        GrantExtension,
+        RefuseExtension,
+    )
+}

@@ -1,0 +1,196 @@
+"""The case-handling policy: a human-edited YAML file validated at start-up."""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cases.procedure.strict import StrictModel
+from cases.procedure.vocabulary import STAFF_STAGES, Stage
+
+LANGUAGES = ("zh-CN", "en")
+# Who a ladder step may tell: staff. The reporter may be unreachable (anonymous) and the
+# subject is not shown internal deadlines, so neither is a ladder audience.
+LadderAudience = Literal["assignees", "triagers", "secretary", "advisor"]
+# Audiences that are nobody by construction in a stage: nobody is assigned to a case
+# before it is accepted (the people who triage the unit's reports are `triagers`).
+NOBODY_IN: dict[str, dict[Stage, str]] = {
+    "assignees": {Stage.INTAKE: "nobody is assigned to a case before it is accepted"}
+}
+# The appeal window's one step: when it falls due with no appeal, the case closes.
+APPEAL_WINDOW_STEP = "close"
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+
+class PolicyError(Exception):
+    """The policy file cannot be used; the message names the file, the field and the reason."""
+
+
+class Label(StrictModel):
+    zh_cn: str = Field(alias="zh-CN", min_length=1)
+    en: str = Field(min_length=1)
+
+    def text(self, language: str) -> str:
+        """The label in ``language`` (zh-CN unless en is asked for)."""
+        return self.en if language == "en" else self.zh_cn
+
+
+class Entry(StrictModel):
+    code: Code
+    label: Label
+
+
+class Disposition(Entry):
+    requires_cosign: bool = False
+
+
+class StageDeadline(StrictModel):
+    working_days: int = Field(ge=1, le=120)
+    by_severity: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_int(cls, value: Any) -> Any:
+        return {"working_days": value} if isinstance(value, int) else value
+
+    def for_severity(self, severity: str | None) -> int:
+        """Working days allowed for a case of ``severity``."""
+        return self.by_severity.get(severity or "", self.working_days)
+
+
+class Deadlines(StrictModel):
+    intake: StageDeadline
+    investigation: StageDeadline
+    verification: StageDeadline
+    disposition: StageDeadline
+    appeal_window: StageDeadline
+    appeal_review: StageDeadline
+    statement_period: StageDeadline
+
+    def for_stage(self, stage: Stage) -> StageDeadline | None:
+        """The deadline of ``stage``, or None for a stage without one (closed)."""
+        return getattr(self, stage.value, None) if stage is not Stage.CLOSED else None
+
+
+class EscalationStep(StrictModel):
+    """One step of the ladder: when (working days from the due time), what it is called in
+    messages, and whom it tells; ``notify_in`` replaces ``notify`` in the stages it names."""
+
+    step: Code
+    label: Label
+    offset_working_days: int = Field(ge=-10, le=60)
+    notify: list[LadderAudience] = Field(min_length=1)
+    notify_in: dict[Stage, Annotated[list[LadderAudience], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
+    flag: Literal["red"] | None = None
+
+    def audiences(self, stage: Stage) -> list[str]:
+        """Whom this step tells in ``stage``."""
+        return list(self.notify_in.get(stage, self.notify))
+
+    def problems(self, index: int) -> list[str]:
+        """What is wrong with this step, each naming its field (empty when nothing is)."""
+        where = f"escalation.{index}"
+        found = [
+            f"{where}.notify_in: {stage.value} has no ladder (it runs in "
+            f"{', '.join(s.value for s in STAFF_STAGES)})"
+            for stage in self.notify_in
+            if stage not in STAFF_STAGES
+        ]
+        if self.step == APPEAL_WINDOW_STEP:
+            found.append(f"{where}.step: {self.step!r} is the appeal window's own step")
+        for stage in STAFF_STAGES:
+            field = "notify_in." + stage.value if stage in self.notify_in else "notify"
+            found += [
+                f"{where}.{field}: {audience!r} is nobody in {stage.value} ({why}), so the "
+                f"{self.step} step would reach nobody there; name whom it tells there under "
+                f"notify_in.{stage.value} (who triage the unit's reports: triagers)"
+                for audience in self.audiences(stage)
+                if (why := NOBODY_IN.get(audience, {}).get(stage))
+            ]
+        return found
+
+
+class Extensions(StrictModel):
+    max_per_stage: int = Field(default=1, ge=0, le=5)
+
+
+class Triage(StrictModel):
+    duplicate_window_days: int = Field(default=90, ge=1, le=3650)
+
+
+class SubjectView(StrictModel):
+    """What the subject of a case is shown (陈述申辩: enough to answer, nothing that
+    exposes the reporter or witnesses). The allegations as staff summarised them, the
+    facts relied on and the evidence list are always shown: the subject must know them."""
+
+    report_text: bool = Field(
+        default=False, description="The report's own words (summary and details as filed)."
+    )
+    witness_names: bool = Field(default=False, description="Who was interviewed.")
+    internal_deadlines: bool = Field(
+        default=False,
+        description="Staff due times, the escalation ladder and its flags (the subject's own "
+        "statement and appeal deadlines are always shown).",
+    )
+    case_team: bool = Field(
+        default=False, description="The names of the investigators, verifiers and advisors."
+    )
+
+
+class Policy(StrictModel):
+    version: int = Field(ge=1)
+    end_of_day: time
+    categories: list[Entry] = Field(min_length=1)
+    severities: list[Entry] = Field(min_length=1)
+    dispositions: list[Disposition] = Field(min_length=1)
+    deadlines: Deadlines
+    extensions: Extensions = Extensions()
+    triage: Triage = Triage()
+    subject_view: SubjectView = SubjectView()
+    escalation: list[EscalationStep] = Field(min_length=1)
+
+    @field_validator("categories", "severities", "dispositions", "escalation")
+    @classmethod
+    def _unique_codes(cls, entries: list[Any]) -> list[Any]:
+        seen: set[str] = set()
+        for entry in entries:
+            code = getattr(entry, "code", None) or entry.step
+            if code in seen:
+                raise ValueError(f"duplicate code {code!r}")
+            seen.add(code)
+        return entries
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Policy:
+        severities = {s.code for s in self.severities}
+        for name in Deadlines.model_fields:
+            for severity in getattr(self.deadlines, name).by_severity:
+                if severity not in severities:
+                    raise ValueError(
+                        f"deadlines.{name}.by_severity: unknown severity {severity!r} "
+                        f"(known: {', '.join(sorted(severities))})"
+                    )
+        offsets = [s.offset_working_days for s in self.escalation]
+        if offsets != sorted(offsets):
+            raise ValueError("escalation: steps must be in order of offset_working_days")
+        problems = [p for i, step in enumerate(self.escalation) for p in step.problems(i)]
+        if problems:
+            raise ValueError(problems[0])  # it names its field, so the loader reports it there
+        return self
+
+    @cached_property
+    def category_codes(self) -> frozenset[str]:
+        return frozenset(c.code for c in self.categories)
+
+    @cached_property
+    def severity_codes(self) -> frozenset[str]:
+        return frozenset(s.code for s in self.severities)
+
+    def disposition(self, code: str) -> Disposition | None:
+        """The catalogue entry for ``code``, if any."""
+        return next((d for d in self.dispositions if d.code == code), None)

@@ -1,0 +1,87 @@
+"""What every transition does, by a person or by a deadline: record the audit event with
+the outbox row that carries it on, and leave one stage for the next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from cases.audit import append_event, case_chain
+from cases.context import CaseContext
+from cases.deadlines.steps import cancel_pending, lapse_extension_request, open_stage
+from cases.effects import on_enter
+from cases.notices import notices_for
+from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue, stage_flow_key
+from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Stage
+from cases.store.models import ConductCase
+
+
+def record_event(
+    session: Session,
+    case: ConductCase,
+    *,
+    action: str,
+    actor_id: int | None,
+    data: dict[str, object],
+    now: datetime,
+    stage_changed: bool,
+    policy: Policy,
+) -> int:
+    """Audit event plus the outbox row that carries it on; returns the event's number.
+
+    A stage change starts the stage's flow run, which also prepares its notifications;
+    other events that concern people go to the notification dispatcher directly.
+    """
+    assert case.id is not None
+    event = append_event(
+        session,
+        chain=case_chain(case.id),
+        case_id=case.id,
+        actor_id=actor_id,
+        action=f"case.{action}",
+        at=now,
+        data=data,
+    )
+    common = {
+        "case_id": case.id,
+        "reference": case.reference,
+        "stage": case.stage,
+        "event": action,
+        "event_seq": event.seq,
+    }
+    if stage_changed:
+        enqueue(
+            session,
+            key=stage_flow_key(case.id, case.stage, event.seq),
+            topic=STAGE_FLOW,
+            payload=common,
+            now=now,
+            case_id=case.id,
+        )
+    elif notices_for(action, Stage(case.stage), policy):
+        enqueue(
+            session,
+            key=f"event:{case.id}:{event.seq}",
+            topic=NOTIFICATION,
+            payload=common,
+            now=now,
+            case_id=case.id,
+        )
+    return event.seq
+
+
+def enter_stage(session: Session, ctx: CaseContext, target: Stage) -> None:
+    """Leave the current stage (pending steps cancelled, an open request lapsed), enter
+    ``target`` and write its ladder."""
+    case = ctx.case
+    cancel_pending(session, case)
+    lapse_extension_request(session, case, ctx.now)
+    case.stage = target
+    case.stage_entry += 1
+    case.stage_entered_at = ctx.now
+    on_enter(ctx, target)
+    open_stage(session, case, ctx.policy, ctx.now)
+    if target is Stage.APPEAL_WINDOW:
+        case.appeal_window_ends_at = case.due_at
