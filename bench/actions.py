@@ -4,10 +4,11 @@
                                       [--rate 50] [--open 1000]
 
 Seeds N intake cases, starts the real service (`qingfeng up`) on a fresh SQLite file and
-drives staff actions over HTTP from 16 concurrent clients (accept, evidence, interview,
-statement, findings: each with If-Match, as the API demands). Then, in the same run, the
-same client load against a bare FastAPI + SQLModel app that inserts one row per request on
-the same kind of database. Prints req/s and p50/p99 for both and the ratio.
+drives staff actions over HTTP from 16 concurrent clients (accept, record-evidence,
+record-interview, record-statement, submit-findings: each with If-Match, as the API
+demands). Then, in the same run, the same client load against a bare FastAPI + SQLModel
+app that inserts one row per request on the same kind of database. Prints req/s and
+p50/p99 for both and the ratio.
 
 Open loop (``--open`` requests, 0: skipped): requests arrive as a Poisson process at
 ``--rate`` per second whether or not earlier ones have been answered, as staff do; each
@@ -45,11 +46,14 @@ from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 SHA = "0" * 64
 STEPS: list[tuple[str, dict[str, object]]] = [
     ("accept", {"category": "formalism", "severity": "minor", "investigators": ["inv.wang"]}),
-    ("evidence", {"description": "签到表", "sha256": SHA}),
-    ("interviews", {"interviewee": "部门成员", "summary": "情况属实", "held_on": "2026-11-20"}),
-    ("statement", {"statement": "本人陈述"}),
+    ("record-evidence", {"description": "签到表", "sha256": SHA}),
     (
-        "findings",
+        "record-interview",
+        {"interviewee": "部门成员", "summary": "情况属实", "held_on": "2026-11-20"},
+    ),
+    ("record-statement", {"statement": "本人陈述"}),
+    (
+        "submit-findings",
         {"result": "substantiated", "summary": "属实", "recommended_disposition": "criticism"},
     ),
 ]

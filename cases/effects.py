@@ -168,7 +168,7 @@ def confirm(session: Session, ctx: CaseContext, cmd: c.Confirm) -> dict[str, Any
     return {"comment": cmd.comment}
 
 
-def return_findings(session: Session, ctx: CaseContext, cmd: c.Return) -> dict[str, Any]:
+def return_findings(session: Session, ctx: CaseContext, cmd: c.ReturnFindings) -> dict[str, Any]:
     ctx.case.returns_count += 1
     ctx.case.findings_result = None
     return {"reasons": cmd.reasons, "returns": ctx.case.returns_count}
@@ -320,7 +320,7 @@ EFFECTS: dict[Action, Effect] = {
     Action.WAIVE_STATEMENT: waive_statement,
     Action.SUBMIT_FINDINGS: submit_findings,
     Action.CONFIRM: confirm,
-    Action.RETURN: return_findings,
+    Action.RETURN_FINDINGS: return_findings,
     Action.PROPOSE: propose,
     Action.SIGN_OFF: sign_off,
     Action.REFUSE: refuse,

@@ -33,8 +33,8 @@ from sqlmodel import Session, col, select
 
 from cases.audit import NewEvent, append_events, case_chain
 from cases.closing import close_after_window
-from cases.notices import DEADLINE_EVENT
 from cases.outbox import STAGE_FLOW, NewOutboxRow, enqueue_all, stage_flow_key
+from cases.procedure.labels import DEADLINE_EVENT, SKIPPED
 from cases.procedure.policy import APPEAL_WINDOW_STEP, Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
@@ -215,7 +215,7 @@ def _event(step: Row[Any], now: datetime, skipped_because: str | None) -> NewEve
     return NewEvent(
         chain=case_chain(step.case_id),
         case_id=step.case_id,
-        action=f"{DEADLINE_EVENT}{step.step}" + (".skipped" if skipped_because else ""),
+        action=f"{DEADLINE_EVENT}{step.step}" + (SKIPPED if skipped_because else ""),
         at=now,
         data={k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()},
     )

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from cases.outbox import DELIVERY, NewOutboxRow, enqueue_all
+from cases.procedure.labels import DEADLINE_EVENT
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Stage
 from cases.recipients import resolve
@@ -30,7 +31,7 @@ NOTICES: dict[tuple[str, Stage | None], dict[str, str]] = {
     ("assign", None):            {"assigned": "assigned"},
     ("submit_findings", None):   {"assignees": "findings_submitted",
                                   "secretary": "findings_submitted"},
-    ("return", None):            {"assignees": "findings_returned"},
+    ("return_findings", None):   {"assignees": "findings_returned"},
     ("confirm", None):           {"assignees": "findings_confirmed"},
     ("propose", None):           {"advisor": "signoff_requested"},
     ("refuse", None):            {"assignees": "proposal_refused"},
@@ -49,7 +50,6 @@ NOTICES: dict[tuple[str, Stage | None], dict[str, str]] = {
 }
 # fmt: on
 DEADLINE_NOTICES = ("reminder", "overdue")  # any later ladder step is an 'escalation'
-DEADLINE_EVENT = "deadline."  # a fired ladder step's event: 'deadline.<step>'
 
 
 def notices_for(event: str, stage: Stage, policy: Policy) -> dict[str, str]:

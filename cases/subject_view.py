@@ -31,7 +31,7 @@ from cases.views import DeadlineStep, deadline_steps
 
 # The events of the procedure the subject is told about: when, and what happened.
 TOLD = frozenset({"filed", Action.ACCEPT, Action.DECLINE, Action.RECORD_STATEMENT,
-                  Action.WAIVE_STATEMENT, Action.SUBMIT_FINDINGS, Action.RETURN,
+                  Action.WAIVE_STATEMENT, Action.SUBMIT_FINDINGS, Action.RETURN_FINDINGS,
                   Action.CONFIRM, Action.SIGN_OFF, Action.CO_SIGN, Action.APPEAL,
                   Action.DECIDE_APPEAL, Action.CLOSE})  # fmt: skip
 # Findings are the facts relied on once a verifier confirmed them (the decision rests on them).

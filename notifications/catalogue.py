@@ -7,6 +7,8 @@ variable fails loudly instead of rendering as a blank.
 
 from __future__ import annotations
 
+from cases.procedure.labels import LANGUAGES, STAGES
+
 COMMON = frozenset(
     {"recipient_name", "reference", "unit", "stage", "event_time", "due", "portal_url"}
 )
@@ -35,11 +37,9 @@ VARIABLES: dict[str, frozenset[str]] = {
     "survey_invitation":   frozenset({"outcome", "survey_url"}),
 }
 
-LABELS: dict[str, dict[str, str]] = {
+# The notices' own words; a stage's name is the procedure's (``STAGES``), said once there.
+_WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {
-        "intake": "受理", "investigation": "调查", "verification": "核实",
-        "disposition": "处理", "appeal_window": "申诉期", "appeal_review": "申诉复查",
-        "closed": "结案",
         "investigator": "调查人", "verifier": "核实人", "advisor": "签署指导教师",
         "appeal_reviewer": "申诉复查人",
         "out_of_scope": "不属于受理范围", "duplicate": "与已有案件重复",
@@ -47,9 +47,6 @@ LABELS: dict[str, dict[str, str]] = {
         "no_sanction": "不予处分", "reporter": "同学", "none": "—",
     },
     "en": {
-        "intake": "intake", "investigation": "investigation", "verification": "verification",
-        "disposition": "disposition", "appeal_window": "appeal window",
-        "appeal_review": "appeal review", "closed": "closed",
         "investigator": "investigator", "verifier": "verifier", "advisor": "signing advisor",
         "appeal_reviewer": "appeal reviewer",
         "out_of_scope": "outside what the committee handles",
@@ -59,7 +56,11 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 # fmt: on
-LANGUAGES = tuple(LABELS)
+LABELS: dict[str, dict[str, str]] = {
+    language: {stage.value: words.text(language) for stage, words in STAGES.items()}
+    | _WORDS[language]
+    for language in LANGUAGES
+}
 DEFAULT_LANGUAGE = "zh-CN"
 
 

@@ -176,7 +176,7 @@ def test_the_subject_finds_no_trace_of_the_reporter(
     assert accepted.status_code == 200, accepted.text
     interview = {"interviewee": "证人赵六", "summary": "证实情况", "held_on": "2026-11-20"}
     client.post(
-        f"/cases/{ref}/interviews", json=interview, headers={**inv, "If-Match": '"2"'}
+        f"/cases/{ref}/record-interview", json=interview, headers={**inv, "If-Match": '"2"'}
     ).raise_for_status()
     _, subject_token = org.create_token(uow=UnitOfWork(state.db), handle="2023010001", name="t")
     seen = client.get(f"/cases/{ref}", headers=bearer(subject_token))

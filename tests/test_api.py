@@ -55,29 +55,29 @@ def test_case_through_return_refusal_and_appeal(client: TestClient, tokens: dict
         "accept",
         {"category": "cliques", "severity": "serious", "investigators": ["inv.wang", "inv.zhao"]},
     )
-    staff.do("inv.zhao", "evidence", {"description": "聊天记录截图", "sha256": SHA})
+    staff.do("inv.zhao", "record-evidence", {"description": "聊天记录截图", "sha256": SHA})
     staff.do(
         "inv.wang",
-        "interviews",
+        "record-interview",
         {"interviewee": "部门成员", "summary": "证实", "held_on": "2026-11-20"},
     )
-    staff.do("inv.wang", "statement", {"statement": "被反映人陈述"})
+    staff.do("inv.wang", "record-statement", {"statement": "被反映人陈述"})
     findings = {
         "result": "partly_substantiated",
         "summary": "部分属实",
         "recommended_disposition": "warning",
     }
-    staff.do("inv.wang", "findings", findings)
+    staff.do("inv.wang", "submit-findings", findings)
     staff.do("sec.li", "assign", {"capacity": "verifier", "person": "ver.liu"})
-    returned = staff.do("ver.liu", "return", {"reasons": ["缺少当事人以外的证言"]})
+    returned = staff.do("ver.liu", "return-findings", {"reasons": ["缺少当事人以外的证言"]})
     assert (returned["stage"], returned["returns_count"]) == ("investigation", 1)
     assert isinstance(returned["due_provisional"], bool) and returned["due_at"]
-    staff.do("inv.wang", "findings", findings)
+    staff.do("inv.wang", "submit-findings", findings)
     staff.do("ver.liu", "confirm", {"comment": "属实"})
-    staff.do("inv.wang", "proposal", {"disposition": "warning", "rationale": "情节较重"})
+    staff.do("inv.wang", "propose", {"disposition": "warning", "rationale": "情节较重"})
     refused = staff.do("adv.cs-su", "refuse", {"comments": "建议从轻"})
     assert refused["stage"] == "disposition" and refused["proposed_disposition"] is None
-    staff.do("inv.wang", "proposal", {"disposition": "public_criticism", "rationale": "从轻"})
+    staff.do("inv.wang", "propose", {"disposition": "public_criticism", "rationale": "从轻"})
     assert staff.do("adv.cs-su", "sign-off")["stage"] == "disposition"  # awaits co-sign
     decided = staff.do("sec.li", "co-sign")
     assert decided["stage"] == "appeal_window" and decided["decision"] == "public_criticism"
@@ -92,7 +92,7 @@ def test_case_through_return_refusal_and_appeal(client: TestClient, tokens: dict
     staff.do("sec.li", "assign", {"capacity": "appeal_reviewer", "person": "rev.zhou"})
     closed = staff.do(
         "rev.zhou",
-        "appeal-decision",
+        "decide-appeal",
         {"outcome": "change", "disposition": "criticism", "reasons": ["情节较轻"]},
     )
     assert (closed["stage"], closed["decision"], closed["appeal_outcome"]) == (
@@ -102,7 +102,7 @@ def test_case_through_return_refusal_and_appeal(client: TestClient, tokens: dict
     )
     case_file = client.get(f"/cases/{staff.reference}", headers=bearer(tokens["sec.li"])).json()
     actions = [e["action"] for e in case_file["timeline"]]
-    assert actions.count("case.return") == 1 and actions.count("case.refuse") == 1
+    assert actions.count("case.return_findings") == 1 and actions.count("case.refuse") == 1
     assert actions[0] == "case.filed" and actions[-1] == "case.decide_appeal"
 
 
@@ -144,14 +144,14 @@ def test_errors_are_problem_json_with_the_field(client: TestClient, tokens: dict
     stale = client.post(f"/cases/{ref}/record", json={}, headers={**headers, "If-Match": '"1"'})
     assert stale.status_code == 404
     stale = client.post(
-        f"/cases/{ref}/evidence",
+        f"/cases/{ref}/record-evidence",
         json={"description": "x", "sha256": SHA},
         headers={**headers, "If-Match": '"1"'},
     )
     assert stale.status_code == 412 and stale.json()["type"] == "/problems/version-conflict"
     assert client.get("/cases", headers={"Authorization": "Bearer nope"}).status_code == 401
     forged = client.post(
-        f"/cases/{ref}/evidence",
+        f"/cases/{ref}/record-evidence",
         json={"description": "x", "sha256": SHA},
         headers={"Authorization": "Bearer qf_x_y", "If-Match": '"2"'},
     )

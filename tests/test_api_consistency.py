@@ -90,17 +90,17 @@ def test_reasons_are_input_validation_with_one_type(
     ref, inv = _accepted(client, tokens)
     body = {} if reasons is None else {"reasons": reasons}
     field = "reasons.0" if reasons == [""] else "reasons"
-    _problem(client.post(f"/cases/{ref}/return", json=body, headers=inv), 422, field)
+    _problem(client.post(f"/cases/{ref}/return-findings", json=body, headers=inv), 422, field)
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert (
-        schemas["Return"]["properties"]["reasons"]
+        schemas["ReturnFindings"]["properties"]["reasons"]
         == (schemas["DecideAppeal"]["properties"]["reasons"])
     )
 
 
 def test_request_schemas_show_no_internal_fields(client: TestClient) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    for name in ("Accept", "Return", "Assign", "RecordInterview", "GrantExtension"):
+    for name in ("Accept", "ReturnFindings", "Assign", "RecordInterview", "GrantExtension"):
         assert "action" not in schemas[name]["properties"], name
 
 
@@ -114,7 +114,7 @@ def test_if_match_uses_strong_comparison(
     ref, inv = _accepted(client, tokens)
     assert inv["If-Match"] == '"2"'
     answer = client.post(
-        f"/cases/{ref}/evidence",
+        f"/cases/{ref}/record-evidence",
         json={"description": "照片", "sha256": SHA},
         headers={**inv, "If-Match": if_match},
     )
@@ -147,11 +147,17 @@ def test_interview_and_evidence_dates_in_the_future_are_refused(
     ref, inv = _accepted(client, tokens)
     tomorrow = (local_date(utcnow()) + timedelta(days=1)).isoformat()
     interview = {"interviewee": "部门成员", "summary": "证实情况", "held_on": tomorrow}
-    _problem(client.post(f"/cases/{ref}/interviews", json=interview, headers=inv), 422, "held_on")
+    _problem(
+        client.post(f"/cases/{ref}/record-interview", json=interview, headers=inv), 422, "held_on"
+    )
     evidence = {"description": "照片", "sha256": SHA, "collected_on": tomorrow}
-    _problem(client.post(f"/cases/{ref}/evidence", json=evidence, headers=inv), 422, "collected_on")
+    _problem(
+        client.post(f"/cases/{ref}/record-evidence", json=evidence, headers=inv),
+        422,
+        "collected_on",
+    )
     today = local_date(utcnow()).isoformat()
     kept = client.post(
-        f"/cases/{ref}/interviews", json={**interview, "held_on": today}, headers=inv
+        f"/cases/{ref}/record-interview", json={**interview, "held_on": today}, headers=inv
     )
     assert kept.status_code == 200, kept.text

@@ -185,18 +185,18 @@ def test_extension_through_the_api(client: TestClient, tokens: dict[str, str]) -
     while due.weekday() >= 5:
         due += timedelta(days=1)
     asked = post(
-        f"/cases/{ref}/extension",
+        f"/cases/{ref}/request-extension",
         "inv.wang",
         {"reason": "证人外出", "due_on": due.isoformat()},
         str(accepted["etag"]),
     )
     refused = client.post(
-        f"/cases/{ref}/extension/grant",
+        f"/cases/{ref}/grant-extension",
         json={"due_on": "2000-01-03"},
         headers={"Authorization": f"Bearer {tokens['sec.li']}", "If-Match": str(asked["etag"])},
     )
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["field"] == "due_on"
-    granted = post(f"/cases/{ref}/extension/grant", "sec.li", {}, str(asked["etag"]))
+    granted = post(f"/cases/{ref}/grant-extension", "sec.li", {}, str(asked["etag"]))
     assert str(granted["due_at"]).startswith(due.isoformat())

@@ -28,7 +28,7 @@ SAMPLE: dict[Action, c.Command] = {
         result="unsubstantiated", summary="s", recommended_disposition="no_action"
     ),
     Action.CONFIRM: c.Confirm(),
-    Action.RETURN: c.Return(reasons=["r"]),
+    Action.RETURN_FINDINGS: c.ReturnFindings(reasons=["r"]),
     Action.PROPOSE: c.Propose(disposition="criticism", rationale="r"),
     Action.SIGN_OFF: c.SignOff(),
     Action.REFUSE: c.Refuse(comments="c"),
@@ -147,7 +147,7 @@ def test_every_table_entry_is_carried_out_somewhere(
     do(ref, "inv.wang", PATH[4][1])
     do(ref, "sec.li", c.Assign(capacity="verifier", person="ver.liu"))
     extend(ref, "ver.liu")
-    do(ref, "ver.liu", c.Return(reasons=["证据不足"]))
+    do(ref, "ver.liu", c.ReturnFindings(reasons=["证据不足"]))
     do(ref, "inv.wang", PATH[4][1])
     do(ref, "ver.liu", c.Confirm())
     do(ref, "sec.li", c.Assign(capacity="advisor", person="adv.cs-su"))

@@ -221,8 +221,8 @@ def test_return_needs_reasons_and_is_counted(state: AppState, people) -> None:
     carry_to(state, people, ref, Stage.VERIFICATION)
     act(state, people, ref, "sec.li", c.Assign(capacity="verifier", person="ver.liu"))
     with pytest.raises(ValidationError, match="reasons"):  # input, refused before the procedure
-        c.Return(reasons=[])
-    view = act(state, people, ref, "ver.liu", c.Return(reasons=["缺少证人证言"]))
+        c.ReturnFindings(reasons=[])
+    view = act(state, people, ref, "ver.liu", c.ReturnFindings(reasons=["缺少证人证言"]))
     assert (view.stage, view.returns_count) == ("investigation", 1)
 
 

@@ -135,7 +135,9 @@ STRATEGIES: dict[Action, st.SearchStrategy[c.Command]] = {
         recommended_disposition=st.sampled_from(DISPOSITIONS),
     ),
     Action.CONFIRM: st.builds(c.Confirm),
-    Action.RETURN: st.builds(c.Return, reasons=st.lists(st.just("r"), min_size=1, max_size=1)),
+    Action.RETURN_FINDINGS: st.builds(
+        c.ReturnFindings, reasons=st.lists(st.just("r"), min_size=1, max_size=1)
+    ),
     Action.PROPOSE: st.builds(
         c.Propose, disposition=st.sampled_from(DISPOSITIONS), rationale=st.just("r")
     ),
@@ -170,7 +172,7 @@ FORWARD: dict[Stage, list[str]] = {
         "assign",
         "confirm",
         "confirm",
-        "return",
+        "return_findings",
         "request_extension",
         "grant_extension",
         "refuse_extension",
@@ -191,7 +193,7 @@ LIKELY: dict[Action, list[str]] = {
     Action.WAIVE_STATEMENT: ["inv.wang", "inv.zhao"],
     Action.SUBMIT_FINDINGS: ["inv.wang", "inv.zhao"],
     Action.CONFIRM: ["ver.liu", "both.qian", "rev.zhou"],
-    Action.RETURN: ["ver.liu", "rev.zhou"],
+    Action.RETURN_FINDINGS: ["ver.liu", "rev.zhou"],
     Action.PROPOSE: ["inv.wang", "sec.li"],
     Action.SIGN_OFF: ["adv.cs-su", "adv.inv", "adv.law-su"],
     Action.REFUSE: ["adv.cs-su", "adv.law-su", "sec.li"],

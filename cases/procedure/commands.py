@@ -133,8 +133,8 @@ class Confirm(Command):
     comment: Text | None = None
 
 
-class Return(Command):
-    action: ClassVar[Action] = Action.RETURN
+class ReturnFindings(Command):
+    action: ClassVar[Action] = Action.RETURN_FINDINGS
     reasons: Reasons
 
 
@@ -213,7 +213,7 @@ COMMANDS: dict[Action, type[Command]] = {
         WaiveStatement,
         SubmitFindings,
         Confirm,
-        Return,
+        ReturnFindings,
         Propose,
         SignOff,
         Refuse,

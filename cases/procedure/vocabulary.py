@@ -25,7 +25,7 @@ class Action(StrEnum):
     WAIVE_STATEMENT = "waive_statement"
     SUBMIT_FINDINGS = "submit_findings"
     CONFIRM = "confirm"
-    RETURN = "return"
+    RETURN_FINDINGS = "return_findings"
     PROPOSE = "propose"
     SIGN_OFF = "sign_off"
     REFUSE = "refuse"

@@ -23,7 +23,7 @@ from api.http.deps import (
 from api.http.schemas import CasePage
 from cases import service
 from cases.procedure import commands as c
-from cases.procedure.vocabulary import Stage
+from cases.procedure.vocabulary import Action, Stage
 from cases.queries import CaseFilter, list_cases
 from cases.subject_view import SubjectCaseView
 from cases.views import CaseDetail, CaseState
@@ -78,28 +78,35 @@ def detail(reference: Reference, user: CurrentUser, uow: UowDep, policy: PolicyD
     return JSONResponse(case.model_dump(mode="json"), headers={"ETag": etag(case.version)})
 
 
-ACTION_ROUTES: list[tuple[str, type[c.Command], str]] = [
-    ("accept", c.Accept, "Accept the report (立案) with category, severity, investigators"),
-    ("decline", c.Decline, "Decline the report (不予受理) with a reason"),
-    ("assign", c.Assign, "Assign an investigator, verifier, advisor or appeal reviewer"),
-    ("evidence", c.RecordEvidence, "Record an item of evidence with its SHA-256"),
-    ("interviews", c.RecordInterview, "Record an interview"),
-    ("statement", c.RecordStatement, "Record the subject's statement (陈述申辩)"),
-    ("statement/waive", c.WaiveStatement, "Record the statement as waived after its period"),
-    ("findings", c.SubmitFindings, "Submit findings for verification"),
-    ("confirm", c.Confirm, "Confirm the findings (核实)"),
-    ("return", c.Return, "Return the findings to investigation with reasons"),
-    ("proposal", c.Propose, "Propose a disposition from the catalogue"),
-    ("sign-off", c.SignOff, "Advisor signs off the proposed disposition"),
-    ("refuse", c.Refuse, "Refuse the proposed disposition with comments"),
-    ("co-sign", c.CoSign, "Secretary co-signs a serious sanction"),
-    ("appeal", c.Appeal, "The subject appeals the decision (申诉)"),
-    ("appeal-decision", c.DecideAppeal, "Uphold, change or overturn the decision on appeal"),
-    ("close", c.Close, "Close the case once the appeal window has ended"),
-    ("extension", c.RequestExtension, "An assignee asks for more time in this stage (延期)"),
-    ("extension/grant", c.GrantExtension, "The secretary grants the extension: a new due day"),
-    ("extension/refuse", c.RefuseExtension, "The secretary refuses the extension with a reason"),
+# One per staff action: its command and summary. The URL segment, route name and
+# operation id are the action's name (``action_path``), so there is one name for each.
+ACTION_ROUTES: list[tuple[type[c.Command], str]] = [
+    (c.Accept, "Accept the report (立案) with category, severity, investigators"),
+    (c.Decline, "Decline the report (不予受理) with a reason"),
+    (c.Assign, "Assign an investigator, verifier, advisor or appeal reviewer"),
+    (c.RecordEvidence, "Record an item of evidence with its SHA-256"),
+    (c.RecordInterview, "Record an interview"),
+    (c.RecordStatement, "Record the subject's statement (陈述申辩)"),
+    (c.WaiveStatement, "Record the statement as waived after its period"),
+    (c.SubmitFindings, "Submit findings for verification"),
+    (c.Confirm, "Confirm the findings (核实)"),
+    (c.ReturnFindings, "Return the findings to investigation with reasons"),
+    (c.Propose, "Propose a disposition from the catalogue"),
+    (c.SignOff, "Advisor signs off the proposed disposition"),
+    (c.Refuse, "Refuse the proposed disposition with comments"),
+    (c.CoSign, "Secretary co-signs a serious sanction"),
+    (c.Appeal, "The subject appeals the decision (申诉)"),
+    (c.DecideAppeal, "Uphold, change or overturn the decision on appeal"),
+    (c.Close, "Close the case once the appeal window has ended"),
+    (c.RequestExtension, "An assignee asks for more time in this stage (延期)"),
+    (c.GrantExtension, "The secretary grants the extension: a new due day"),
+    (c.RefuseExtension, "The secretary refuses the extension with a reason"),
 ]
+
+
+def action_path(action: Action) -> str:
+    """The action's URL segment under ``/cases/{reference}/``: its name, hyphenated."""
+    return action.value.replace("_", "-")
 
 
 def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
@@ -139,9 +146,9 @@ def _answer(case: CaseState) -> idempotency.Outcome:
     return 200, case.model_dump(mode="json"), {"ETag": etag(case.version)}
 
 
-for _path, _command, _summary in ACTION_ROUTES:
+for _command, _summary in ACTION_ROUTES:
     router.add_api_route(
-        f"/{{reference}}/{_path}",
+        f"/{{reference}}/{action_path(_command.action)}",
         _endpoint(_command),
         methods=["POST"],
         response_model=CaseState,
