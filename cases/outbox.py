@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert, update
+from sqlalchemy import select as sa_select  # five columns: more than sqlmodel's select types
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -21,7 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from cases import signals
 from cases.audit import canonical
 from cases.store.db import core
-from cases.store.models import OutboxRow, OutboxState, table_of
+from cases.store.models import ConductCase, OutboxRow, OutboxState, table_of
 
 WRITTEN = "outbox.written"  # signal: the set of topics a committed transaction wrote
 OUTBOX: Table = table_of(OutboxRow)  # Core, for executemany
@@ -212,3 +213,28 @@ def claim_stage_runs(
         (Claimed(r.id, r.key, r.topic, r.case_id, json.loads(r.payload), r.attempts) for r in rows),
         key=lambda c: c.id,
     )
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """Where a case stands, for its parent run in Prefect (read when its rows dispatch)."""
+
+    case_id: int
+    reference: str
+    stage: str
+    overdue: bool
+    escalation: str | None
+
+
+def case_statuses(session: Session, case_ids: set[int]) -> dict[int, CaseStatus]:
+    """The current status of each of ``case_ids``, by id."""
+    rows = session.execute(
+        sa_select(
+            col(ConductCase.id),
+            col(ConductCase.reference),
+            col(ConductCase.stage),
+            col(ConductCase.overdue),
+            col(ConductCase.escalation),
+        ).where(col(ConductCase.id).in_(case_ids))
+    ).all()
+    return {row[0]: CaseStatus(*row) for row in rows if row[0] is not None}

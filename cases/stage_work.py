@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from cases.audit import append_event, case_chain
 from cases.notices import prepare_deliveries
 from cases.procedure.clock import local_text, utcnow
+from cases.procedure.labels import event_label, stage_label
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
@@ -91,9 +92,9 @@ def build_case_file(*, uow: UnitOfWork, case_id: int, directory: Path) -> tuple[
         return path, digest
 
 
-def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> tuple[str, str]:
-    """The case's reference and its timeline for the Prefect artifact (actions and times
-    only, no people)."""
+def timeline_markdown(*, uow: UnitOfWork, policy: Policy, case_id: int) -> tuple[str, str]:
+    """The case's reference and its timeline for the Prefect artifact, in zh-CN with en
+    beside it (actions and times only, no people)."""
     with uow:
         case = _case(uow, case_id)
         events = uow.session.exec(
@@ -104,12 +105,19 @@ def timeline_markdown(*, uow: UnitOfWork, case_id: int) -> tuple[str, str]:
             )
             .order_by(col(AuditEvent.seq))
         ).all()
-    rows = "\n".join(f"| {seq} | {local_text(at)} | `{action}` |" for seq, at, action in events)
+    rows = "\n".join(
+        f"| {seq} | {local_text(at)} | {event_label(action, 'zh-CN', policy)} "
+        f"| {event_label(action, 'en', policy)} |"
+        for seq, at, action in events
+    )
     due = local_text(case.due_at) if case.due_at else "—"
+    stage = f"{stage_label(case.stage, 'zh-CN')}（{stage_label(case.stage, 'en')}）"
+    overdue = "，已逾期（overdue）" if case.overdue else ""
     return case.reference, (
-        f"# {case.reference}\n\nStage **{case.stage}** (version {case.version}), due {due}"
-        f"{', overdue' if case.overdue else ''}\n\n| # | time (Asia/Shanghai) | event |\n"
-        f"|---|---|---|\n{rows}\n"
+        f"# {case.reference}\n\n阶段 Stage：**{stage}**，版本 version {case.version}，"
+        f"期限 due {due}{overdue}\n\n"
+        "| # | 时间 Time (Asia/Shanghai) | 事项 | Event |\n|---|---|---|---|\n"
+        f"{rows}\n"
     )
 
 

@@ -46,7 +46,7 @@ class Orchestrator:
         dispatch_seconds: float = 2.0,
         reconcile_seconds: float = 30.0,
     ) -> None:
-        self.db = db
+        self.db, self.policy = db, policy
         use(FlowContext(db=db, policy=policy, case_files=data_dir / "case-files"))
         self.api_url = api_url
         self.runner_threads, self.namespace = runner_threads, namespace
@@ -78,20 +78,21 @@ class Orchestrator:
 
     def _run(self) -> None:
         # Imported here: Prefect reads its settings (set by `qingfeng runner`) when first used.
-        from flows.orchestration import Reconciler, StageDispatcher, deploy
+        from flows.dispatch import StageDispatcher, deploy
+        from flows.reconcile import Reconciler
         from flows.runner import InProcessRunner
 
         while not wait_for_api(self.api_url, timeout=5):
             if self._stop.is_set():
                 return
             self.status = OrchestrationState.WAITING
-        deployment_id = deploy()
-        runner = InProcessRunner(deployment_id, threads=self.runner_threads)
+        deployments = deploy()
+        runner = InProcessRunner(deployments.stage, threads=self.runner_threads)
         runner.start()
         self._runner = runner
         dispatcher, reconciler = (
-            StageDispatcher(self.db, deployment_id, namespace=self.namespace),
-            Reconciler(self.db, claimant=str(deployment_id)),
+            StageDispatcher(self.db, deployments, self.policy, namespace=self.namespace),
+            Reconciler(self.db, claimant=str(deployments.stage)),
         )
         self.status = OrchestrationState.READY
         log.info("orchestration ready", prefect=self.api_url)

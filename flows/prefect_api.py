@@ -12,9 +12,9 @@ CLIENT_SETTINGS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",  # never a hidden server of its own
     "PREFECT_LOGGING_LEVEL": "WARNING",
-    # Stage runs' own log lines ("Beginning flow run…") cost an API call each and say
-    # nothing the run's states and the case artifact do not; warnings still show locally.
-    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    # Prefect's per-run lines ("Beginning flow run…") stay below that level; each stage
+    # run sends its one line of what it did (flows/stage.py ``say``), batched by Prefect.
+    "PREFECT_LOGGING_TO_API_ENABLED": "true",
 }
 
 

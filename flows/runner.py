@@ -117,23 +117,9 @@ class InProcessRunner:
 
     def _execute(self, run: FlowRun) -> None:
         try:
-            run_flow(
-                case_stage, flow_run=_unwatched(run), parameters=run.parameters, return_type="state"
-            )
+            run_flow(case_stage, flow_run=run, parameters=run.parameters, return_type="state")
         except Exception:
             log.exception("stage run failed to execute", flow_run=str(run.id))
         finally:
             self._busy.release()
             self._wake.set()  # a thread is free: claim the next run now, not at the next poll
-
-
-def _unwatched(run: FlowRun) -> FlowRun:
-    """The run as the engine should start it: without a suspension watch.
-
-    For a deployment's run the engine opens a watch for suspension requests: a thread with
-    its own event loop, API client and event subscription, per run, costing about as much
-    CPU as the run's own work. Stage runs never suspend, so the engine is handed the run
-    without its deployment; it reads the run back from the API straight after, so the run
-    itself, its context and the UI keep the deployment.
-    """
-    return run.model_copy(update={"deployment_id": None})

@@ -10,12 +10,14 @@ time. Retries are for I/O (database, Prefect API) only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import Task, flow, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.logging.loggers import PrefectLogAdapter
 
 from cases import stage_work
 from cases.outbox import stage_flow_key
@@ -61,8 +63,9 @@ def build_case_file(case_id: int) -> str:
 
 @io_task("publish-timeline")
 def publish_timeline(case_id: int) -> str:
+    context = current()
     reference, markdown = stage_work.timeline_markdown(
-        uow=UnitOfWork(current().db), case_id=case_id
+        uow=UnitOfWork(context.db), policy=context.policy, case_id=case_id
     )
     create_markdown_artifact(
         key=artifact_key(reference), markdown=markdown, description=f"Timeline of {reference}"
@@ -91,4 +94,24 @@ def case_stage(case_id: int, stage: str, action_id: int) -> dict[str, Any]:
         key=stage_flow_key(case_id, stage, action_id),
         flow_run_id=flow_run.get_id(),
     )
+    say(f"{flow_run.get_name()}: " + ", ".join(_said(done)))
     return done
+
+
+def _said(done: dict[str, Any]) -> list[str]:
+    said = [f"{done['notifications']} notice(s) prepared"]
+    if "case_file_sha256" in done:
+        said.append(f"case file built (sha256 {done['case_file_sha256'][:12]}…)")
+    return [*said, "timeline published"]
+
+
+# Prefect's own lines ("Beginning flow run…") stay below PREFECT_LOGGING_LEVEL; this
+# logger, under the one whose handler sends to the API, says what each run did.
+_LINE = logging.getLogger("prefect.flow_runs.qingfeng")
+_LINE.setLevel(logging.INFO)
+
+
+def say(line: str) -> None:
+    """One line in the current run's log (in the Prefect UI)."""
+    adapter = get_run_logger()
+    PrefectLogAdapter(_LINE, getattr(adapter, "extra", {})).info(line)

@@ -12,7 +12,7 @@ from cases.procedure.clock import utcnow
 from cases.procedure.vocabulary import Stage
 from cases.service import apply_action, file_report, read_case
 from cases.store.db import UnitOfWork
-from cases.store.models import Person
+from cases.store.models import ConductCase, Person
 from cases.views import CaseDetail, CaseState
 
 _numbers = count(1)
@@ -103,11 +103,13 @@ def carry_to(
     *,
     now: datetime | None = None,
 ) -> None:
-    """Carry a case in intake to ``stage``: along PATH to its first arrival there, then
-    an appeal (appeal review) or the end of the appeal window (closed)."""
+    """Carry a case from where it stands to ``stage``: along PATH to its first arrival
+    there, then an appeal (appeal review) or the end of the appeal window (closed)."""
     if stage is Stage.INTAKE:
         return
-    for handle, command, reached in PATH:
+    at = _stage_of(state, reference)
+    ahead = PATH if at is Stage.INTAKE else PATH[[r for _, _, r in PATH].index(at) + 1 :]
+    for handle, command, reached in ahead:
         act(state, people, reference, handle, command, now=now)
         if reached is stage:
             return
@@ -124,6 +126,14 @@ def carry_to(
     elif stage is Stage.CLOSED:
         later = (now or utcnow()) + timedelta(days=40)
         act(state, people, reference, "sec.li", c.Close(), now=later)
+
+
+def _stage_of(state: AppState, reference: str) -> Stage:
+    from sqlmodel import select
+
+    with UnitOfWork(state.db, write=False) as uow:
+        case = uow.session.exec(select(ConductCase).where(ConductCase.reference == reference))
+        return Stage(case.one().stage)
 
 
 def _subject_handle(state: AppState, reference: str) -> str:

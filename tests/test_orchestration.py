@@ -25,7 +25,10 @@ from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterKey,
     FlowRunFilter,
+    FlowRunFilterParentTaskRunId,
     FlowRunFilterTags,
+    LogFilter,
+    LogFilterFlowRunId,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -36,22 +39,25 @@ from sqlmodel import col, func, select
 
 from api.http.deps import AppState
 from cases import stage_work
+from cases.firing import fire_due_steps
 from cases.outbox import DELIVERY, STAGE_FLOW
 from cases.procedure.clock import utcnow
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
 from cases.store.models import AuditEvent, ConductCase, OutboxRow, Person
 from flows.context import FlowContext, use
-from flows.orchestration import Reconciler, StageDispatcher, backlog, deploy, stuck_in_prefect
+from flows.dispatch import Deployments, StageDispatcher, deploy
+from flows.reconcile import Reconciler, backlog, stuck_in_prefect
 from flows.runner import InProcessRunner
 from flows.stage import artifact_key
 from tests.helpers import carry_to, file
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def deployment() -> Iterator[UUID]:
+def deployments() -> Iterator[Deployments]:
     with prefect_test_harness(server_startup_timeout=300):  # a backstop
         url = PREFECT_API_URL.value()
         before = os.environ.get("PREFECT_API_URL")
@@ -66,24 +72,26 @@ def deployment() -> Iterator[UUID]:
 
 
 @pytest.fixture
-def flows_on(state: AppState, tmp_path: object, deployment: UUID) -> AppState:
+def flows_on(state: AppState, tmp_path: object, deployments: Deployments) -> AppState:
     from pathlib import Path
 
     use(FlowContext(db=state.db, policy=state.policy, case_files=Path(str(tmp_path)) / "files"))
     return state
 
 
-def dispatcher_for(state: AppState, deployment: UUID) -> StageDispatcher:
+def dispatcher_for(state: AppState, deployments: Deployments) -> StageDispatcher:
     # Each test has its own database (case ids start at 1 again) but the Prefect server
     # is shared: a namespace per database keeps their idempotency keys apart.
-    return StageDispatcher(state.db, deployment, namespace=f"{state.settings.data_dir}:")
+    return StageDispatcher(
+        state.db, deployments, state.policy, namespace=f"{state.settings.data_dir}:"
+    )
 
 
-def orchestrate(state: AppState, deployment: UUID, *, timeout: float = 600) -> None:
+def orchestrate(state: AppState, deployments: Deployments, *, timeout: float = 600) -> None:
     """Dispatch and run until every stage run of the database is done (``timeout``: a
     backstop)."""
-    dispatcher = dispatcher_for(state, deployment)
-    runner = InProcessRunner(deployment, threads=2, poll_seconds=0.2)
+    dispatcher = dispatcher_for(state, deployments)
+    runner = InProcessRunner(deployments.stage, threads=2, poll_seconds=0.2)
     runner.start()
     try:
         deadline = time.monotonic() + timeout
@@ -105,14 +113,48 @@ def make_due_now(state: AppState) -> None:
         uow.commit()
 
 
-def runs_of(state: AppState, reference: str) -> list[FlowRun]:
-    """The runs tagged with the case (of this test's database: references repeat across)."""
+def tagged(state: AppState, reference: str, *, top_level: bool = False) -> list[FlowRun]:
+    """The runs tagged with the case (of this test's database: references repeat across);
+    ``top_level``: only those that are not subflows (the UI's "Hide subflows")."""
+    parentless = FlowRunFilterParentTaskRunId(is_null_=True) if top_level else None
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"case:{reference}"]))
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[f"case:{reference}"]),
+                parent_task_run_id=parentless,
+            )
         )
-    ours = dispatcher_for(state, UUID(int=0)).namespace
+    ours = f"{state.settings.data_dir}:"
     return [r for r in runs if (r.idempotency_key or "").startswith(ours)]
+
+
+def runs_of(state: AppState, reference: str) -> list[FlowRun]:
+    """The case's stage runs."""
+    return [r for r in tagged(state, reference) if r.name != reference]
+
+
+def case_run(state: AppState, reference: str) -> FlowRun:
+    """The case's own run (`conduct-case`), the only one that is not a subflow."""
+    [run] = tagged(state, reference, top_level=True)
+    assert run.name == reference and f"case:{reference}" in run.tags
+    return run
+
+
+def our_lines(run: FlowRun) -> list[str]:
+    """What our stage flow logged for ``run`` (not Prefect's own lines)."""
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    return [log.message for log in logs if log.name == "prefect.flow_runs.qingfeng"]
+
+
+def nested_under(parent: FlowRun, runs: list[FlowRun]) -> bool:
+    """Whether every run is a subflow of ``parent`` (through a task run in it)."""
+    with get_client(sync_client=True) as client:
+        return all(
+            run.parent_task_run_id is not None
+            and client.read_task_run(run.parent_task_run_id).flow_run_id == parent.id
+            for run in runs
+        )
 
 
 def stage_rows(state: AppState, reference: str) -> list[OutboxRow]:
@@ -126,11 +168,11 @@ def stage_rows(state: AppState, reference: str) -> list[OutboxRow]:
         )
 
 
-def filed_and_dispatched(state: AppState, deployment: UUID) -> tuple[str, OutboxRow, UUID]:
+def filed_and_dispatched(state: AppState, deployments: Deployments) -> tuple[str, OutboxRow, UUID]:
     """A new report whose intake run the dispatcher has created (not yet run): its
     reference, its stage_flow row and the run's id."""
     ref = file(state)
-    dispatcher_for(state, deployment).tick()
+    dispatcher_for(state, deployments).tick()
     [row] = stage_rows(state, ref)
     return ref, row, UUID(row.external_id or "")
 
@@ -141,13 +183,13 @@ def count(state: AppState, *where: object) -> int:
 
 
 def test_a_lifecycle_is_one_completed_run_per_transition(
-    flows_on: AppState, people: dict[str, Person], deployment: UUID
+    flows_on: AppState, people: dict[str, Person], deployments: Deployments
 ) -> None:
     state = flows_on
     ref = file(state)
     carry_to(state, people, ref, Stage.CLOSED)  # its close is done 40 days ahead: come back
     make_due_now(state)
-    orchestrate(state, deployment)
+    orchestrate(state, deployments)
 
     rows = stage_rows(state, ref)
     runs = runs_of(state, ref)
@@ -182,15 +224,64 @@ def test_a_lifecycle_is_one_completed_run_per_transition(
             update(OutboxRow).where(col(OutboxRow.id) == rows[0].id).values(state="pending")
         )
         uow.commit()
-    orchestrate(state, deployment)
+    orchestrate(state, deployments)
     assert len(runs_of(state, ref)) == len(rows)
 
 
-def test_a_runner_killed_mid_run_is_recovered_without_doubling(
-    flows_on: AppState, people: dict[str, Person], deployment: UUID
+def test_a_case_is_one_run_in_prefect_whose_state_follows_the_case(
+    flows_on: AppState, people: dict[str, Person], deployments: Deployments
 ) -> None:
     state = flows_on
-    ref, row, run_id = filed_and_dispatched(state, deployment)
+    ref = file(state)
+    orchestrate(state, deployments)
+    parent = case_run(state, ref)
+    assert parent.state_type is StateType.RUNNING and parent.state_name == "Intake"
+    assert parent.deployment_id == deployments.case
+
+    carry_to(state, people, ref, Stage.INVESTIGATION)
+    orchestrate(state, deployments)
+    assert case_run(state, ref).state_name == "Investigation"
+
+    # The ladder fires: overdue at the due time, escalated two working days on.
+    with UnitOfWork(state.db, write=False) as uow:
+        due = uow.session.exec(select(ConductCase.due_at).where(ConductCase.reference == ref)).one()
+    assert due is not None
+    fire_due_steps(uow=UnitOfWork(state.db), policy=state.policy, now=due + timedelta(minutes=1))
+    make_due_now(state)  # fired "later": their rows are due then
+    orchestrate(state, deployments)
+    overdue = case_run(state, ref)
+    assert overdue.state_type is StateType.RUNNING and overdue.state_name == "Overdue"
+    assert overdue.id == parent.id  # the same run, in a new state
+    fire_due_steps(uow=UnitOfWork(state.db), policy=state.policy, now=due + timedelta(days=30))
+    make_due_now(state)
+    orchestrate(state, deployments)
+    assert case_run(state, ref).state_name == "Escalated"
+
+    carry_to(state, people, ref, Stage.CLOSED)
+    make_due_now(state)
+    orchestrate(state, deployments)
+    closed = case_run(state, ref)
+    assert closed.id == parent.id and closed.state_type is StateType.COMPLETED
+
+    # Every stage run and fired step is a subflow of it, each named for what it is.
+    children = runs_of(state, ref)
+    assert len(children) == len(stage_rows(state, ref)) and nested_under(parent, children)
+    names = {run.name for run in children}
+    for step in ("overdue", "escalation_1", "escalation_2"):  # the late reminder is skipped
+        assert f"{ref} · investigation · {step}" in names
+    assert {f"{ref} · intake", f"{ref} · investigation", f"{ref} · closed"} <= names
+    # Each run says in its log, once, what it did (sent in batches: wait for it).
+    first = children[0]
+    assert wait_for(lambda: len(our_lines(first)) > 0, 60)
+    [line] = our_lines(first)
+    assert line.startswith(f"{first.name}: ") and line.endswith("timeline published")
+
+
+def test_a_runner_killed_mid_run_is_recovered_without_doubling(
+    flows_on: AppState, people: dict[str, Person], deployments: Deployments
+) -> None:
+    state = flows_on
+    ref, row, run_id = filed_and_dispatched(state, deployments)
     # A runner claims the run, does part of its work, and dies before finishing.
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run_id, Pending())
@@ -208,10 +299,11 @@ def test_a_runner_killed_mid_run_is_recovered_without_doubling(
     reconciler = Reconciler(state.db)  # stuck after 5 minutes
     assert reconciler.tick() == 0  # too early to call it stuck
     assert reconciler.tick(now=utcnow() + timedelta(minutes=10)) == 1  # scheduled again
-    orchestrate(state, deployment)
+    orchestrate(state, deployments)
 
     [run] = runs_of(state, ref)
     assert run.id == run_id and run.state_type is StateType.COMPLETED
+    assert nested_under(case_run(state, ref), [run])  # still the case's one run, and its child
     deliveries = count(state, OutboxRow.topic == DELIVERY, OutboxRow.case_id == payload["case_id"])
     assert deliveries == half_done  # nothing sent twice
     assert reconciler.tick(now=utcnow() + timedelta(minutes=20)) == 0
@@ -245,7 +337,7 @@ def test_prefect_down_reports_still_accepted_then_all_orchestrated(
     flows_on: AppState,
     client: TestClient,
     tokens: dict[str, str],
-    deployment: UUID,
+    deployments: Deployments,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     state = flows_on
@@ -267,7 +359,7 @@ def test_prefect_down_reports_still_accepted_then_all_orchestrated(
     assert connections == []  # nobody waited on Prefect: filing never asked it anything
     dead = "http://127.0.0.1:9/api"  # nothing listens there
     with temporary_settings(updates={PREFECT_API_URL: dead}):
-        assert dispatcher_for(state, deployment).tick() == 0  # Prefect away: rows wait
+        assert dispatcher_for(state, deployments).tick() == 0  # Prefect away: rows wait
     left = backlog(state.db)
     assert left.pending >= 20 and left.started == 0
     with UnitOfWork(state.db, write=False) as uow:
@@ -284,19 +376,21 @@ def test_prefect_down_reports_still_accepted_then_all_orchestrated(
     assert {w.attempts for w in waiting[1:]} == {0}
 
     make_due_now(state)  # Prefect is back; the backoff has passed
-    orchestrate(state, deployment)
-    for ref in refs:
+    orchestrate(state, deployments)
+    for ref in refs:  # each case's run was created once Prefect was back, its run under it
         [run] = runs_of(state, ref)
         assert run.state_type is StateType.COMPLETED
+        parent = case_run(state, ref)
+        assert parent.state_name == "Intake" and nested_under(parent, [run])
 
 
 def test_a_run_that_died_after_its_work_is_settled_and_reported(
-    flows_on: AppState, people: dict[str, Person], deployment: UUID
+    flows_on: AppState, people: dict[str, Person], deployments: Deployments
 ) -> None:
     from prefect.settings import PREFECT_API_URL
 
     state = flows_on
-    ref, row, run_id = filed_and_dispatched(state, deployment)
+    ref, row, run_id = filed_and_dispatched(state, deployments)
     # A runner runs it to its last task (which marks the row done) and dies before the
     # engine reports Completed: Prefect shows it Running for good.
     with get_client(sync_client=True) as client:

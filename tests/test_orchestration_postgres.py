@@ -7,7 +7,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
@@ -19,10 +18,18 @@ from api.stack.prefect_server import PrefectServer
 from cases.procedure.clock import utcnow
 from cases.procedure.vocabulary import Stage
 from cases.store.models import OutboxState, Person
-from flows.orchestration import Reconciler, StageDispatcher, deploy
+from flows.dispatch import Deployments, StageDispatcher, deploy
+from flows.reconcile import Reconciler
 from tests import postgres
 from tests.helpers import carry_to, file
-from tests.test_orchestration import make_due_now, orchestrate, runs_of, stage_rows
+from tests.test_orchestration import (
+    case_run,
+    make_due_now,
+    nested_under,
+    orchestrate,
+    runs_of,
+    stage_rows,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,17 +56,20 @@ def test_lifecycle_with_app_and_prefect_on_postgres(
             Path(str(tmp_path)) / "prefect" / "server.log"
         ).read_text()[-2000:]
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            deployment = deploy()
+            deployments = deploy()
             use(FlowContext(db=state.db, policy=state.policy, case_files=Path(str(tmp_path))))
             ref = file(state)
             carry_to(state, people, ref, Stage.CLOSED)
             make_due_now(state)
-            orchestrate(state, deployment)
+            orchestrate(state, deployments)
             runs = runs_of(state, ref)
             rows = stage_rows(state, ref)
         assert len(runs) == len(rows) == 6
         assert {r.state_type for r in runs} == {StateType.COMPLETED}
         assert {r.state for r in rows} == {"done"}
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            parent = case_run(state, ref)
+            assert parent.state_type is StateType.COMPLETED and nested_under(parent, runs)
     finally:
         server.stop()
 
@@ -85,20 +95,24 @@ def test_two_instances_with_their_own_prefect_dispatch_each_transition_once(
         for server in servers:
             with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
                 deployments.append(deploy())
-        assert deployments[0] != deployments[1]
+        assert deployments[0].stage != deployments[1].stage
         together = threading.Barrier(len(servers))
 
-        def instance(server: PrefectServer, deployment: UUID) -> None:
+        def instance(server: PrefectServer, deployments: Deployments) -> None:
             # The namespace keeps runs of one key apart, as two servers do anyway.
             dispatcher = StageDispatcher(
-                state.db, deployment, batch=4, namespace=f"{state.settings.data_dir}:"
+                state.db,
+                deployments,
+                state.policy,
+                batch=4,
+                namespace=f"{state.settings.data_dir}:",
             )
             with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
                 together.wait()
                 while dispatcher.tick():
                     pass
                 later = utcnow() + timedelta(minutes=10)
-                Reconciler(state.db, claimant=str(deployment)).tick(now=later)
+                Reconciler(state.db, claimant=str(deployments.stage)).tick(now=later)
                 dispatcher.tick()
 
         with ThreadPoolExecutor(len(servers)) as pool:
@@ -110,12 +124,13 @@ def test_two_instances_with_their_own_prefect_dispatch_each_transition_once(
         runs = []
         for server in servers:
             with SyncPrefectClient(server.api_url) as client:
-                runs.extend(client.read_flow_runs())
+                runs.extend(client.read_flow_runs(deployment_filter=None))
+        runs = [run for run in runs if run.name not in refs]  # the cases' own runs aside
         rows = [row for ref in refs for row in stage_rows(state, ref)]
         assert len(rows) == len(refs)
         assert sorted(str(run.id) for run in runs) == sorted(r.external_id or "" for r in rows)
         assert {r.state for r in rows} == {OutboxState.STARTED}
-        by = {str(d) for d in deployments}
+        by = {str(d.stage) for d in deployments}
         assert {r.claimed_by for r in rows} <= by
     finally:
         for server in servers:

@@ -22,7 +22,7 @@ out = Console()
 
 def status() -> None:
     """Backlog of stage runs (Prefect), outbox and deadline steps; Prefect reachability."""
-    from flows.orchestration import backlog, stuck_in_prefect
+    from flows.reconcile import backlog, stuck_in_prefect
 
     settings = get_settings()
     db = Database(settings.effective_database_url, pool_size=2)

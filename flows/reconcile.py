@@ -1,21 +1,16 @@
-"""From outbox rows to Prefect runs, and back when a run went missing or failed.
+"""Repairs what a crash or an outage left between our database and Prefect.
 
-The transition's transaction wrote a `stage_flow` outbox row; the dispatcher turns it into
-a flow run of `case-stage` (created from the deployment, never waited on; idempotency key
-``<case>:<stage>:<action>``) and never blocks the API: with Prefect away, rows wait and
-are retried with backoff. The run's last task marks the row done. The reconciler looks at
-rows started a while ago whose run is missing, failed, crashed or stuck, and starts them
-again (a failed run is scheduled again, so one transition keeps one run), and settles
-runs left Running in Prefect whose row is done (the run died between its last task and
-its final state). Each row is claimed by the deployment (so the Prefect server) that
-dispatches it: two instances over one database never both run a transition.
+Looks at stage_flow rows started a while ago whose run is missing, failed, crashed or
+stuck, and starts them again (a failed run is scheduled again, so one transition keeps
+one run); settles runs left Running in Prefect whose row is done (the run died between
+its last task and its final state). Each instance reconciles the rows its own
+deployment dispatched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 from uuid import UUID
 
 import structlog
@@ -31,144 +26,20 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.deployments.runner import RunnerDeployment
 from prefect.states import Completed, Scheduled
-from sqlalchemy import func, true, update
+from sqlalchemy import func, true
 from sqlmodel import col, select
 
-from cases.outbox import STAGE_FLOW, Backoff, Claimed, claim_stage_runs
+from cases.outbox import STAGE_FLOW
 from cases.procedure.clock import utcnow
 from cases.store.db import Database, UnitOfWork
 from cases.store.models import OutboxRow, OutboxState
-from flows.stage import DEPLOYMENT, case_stage, run_key
+from flows.dispatch import update_row
+from flows.stage import case_stage
 
 log = structlog.get_logger("qingfeng.orchestration")
 MAX_ATTEMPTS = 8
 RESTART = {StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
-
-
-def deploy() -> UUID:
-    """Register (or update) the `case-stage` deployment; runs are executed by our runners."""
-    # Prefect's sync/async dual functions are typed as either; called here from sync code.
-    deployment = cast(RunnerDeployment, case_stage.to_deployment(name=DEPLOYMENT))
-    return cast(UUID, deployment.apply())
-
-
-def update_row(db: Database, row: OutboxRow, **values: object) -> None:
-    """Change one outbox row in its own short transaction."""
-    with UnitOfWork(db) as uow:
-        uow.session.execute(update(OutboxRow).where(col(OutboxRow.id) == row.id).values(**values))
-        uow.commit()
-
-
-BACKOFF = Backoff(first_delay=1.0, max_delay=64.0)  # Prefect away: try again soon
-LEASE = timedelta(minutes=2)  # a dispatcher creates a run in well under this
-
-
-class StageDispatcher:
-    """Starts a flow run for each pending `stage_flow` outbox row it claims.
-
-    Rows are claimed for ``deployment_id`` (``claimed_by``) before their run is created:
-    two instances over one database, each with its own Prefect server, never both create
-    a row's run, and each reconciles only the rows it dispatched (see
-    cases.outbox.claim_stage_runs). Runners sharing one Prefect server share its
-    deployment, so they share the claim, and Prefect's idempotency keys keep them apart.
-    """
-
-    def __init__(
-        self, db: Database, deployment_id: UUID, *, batch: int = 50, namespace: str = ""
-    ) -> None:
-        # ``namespace`` keeps two installations sharing one Prefect server (staging and
-        # production, or test databases) from meeting each other's idempotency keys.
-        self.db, self.deployment_id, self.batch = db, deployment_id, batch
-        self.namespace, self.claimant = namespace, str(deployment_id)
-
-    def tick(self) -> int:
-        """Start runs for due rows until none is left or Prefect is away; returns how many."""
-        # One client per tick, creating runs straight from the deployment: this is what
-        # run_deployment(..., timeout=0) does, less a client and a deployment read per run.
-        with get_client(sync_client=True) as client:
-            return self._start_due(client)
-
-    def _start_due(self, client: SyncPrefectClient) -> int:
-        started = 0
-        while True:
-            rows = self._claim()
-            for index, row in enumerate(rows):
-                try:
-                    run = self._create(client, row.payload)
-                except Exception as exc:  # Prefect away: keep the rows, try later
-                    self._postpone(rows[index:], exc)
-                    return started
-                completed = run.state_type is StateType.COMPLETED  # the key's run did it
-                state = OutboxState.DONE if completed else OutboxState.STARTED
-                self._started(row.id, str(run.id), state)
-                started += not completed
-            if len(rows) < self.batch:
-                return started
-
-    def _create(self, client: SyncPrefectClient, payload: dict[str, Any]) -> FlowRun:
-        return client.create_flow_run_from_deployment(
-            self.deployment_id,
-            parameters={
-                "case_id": payload["case_id"],
-                "stage": payload["stage"],
-                "action_id": payload["event_seq"],
-            },
-            idempotency_key=self.namespace
-            + run_key(payload["case_id"], payload["stage"], payload["event_seq"]),
-            name=f"{payload['reference']} · {payload['stage']}",
-            tags=[f"case:{payload['reference']}", f"stage:{payload['stage']}"],
-        )
-
-    def _claim(self) -> list[Claimed]:
-        now = utcnow()
-        with UnitOfWork(self.db) as uow:
-            rows = claim_stage_runs(
-                uow.session,
-                claimant=self.claimant,
-                now=now,
-                lease_until=now + LEASE,
-                batch=self.batch,
-                sqlite=self.db.is_sqlite,
-            )
-            uow.commit()
-        return rows
-
-    def _started(self, row_id: int, flow_run_id: str, state: OutboxState) -> None:
-        # Only while still ours and sending: a fast run may have marked it done already.
-        with UnitOfWork(self.db) as uow:
-            uow.session.execute(
-                update(OutboxRow)
-                .where(
-                    col(OutboxRow.id) == row_id,
-                    col(OutboxRow.state) == OutboxState.SENDING,
-                    col(OutboxRow.claimed_by) == self.claimant,
-                )
-                .values(state=state, external_id=flow_run_id, sent_at=utcnow())
-            )
-            uow.commit()
-
-    def _postpone(self, rows: list[Claimed], exc: Exception) -> None:
-        """The row that failed waits with backoff; the rest, not tried, are due again now.
-        All are released: any instance may take them next time."""
-        log.warning("Prefect unreachable; stage runs wait", error=type(exc).__name__)
-        failed, now = rows[0], utcnow()
-        with UnitOfWork(self.db) as uow:
-            for row in rows:
-                values: dict[str, object] = {"available_at": now}
-                if row is failed:
-                    values = {
-                        "attempts": row.attempts + 1,
-                        "available_at": now + BACKOFF.delay(row.attempts + 1),
-                        "last_error": f"{type(exc).__name__}: {exc}"[:500],
-                    }
-                uow.session.execute(
-                    update(OutboxRow)
-                    .where(col(OutboxRow.id) == row.id, col(OutboxRow.claimed_by) == self.claimant)
-                    .values(state=OutboxState.PENDING, claimed_by=None, **values)
-                )
-            uow.commit()
 
 
 @dataclass
