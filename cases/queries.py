@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import TypeVar
 
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from cases.deadlines.calendar import add_working_days, end_of
 from cases.people.access import scope_condition
@@ -72,6 +74,24 @@ def list_cases(
     )
     if cursor:
         query = query.where(col(ConductCase.id) < decode_cursor(cursor))
+    query = _filtered(query, filters)
+    with uow:
+        if filters.unit:
+            unit = unit_by_code(uow.session, filters.unit)
+            query = query.where(col(Unit.path).startswith(unit.path))
+        rows = uow.session.exec(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [summary_of(case, code) for case, code in rows]
+    last_id = rows[-1][0].id if rows and more else None
+    return Page(items, encode_cursor(last_id) if last_id is not None else None)
+
+
+_Query = TypeVar("_Query", bound=Select)
+
+
+def _filtered(query: _Query, filters: CaseFilter) -> _Query:
+    """``query`` narrowed by every filter that needs no lookup (all but the unit)."""
     if filters.stage:
         query = query.where(ConductCase.stage == filters.stage)
     if filters.category:
@@ -87,26 +107,19 @@ def list_cases(
     if filters.due_within is not None:
         horizon = end_of(add_working_days(local_date(utcnow()), filters.due_within), time.max)
         query = query.where(col(ConductCase.due_at) <= horizon, ConductCase.stage != "closed")
-    with uow:
-        session = uow.session
-        if filters.unit:
-            unit = unit_by_code(session, filters.unit)
-            query = query.where(col(Unit.path).startswith(unit.path))
-        if filters.assignee:
-            query = query.where(
-                col(ConductCase.id).in_(
-                    select(CaseParty.case_id)
-                    .join(Person, col(Person.id) == CaseParty.person_id)
-                    .where(
-                        Person.handle == filters.assignee,
-                        col(CaseParty.active),
-                        col(CaseParty.capacity).notin_(PARTIES),
-                    )
-                )
-            )
-        rows = session.exec(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [summary_of(case, code) for case, code in rows]
-    last_id = rows[-1][0].id if rows and more else None
-    return Page(items, encode_cursor(last_id) if last_id is not None else None)
+    if filters.assignee:
+        query = query.where(col(ConductCase.id).in_(_assigned_to(filters.assignee)))
+    return query
+
+
+def _assigned_to(handle: str) -> SelectOfScalar[int]:
+    """The ids of the cases ``handle`` is actively assigned to (in a staff capacity)."""
+    return (
+        select(CaseParty.case_id)
+        .join(Person, col(Person.id) == CaseParty.person_id)
+        .where(
+            Person.handle == handle,
+            col(CaseParty.active),
+            col(CaseParty.capacity).notin_(PARTIES),
+        )
+    )

@@ -44,32 +44,45 @@ def record_event(
         at=now,
         data=data,
     )
-    common = {
+    _carry_on(
+        session,
+        case,
+        action=action,
+        seq=event.seq,
+        now=now,
+        stage_changed=stage_changed,
+        policy=policy,
+    )
+    return event.seq
+
+
+def _carry_on(
+    session: Session,
+    case: ConductCase,
+    *,
+    action: str,
+    seq: int,
+    now: datetime,
+    stage_changed: bool,
+    policy: Policy,
+) -> None:
+    """The outbox row for event ``seq``: the stage's flow run after a stage change, else a
+    notification when the event concerns people; nothing otherwise."""
+    assert case.id is not None
+    if stage_changed:
+        key, topic = stage_flow_key(case.id, case.stage, seq), STAGE_FLOW
+    elif notices_for(action, Stage(case.stage), policy):
+        key, topic = f"event:{case.id}:{seq}", NOTIFICATION
+    else:
+        return
+    payload = {
         "case_id": case.id,
         "reference": case.reference,
         "stage": case.stage,
         "event": action,
-        "event_seq": event.seq,
+        "event_seq": seq,
     }
-    if stage_changed:
-        enqueue(
-            session,
-            key=stage_flow_key(case.id, case.stage, event.seq),
-            topic=STAGE_FLOW,
-            payload=common,
-            now=now,
-            case_id=case.id,
-        )
-    elif notices_for(action, Stage(case.stage), policy):
-        enqueue(
-            session,
-            key=f"event:{case.id}:{event.seq}",
-            topic=NOTIFICATION,
-            payload=common,
-            now=now,
-            case_id=case.id,
-        )
-    return event.seq
+    enqueue(session, key=key, topic=topic, payload=payload, now=now, case_id=case.id)
 
 
 def enter_stage(session: Session, ctx: CaseContext, target: Stage) -> None:

@@ -170,102 +170,130 @@ def detail_of(
 ) -> CaseDetail:
     """The case file as staff member ``viewer`` may see it: the reporter is hidden when the
     report is anonymous; refusals are shown to oversight (secretary, admin) only."""
-    parties = session.exec(
+    parties = _parties(session, case)
+    events = _events(session, case, oversight=oversight)
+    people = _people(session, parties, events)
+    subject = session.get(Person, case.subject_id)
+    assert subject is not None
+    reveal_reporter = not case.anonymous and viewer.id != case.subject_id
+    hidden = {case.reporter_id} if not reveal_reporter and case.reporter_id else set()
+    return CaseDetail(
+        **state_of(case, unit.code, allowed=allowed).model_dump(),
+        summary=case.summary,
+        details=case.details,
+        allegations=case.allegations,
+        subject=subject.handle,
+        subject_name=subject.name,
+        reporter=_reporter(session, case, people) if reveal_reporter else None,
+        anonymous=case.anonymous,
+        decline_reason=case.decline_reason,
+        duplicate_of=case.duplicate_of,
+        statement_due_at=case.statement_due_at,
+        statement=case.statement_text,
+        findings_result=case.findings_result,
+        findings_summary=case.findings_summary,
+        recommended_disposition=case.recommended_disposition,
+        decided_at=case.decided_at,
+        parties=_party_views(parties, hidden),
+        evidence=_evidence(session, case),
+        interviews=_interviews(session, case),
+        timeline=_timeline(events, people, hidden),
+        deadlines=deadline_steps(session, case),
+        extensions=_extensions(session, case),
+    )
+
+
+def _parties(session: Session, case: ConductCase) -> list[tuple[CaseParty, Person]]:
+    """The case's parties with their people, in the order they joined."""
+    rows = session.exec(
         select(CaseParty, Person)
         .join(Person, col(Person.id) == CaseParty.person_id)
         .where(CaseParty.case_id == case.id)
         .order_by(col(CaseParty.id))
     ).all()
-    people = {p.id: p for _, p in parties}
-    subject = session.get(Person, case.subject_id)
-    assert subject is not None
-    reveal_reporter = not case.anonymous and viewer.id != case.subject_id
-    hidden = {case.reporter_id} if not reveal_reporter and case.reporter_id else set()
+    return list(rows)
+
+
+def _events(session: Session, case: ConductCase, *, oversight: bool) -> list[AuditEvent]:
+    """The case chain's events for the timeline: no reads; refusals for oversight only."""
     hidden_events = (READ_EVENT,) if oversight else HIDDEN_FROM_TIMELINE
-    events = session.exec(
+    rows = session.exec(
         select(AuditEvent)
         .where(
             AuditEvent.chain == case_chain(pk(case)), col(AuditEvent.action).notin_(hidden_events)
         )
         .order_by(col(AuditEvent.seq))
     ).all()
+    return list(rows)
+
+
+def _people(
+    session: Session, parties: list[tuple[CaseParty, Person]], events: list[AuditEvent]
+) -> dict[int | None, Person]:
+    """Everyone the case file names, by id: its parties and the events' actors."""
+    people: dict[int | None, Person] = {p.id: p for _, p in parties}
     actor_ids = {e.actor_id for e in events if e.actor_id} - set(people)
     people.update(
         {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(actor_ids)))}
     )
-    reporter: str | None = None
-    if reveal_reporter:
-        named = people.get(case.reporter_id) or (
-            session.get(Person, case.reporter_id) if case.reporter_id else None
-        )
-        reporter = named.name if named else case.reporter_name
-    return CaseDetail(
-        **summary_of(case, unit.code).model_dump(),
-        summary=case.summary,
-        details=case.details,
-        allegations=case.allegations,
-        triage=triage_of(case),
-        subject=subject.handle,
-        subject_name=subject.name,
-        reporter=reporter,
-        anonymous=case.anonymous,
-        decline_reason=case.decline_reason,
-        duplicate_of=case.duplicate_of,
-        statement_state=case.statement_state,
-        statement_due_at=case.statement_due_at,
-        statement=case.statement_text,
-        findings_result=case.findings_result,
-        findings_summary=case.findings_summary,
-        recommended_disposition=case.recommended_disposition,
-        returns_count=case.returns_count,
-        proposed_disposition=case.proposed_disposition,
-        advisor_signed=case.advisor_signed_by is not None,
-        cosigned=case.cosigned_by is not None,
-        decision=case.decision,
-        decided_at=case.decided_at,
-        appeal_window_ends_at=case.appeal_window_ends_at,
-        appeal_outcome=case.appeal_outcome,
-        closed_at=case.closed_at,
-        parties=[
-            PartyView(
-                person=p.handle,
-                name=p.name,
-                capacity=cp.capacity,
-                active=cp.active,
-                coi_override=cp.override_reason,
-            )
-            for cp, p in parties
-            if p.id not in hidden and cp.capacity != "reporter"
-        ],
-        evidence=[
-            {
-                "description": e.description,
-                "filename": e.filename,
-                "sha256": e.sha256,
-                "recorded_at": e.recorded_at,
-            }
-            for e in session.exec(select(Evidence).where(Evidence.case_id == case.id))
-        ],
-        interviews=[
-            {"interviewee": i.interviewee, "summary": i.summary, "held_on": i.held_on}
-            for i in session.exec(select(Interview).where(Interview.case_id == case.id))
-        ],
-        timeline=[
-            TimelineEntry(
-                seq=e.seq,
-                at=e.at,
-                action=e.action,
-                actor=None
-                if e.actor_id in hidden or e.actor_id is None
-                else people[e.actor_id].handle,
-                data=json.loads(e.data),
-            )
-            for e in events
-        ],
-        deadlines=deadline_steps(session, case),
-        extensions=_extensions(session, case),
-        allowed_actions=allowed,
+    return people
+
+
+def _reporter(session: Session, case: ConductCase, people: dict[int | None, Person]) -> str | None:
+    """The reporter's name: the person's, or the name given with the report."""
+    named = people.get(case.reporter_id) or (
+        session.get(Person, case.reporter_id) if case.reporter_id else None
     )
+    return named.name if named else case.reporter_name
+
+
+def _party_views(parties: list[tuple[CaseParty, Person]], hidden: set[int]) -> list[PartyView]:
+    return [
+        PartyView(
+            person=p.handle,
+            name=p.name,
+            capacity=cp.capacity,
+            active=cp.active,
+            coi_override=cp.override_reason,
+        )
+        for cp, p in parties
+        if p.id not in hidden and cp.capacity != "reporter"
+    ]
+
+
+def _evidence(session: Session, case: ConductCase) -> list[dict[str, Any]]:
+    return [
+        {
+            "description": e.description,
+            "filename": e.filename,
+            "sha256": e.sha256,
+            "recorded_at": e.recorded_at,
+        }
+        for e in session.exec(select(Evidence).where(Evidence.case_id == case.id))
+    ]
+
+
+def _interviews(session: Session, case: ConductCase) -> list[dict[str, Any]]:
+    return [
+        {"interviewee": i.interviewee, "summary": i.summary, "held_on": i.held_on}
+        for i in session.exec(select(Interview).where(Interview.case_id == case.id))
+    ]
+
+
+def _timeline(
+    events: list[AuditEvent], people: dict[int | None, Person], hidden: set[int]
+) -> list[TimelineEntry]:
+    """The events with their actors' handles; a hidden reporter acts as nobody."""
+    return [
+        TimelineEntry(
+            seq=e.seq,
+            at=e.at,
+            action=e.action,
+            actor=None if e.actor_id in hidden or e.actor_id is None else people[e.actor_id].handle,
+            data=json.loads(e.data),
+        )
+        for e in events
+    ]
 
 
 def deadline_steps(session: Session, case: ConductCase) -> list[DeadlineStep]:

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 import typer
-from rich.console import Console
 from sqlmodel import col, func, select
 
+from api.cli.common import out
 from api.stack.processes import serve_until_signalled
 from cases.outbox import STAGE_FLOW
 from cases.procedure.clock import utcnow
@@ -17,7 +19,17 @@ from cases.store.db import Database, UnitOfWork
 from cases.store.models import Deadline, OutboxRow, OutboxState, StepState
 from config.settings import get_settings
 
-out = Console()
+if TYPE_CHECKING:
+    from flows.reconcile import Backlog
+
+
+@dataclass(frozen=True)
+class _Owed:
+    """What the database says background work still owes."""
+
+    overdue_steps: int
+    waiting: dict[str, int]  # outbox topic (not stage runs) -> pending rows
+    dead_notifications: int
 
 
 def status() -> None:
@@ -27,13 +39,24 @@ def status() -> None:
     settings = get_settings()
     db = Database(settings.effective_database_url, pool_size=2)
     runs = backlog(db)
+    owed = _owed(db)
+    api = os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api"
+    reachable = _reachable(api)
+    stuck = stuck_in_prefect(db, api) if reachable else 0
+    db.dispose()
+    out.print(_status_text(api, reachable, runs, stuck, owed))
+    if runs.dead or stuck or (not reachable and runs.pending):
+        raise typer.Exit(1)  # something for an operator to look at
+
+
+def _owed(db: Database) -> _Owed:
     with UnitOfWork(db, write=False) as uow:
         overdue_steps = uow.session.exec(
             select(func.count()).where(
                 col(Deadline.state) == StepState.PENDING, col(Deadline.due_at) <= utcnow()
             )
         ).one()
-        other = dict(
+        waiting = dict(
             uow.session.exec(
                 select(OutboxRow.topic, func.count())
                 .where(OutboxRow.topic != STAGE_FLOW, OutboxRow.state == OutboxState.PENDING)
@@ -45,32 +68,34 @@ def status() -> None:
                 OutboxRow.topic != STAGE_FLOW, OutboxRow.state == OutboxState.DEAD
             )
         ).one()
-    api = os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api"
+    return _Owed(overdue_steps, waiting, dead_notifications)
+
+
+def _reachable(api: str) -> bool:
     try:
-        reachable = httpx.get(f"{api}/health", timeout=3).status_code == 200
+        return httpx.get(f"{api}/health", timeout=3).status_code == 200
     except httpx.HTTPError:
-        reachable = False
-    stuck = stuck_in_prefect(db, api) if reachable else 0
-    db.dispose()
+        return False
+
+
+def _status_text(api: str, reachable: bool, runs: Backlog, stuck: int, owed: _Owed) -> str:
     oldest = (
         f", oldest waiting since {runs.oldest_waiting:%Y-%m-%d %H:%M} UTC"
         if (runs.oldest_waiting)
         else ""
     )
-    out.print(
+    return (
         f"Prefect API {api}: {'reachable' if reachable else 'NOT reachable'}\n"
         f"orchestration: {'ready' if reachable else 'NOT ready (Prefect unreachable)'}\n"
         f"stage runs: {runs.pending} waiting to start, {runs.started} started, "
         f"{runs.done} done, {runs.dead} dead{oldest}\n"
         f"stage runs stuck in Prefect (done here, still running there): {stuck}\n"
-        f"deadline steps due and not yet fired: {overdue_steps}\n"
+        f"deadline steps due and not yet fired: {owed.overdue_steps}\n"
         "outbox waiting: "
-        + (", ".join(f"{topic} {n}" for topic, n in sorted(other.items())) or "nothing")
-        + f"\nnotifications dead: {dead_notifications}"
-        + (" (see `qingfeng outbox list --dead`)" if dead_notifications else "")
+        + (", ".join(f"{topic} {n}" for topic, n in sorted(owed.waiting.items())) or "nothing")
+        + f"\nnotifications dead: {owed.dead_notifications}"
+        + (" (see `qingfeng outbox list --dead`)" if owed.dead_notifications else "")
     )
-    if runs.dead or stuck or (not reachable and runs.pending):
-        raise typer.Exit(1)  # something for an operator to look at
 
 
 def runner() -> None:

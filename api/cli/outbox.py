@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from api.cli.common import out
 from cases.procedure.errors import DomainError
 from cases.store.db import Database, UnitOfWork
 from cases.store.models import OutboxState
@@ -15,7 +15,6 @@ from notifications import admin
 outbox_app = typer.Typer(
     help="Notification messages: list, dead letters, retry.", no_args_is_help=True
 )
-out = Console()
 
 
 def _db() -> Database:

@@ -11,7 +11,6 @@ from pydantic import Field, field_validator, model_validator
 from cases.procedure.strict import StrictModel
 from cases.procedure.vocabulary import STAFF_STAGES, Stage
 
-LANGUAGES = ("zh-CN", "en")
 # Who a ladder step may tell: staff. The reporter may be unreachable (anonymous) and the
 # subject is not shown internal deadlines, so neither is a ladder audience.
 LadderAudience = Literal["assignees", "triagers", "secretary", "advisor"]
