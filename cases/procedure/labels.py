@@ -4,9 +4,7 @@ step's words come from the policy (its ``label``), so they are not repeated here
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from cases.procedure.policy import Policy
+from cases.procedure.policy import Label, Policy
 from cases.procedure.vocabulary import Action, Stage
 
 LANGUAGES = ("zh-CN", "en")
@@ -14,58 +12,52 @@ DEADLINE_EVENT = "deadline."  # a fired ladder step's event: 'deadline.<step>'
 SKIPPED = ".skipped"  # ... fired after its stage's due time moved past it
 
 
-@dataclass(frozen=True)
-class Words:
-    """One thing said in both languages; en is lower case, as it reads mid-sentence."""
-
-    zh_cn: str
-    en: str
-
-    def text(self, language: str) -> str:
-        return self.en if language == "en" else self.zh_cn
+def _words(zh_cn: str, en: str) -> Label:
+    # en is lower case: it reads mid-sentence.
+    return Label.model_validate({"zh-CN": zh_cn, "en": en})
 
 
-STAGES: dict[Stage, Words] = {
-    Stage.INTAKE: Words("受理", "intake"),
-    Stage.INVESTIGATION: Words("调查", "investigation"),
-    Stage.VERIFICATION: Words("核实", "verification"),
-    Stage.DISPOSITION: Words("处理", "disposition"),
-    Stage.APPEAL_WINDOW: Words("申诉期", "appeal window"),
-    Stage.APPEAL_REVIEW: Words("申诉复查", "appeal review"),
-    Stage.CLOSED: Words("结案", "closed"),
+STAGES: dict[Stage, Label] = {
+    Stage.INTAKE: _words("受理", "intake"),
+    Stage.INVESTIGATION: _words("调查", "investigation"),
+    Stage.VERIFICATION: _words("核实", "verification"),
+    Stage.DISPOSITION: _words("处理", "disposition"),
+    Stage.APPEAL_WINDOW: _words("申诉期", "appeal window"),
+    Stage.APPEAL_REVIEW: _words("申诉复查", "appeal review"),
+    Stage.CLOSED: _words("结案", "closed"),
 }
 
 # What each action, once taken, reads as on the timeline.
-ACTIONS_DONE: dict[Action, Words] = {
-    Action.ACCEPT: Words("立案受理", "accepted"),
-    Action.DECLINE: Words("不予受理", "declined"),
-    Action.ASSIGN: Words("指派承办人", "assigned"),
-    Action.RECORD_EVIDENCE: Words("登记证据", "evidence recorded"),
-    Action.RECORD_INTERVIEW: Words("记录谈话", "interview recorded"),
-    Action.RECORD_STATEMENT: Words("记录陈述申辩", "statement recorded"),
-    Action.WAIVE_STATEMENT: Words("视为放弃陈述申辩", "statement waived"),
-    Action.SUBMIT_FINDINGS: Words("提交调查结论", "findings submitted"),
-    Action.CONFIRM: Words("核实确认", "findings confirmed"),
-    Action.RETURN_FINDINGS: Words("退回补充调查", "findings returned"),
-    Action.PROPOSE: Words("提出处理意见", "disposition proposed"),
-    Action.SIGN_OFF: Words("指导教师签署", "signed off"),
-    Action.REFUSE: Words("指导教师退回处理意见", "proposal refused"),
-    Action.CO_SIGN: Words("团委书记会签", "co-signed"),
-    Action.APPEAL: Words("提出申诉", "appeal lodged"),
-    Action.DECIDE_APPEAL: Words("作出申诉复查决定", "appeal decided"),
-    Action.CLOSE: Words("结案", "closed"),
-    Action.REQUEST_EXTENSION: Words("申请延期", "extension requested"),
-    Action.GRANT_EXTENSION: Words("批准延期", "extension granted"),
-    Action.REFUSE_EXTENSION: Words("不予延期", "extension refused"),
+ACTIONS_DONE: dict[Action, Label] = {
+    Action.ACCEPT: _words("立案受理", "accepted"),
+    Action.DECLINE: _words("不予受理", "declined"),
+    Action.ASSIGN: _words("指派承办人", "assigned"),
+    Action.RECORD_EVIDENCE: _words("登记证据", "evidence recorded"),
+    Action.RECORD_INTERVIEW: _words("记录谈话", "interview recorded"),
+    Action.RECORD_STATEMENT: _words("记录陈述申辩", "statement recorded"),
+    Action.WAIVE_STATEMENT: _words("视为放弃陈述申辩", "statement waived"),
+    Action.SUBMIT_FINDINGS: _words("提交调查结论", "findings submitted"),
+    Action.CONFIRM: _words("核实确认", "findings confirmed"),
+    Action.RETURN_FINDINGS: _words("退回补充调查", "findings returned"),
+    Action.PROPOSE: _words("提出处理意见", "disposition proposed"),
+    Action.SIGN_OFF: _words("指导教师签署", "signed off"),
+    Action.REFUSE: _words("指导教师退回处理意见", "proposal refused"),
+    Action.CO_SIGN: _words("团委书记会签", "co-signed"),
+    Action.APPEAL: _words("提出申诉", "appeal lodged"),
+    Action.DECIDE_APPEAL: _words("作出申诉复查决定", "appeal decided"),
+    Action.CLOSE: _words("结案", "closed"),
+    Action.REQUEST_EXTENSION: _words("申请延期", "extension requested"),
+    Action.GRANT_EXTENSION: _words("批准延期", "extension granted"),
+    Action.REFUSE_EXTENSION: _words("不予延期", "extension refused"),
 }
 
 # Events that are not a staff action.
-OTHER_EVENTS: dict[str, Words] = {
-    "case.filed": Words("收到举报", "report filed"),
-    "triage.checked": Words("初筛（重复与缺项检查）", "triage checked"),
-    "deadline.recomputed": Words("校历调整，期限重算", "deadline recomputed"),
-    "action.refused": Words("操作被拒绝", "action refused"),
-    "case.read": Words("查阅案卷", "case read"),
+OTHER_EVENTS: dict[str, Label] = {
+    "case.filed": _words("收到举报", "report filed"),
+    "triage.checked": _words("初筛（重复与缺项检查）", "triage checked"),
+    "deadline.recomputed": _words("校历调整，期限重算", "deadline recomputed"),
+    "action.refused": _words("操作被拒绝", "action refused"),
+    "case.read": _words("查阅案卷", "case read"),
 }
 
 
