@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,13 +68,21 @@ def _next_reference(session: Session, year: int) -> str:
 
 
 def _subject(session: Session, report: FileReport, unit: Unit, now: datetime) -> Person:
-    person = session.exec(select(Person).where(Person.handle == report.subject_handle)).first()
-    if person is None:  # a staff member not yet in the directory: recorded as named
-        person = Person(
-            handle=report.subject_handle, name=report.subject_name, unit_id=pk(unit), created_at=now
+    """The person reported: by handle; without one, the only person of that name in the
+    unit; else a new directory entry, named as reported, that staff may complete."""
+    if report.subject_handle:
+        found = session.exec(select(Person).where(Person.handle == report.subject_handle))
+    else:
+        found = session.exec(
+            select(Person).where(Person.name == report.subject_name, Person.unit_id == unit.id)
         )
-        session.add(person)
-        session.flush()
+    matches = found.all()
+    if len(matches) == 1:
+        return matches[0]
+    handle = report.subject_handle or f"reported-{secrets.token_hex(6)}"
+    person = Person(handle=handle, name=report.subject_name, unit_id=pk(unit), created_at=now)
+    session.add(person)
+    session.flush()
     return person
 
 

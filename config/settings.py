@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         default=DEFAULT_CALENDAR_DIR,
         description="Per-year working-day override files (<year>.yaml).",
     )
+    committee_name: str = Field(
+        default="共青团某某大学委员会", description="Shown on every page (the committee's name)."
+    )
+    committee_contact: str = Field(
+        default="校团委办公室 · 电话 010-00000000 · 邮箱 tuanwei@example.edu.cn",
+        description="How people reach the committee, shown on every page.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.http import problems
+from api.http import pages, problems
 from api.http.deps import AppState
 from api.http.routes import admin, cases, health, outbox, reports
 from cases.deadlines import calendar
@@ -59,6 +59,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, reports, cases, admin, outbox):
         app.include_router(module.router)
+    pages.install(app)
     return app
 
 

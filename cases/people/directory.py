@@ -241,3 +241,20 @@ _RELATED = (
     )
     .limit(1)
 )
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    """A unit as a reporter picks it: its code, names and depth in the tree."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    depth: int
+
+
+def unit_choices(*, uow: UnitOfWork) -> list[UnitChoice]:
+    """Every unit in tree order (each under its parent), for the report form."""
+    with uow:
+        units = uow.session.exec(select(Unit).order_by(col(Unit.path))).all()
+        return [UnitChoice(u.code, u.name_zh, u.name_en, len(u.lineage()) - 1) for u in units]

@@ -47,7 +47,11 @@ class FileReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     unit: Code = Field(description="Code of the subject's organisation unit.")
-    subject_handle: Handle = Field(description="Student/staff number or handle of the subject.")
+    subject_handle: Handle | None = Field(
+        default=None,
+        description="Student/staff number or handle of the subject, if the reporter knows it; "
+        "without it the subject is the only person of that name in the unit, or a new entry.",
+    )
     subject_name: Short
     summary: Short
     details: Text

@@ -1,0 +1,117 @@
+"""The public pages in a real browser (Debian chromium): the home page and the report form,
+in zh-CN and en, on a phone-sized screen; errors beside their fields; the receipt once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
+from sqlmodel import func, select
+
+from api.http.deps import AppState
+from cases.people.secrets import check_receipt
+from cases.store.db import UnitOfWork
+from cases.store.models import ConductCase, Person
+from tests.browser import refused
+
+PHONE = {"width": 390, "height": 844}
+CODE = re.compile(r"^[0-9A-Z]{4}$")
+
+
+def _cases(state: AppState) -> list[ConductCase]:
+    with UnitOfWork(state.db, write=False) as uow:
+        return list(uow.session.exec(select(ConductCase)))
+
+
+def test_home_page_in_both_languages_on_a_phone(
+    page: Page, people: dict[str, Person], screenshot: Callable[[str], Path]
+) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    expect(page.locator("h1")).to_have_text("反映学生会干部作风问题")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("footer")).to_contain_text("校团委办公室")  # contact from settings
+    screenshot("home-zh")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("h1")).to_have_text("Report a student-union officer's conduct")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    screenshot("home-en")
+    page.goto("/report")  # the choice is remembered
+    expect(page.locator("h1")).to_have_text("Make a report")
+    assert refused(page) == []  # nothing the pages' policy had to stop
+
+
+def test_a_failed_submit_shows_each_error_beside_its_field_and_keeps_what_was_written(
+    page: Page, people: dict[str, Person], state: AppState, screenshot: Callable[[str], Path]
+) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto("/report")
+    page.get_by_label("一句话概括").fill("部长要求干事替他跑腿")
+    page.get_by_label("发生地点").fill("学生活动中心")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".error.summary")).to_be_visible()
+    for name in ("unit", "subject_name", "details"):
+        field = page.locator(f"#f-{name}")
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#e-{name}")).to_have_text("请填写此项。")
+    expect(page.get_by_label("一句话概括")).to_have_value("部长要求干事替他跑腿")
+    expect(page.get_by_label("发生地点")).to_have_value("学生活动中心")
+    screenshot("report-errors-zh")
+    assert _cases(state) == []  # nothing filed
+
+
+def test_an_anonymous_report_is_filed_and_its_receipt_shown_once(
+    page: Page, people: dict[str, Person], state: AppState, screenshot: Callable[[str], Path]
+) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto("/report")
+    page.get_by_label("所在组织").select_option("cs-su")
+    page.locator("#f-subject_name").fill("李某")
+    page.get_by_label("职务").fill("组织部部长")
+    page.get_by_label("问题类别").select_option(index=1)
+    page.get_by_label("一句话概括").fill("部长要求干事替他跑腿")
+    page.get_by_label("具体经过").fill("十一月以来多次要求新干事替他取快递、占座，不去就不给评优。")
+    screenshot("report-filled-zh")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("h1")).to_have_text("已收到你的反映")
+    groups = page.locator(".code span").all_inner_texts()
+    assert len(groups) == 4 and all(CODE.match(g) for g in groups)
+    screenshot("receipt-zh")
+
+    [case] = _cases(state)
+    assert case.anonymous and case.reporter_name is None and case.summary == "部长要求干事替他跑腿"
+    assert check_receipt(case.receipt_hash, "-".join(groups))
+    assert page.locator("strong", has_text=case.reference).count() == 1
+    assert refused(page) == []
+
+
+def test_a_repeated_submit_files_once_and_a_forged_one_files_nothing(
+    client: TestClient, people: dict[str, Person], state: AppState
+) -> None:
+    form = client.get("/report")
+    submission = re.search(r'name="submission" value="([^"]+)"', form.text)
+    assert submission is not None
+    fields = {
+        "form_token": client.cookies["qf_form"],
+        "submission": submission.group(1),
+        "unit": "cs-su",
+        "subject_name": "李某",
+        "summary": "部长要求干事替他跑腿",
+        "details": "多次要求新干事替他取快递。",
+        "anonymous": "true",
+    }
+    first = client.post("/report", data=fields)
+    again = client.post("/report", data=fields)  # a double click, or the browser's resend
+    assert first.status_code == again.status_code == 200
+    codes = [re.findall(r"<span>([0-9A-Z]{4})</span>", r.text) for r in (first, again)]
+    assert codes[0] == codes[1] and len(codes[0]) == 4
+    assert len(_cases(state)) == 1
+
+    forged = client.post("/report", data={**fields, "form_token": "x", "submission": "other"})
+    assert forged.status_code == 422 and "页面已过期" in forged.text
+    assert "部长要求干事替他跑腿" in forged.text  # what was written is kept
+    with UnitOfWork(state.db, write=False) as uow:
+        assert uow.session.exec(select(func.count()).select_from(ConductCase)).one() == 1
