@@ -72,9 +72,10 @@ def up(no_migrate: Annotated[bool, typer.Option(help="Skip migrating first.")] =
     def ready(url: str) -> None:
         prefect = os.environ.get("PREFECT_API_URL", "").removesuffix("/api")
         out.print(
-            f"qingfeng is starting on {url}\n  API docs:  {url}/docs\n"
-            f"  ready:     {url}/readyz\n  data:      {settings.data_dir.resolve()}"
-            + (f"\n  Prefect:   {prefect} (UI; runs tagged case:<reference>)" if prefect else "")
+            f"qingfeng is starting on {url}\n  home page: {url}/  (report form {url}/report)\n"
+            f"  API docs:  {url}/docs\n  ready:     {url}/readyz\n"
+            f"  data:      {settings.data_dir.resolve()}"
+            + (f"\n  Prefect:   {prefect} (UI; one run per case: conduct-case)" if prefect else "")
         )
 
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutdown
