@@ -27,7 +27,7 @@ class RowIn(BaseModel):
 
 
 db = Database(os.environ["BENCH_DATABASE_URL"])
-SQLModel.metadata.create_all(db.writer, tables=[Row.__table__])  # type: ignore[list-item]
+SQLModel.metadata.create_all(db.writer, tables=[Row.__table__])  # type: ignore[attr-defined]
 app = FastAPI()
 
 

@@ -22,6 +22,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlmodel import col
@@ -88,33 +89,32 @@ def bench_tick(workdir: Path, args: argparse.Namespace) -> None:
     large.dispose()
 
 
-def bench_burst(workdir: Path, args: argparse.Namespace) -> float:
-    print(f"(b) {args.burst:,} steps due at the same instant, real DeadlineWorker")
-    db = seeded(workdir, "burst.db", args.burst)
-    due = datetime.now(UTC) + timedelta(seconds=3)
-    with db.writer.begin() as conn:  # one step per case falls due at `due`
-        conn.execute(update(Deadline).where(col(Deadline.step) == "overdue").values(due_at=due))
-    worker = DeadlineWorker(db, POLICY, safety_seconds=3600, batch=args.batch)
-    worker.start()  # nothing due yet: it schedules one wake-up at `due`
-    seen: dict[datetime, float] = {}  # each batch's claim time -> when its commit was seen
-    done_at = None
-    while done_at is None:
+def watch_firing(
+    db: Database, due: datetime, total: int
+) -> tuple[dict[datetime, float], dict[datetime, int]]:
+    """Poll until ``total`` steps fired; each batch's claim time -> seconds after ``due``
+    its commit was seen, and the count of each batch."""
+    seen: dict[datetime, float] = {}
+    while True:
         with db.reader.connect() as conn:
             rows = conn.execute(
-                select(Deadline.fired_at, func.count())
+                select(col(Deadline.fired_at), func.count())
                 .where(col(Deadline.state) == "fired")
                 .group_by(col(Deadline.fired_at))
             ).all()
         now = datetime.now(UTC)
-        counts = {}
+        counts: dict[datetime, int] = {}
         for fired_at, count in rows:
+            assert fired_at is not None  # only fired steps were selected
             seen.setdefault(fired_at, (now - due).total_seconds())
             counts[fired_at] = count
-        if sum(counts.values()) >= args.burst:
-            done_at = max(seen.values())
+        if sum(counts.values()) >= total:
+            return seen, counts
         time.sleep(0.02)  # the poll shares the 2 cores with the worker
-    worker.stop()
-    lateness = sorted(seen[at] for at, n in counts.items() for _ in range(n))
+
+
+def fired_records(db: Database) -> tuple[int, int]:
+    """Audit events and stage_flow outbox rows written for fired steps."""
     with db.reader.connect() as conn:
         events = conn.execute(
             select(func.count()).where(col(AuditEvent.action) == "deadline.overdue")
@@ -125,6 +125,22 @@ def bench_burst(workdir: Path, args: argparse.Namespace) -> float:
                 col(OutboxRow.payload).contains('"deadline.'),
             )
         ).scalar_one()
+    return events, outbox
+
+
+def bench_burst(workdir: Path, args: argparse.Namespace) -> float:
+    print(f"(b) {args.burst:,} steps due at the same instant, real DeadlineWorker")
+    db = seeded(workdir, "burst.db", args.burst)
+    due = datetime.now(UTC) + timedelta(seconds=3)
+    with db.writer.begin() as conn:  # one step per case falls due at `due`
+        conn.execute(update(Deadline).where(col(Deadline.step) == "overdue").values(due_at=due))
+    worker = DeadlineWorker(db, POLICY, safety_seconds=3600, batch=args.batch)
+    worker.start()  # nothing due yet: it schedules one wake-up at `due`
+    seen, counts = watch_firing(db, due, args.burst)
+    worker.stop()
+    done_at = max(seen.values())
+    lateness = sorted(seen[at] for at, n in counts.items() for _ in range(n))
+    events, outbox = fired_records(db)
     p50 = lateness[len(lateness) // 2]
     p99 = lateness[int(len(lateness) * 0.99) - 1]
     print(
@@ -145,6 +161,39 @@ def noop() -> None:
     """The naive design's job: does nothing, so only the scheduler's cost is measured."""
 
 
+class Ran:
+    """Listens to the scheduler: when each job ran; set once ``total`` ran or missed."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.ran, self.missed = total, list[float](), 0
+        self.finished = threading.Event()
+
+    def executed(self, event: object) -> None:
+        self.ran.append(time.perf_counter())
+        self._check()
+
+    def miss(self, event: object) -> None:
+        self.missed += 1
+        self._check()
+
+    def _check(self) -> None:
+        if len(self.ran) + self.missed >= self.total:
+            self.finished.set()
+
+
+def seconds_per_add(scheduler: Any, sample: int) -> float:
+    """Time ``sample`` adds of a job due far ahead (then removed)."""
+    began = time.perf_counter()
+    for i in range(sample):
+        scheduler.add_job(
+            noop, "date", run_date=datetime.now(UTC) + timedelta(days=1), id=f"probe-{i}"
+        )
+    per_add = (time.perf_counter() - began) / sample
+    for i in range(sample):
+        scheduler.remove_job(f"probe-{i}")
+    return per_add
+
+
 def bench_naive(workdir: Path, args: argparse.Namespace) -> float:
     from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -155,35 +204,14 @@ def bench_naive(workdir: Path, args: argparse.Namespace) -> float:
         jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{workdir / 'jobs.db'}")},
         timezone="UTC",
     )
-    finished = threading.Event()
-    ran: list[float] = []
-    missed: list[int] = []
-
-    def count(event: object) -> None:
-        ran.append(time.perf_counter())
-        if len(ran) + len(missed) >= args.burst:
-            finished.set()
-
-    def miss(event: object) -> None:
-        missed.append(1)
-        count(event)
-        ran.pop()
-
-    scheduler.add_listener(count, EVENT_JOB_EXECUTED)
-    scheduler.add_listener(miss, EVENT_JOB_MISSED)
+    ran = Ran(args.burst)
+    scheduler.add_listener(ran.executed, EVENT_JOB_EXECUTED)
+    scheduler.add_listener(ran.miss, EVENT_JOB_MISSED)
     scheduler.start(paused=True)
     # Every job is due at one instant, placed after the time all the adds take (a job's
     # trigger is pickled into the store, so it cannot be moved after adding): time a
     # sample, extrapolate with a margin, then add the rest.
-    began = time.perf_counter()
-    sample = min(500, args.burst)
-    for i in range(sample):
-        scheduler.add_job(
-            noop, "date", run_date=datetime.now(UTC) + timedelta(days=1), id=f"probe-{i}"
-        )
-    per_add = (time.perf_counter() - began) / sample
-    for i in range(sample):
-        scheduler.remove_job(f"probe-{i}")
+    per_add = seconds_per_add(scheduler, min(500, args.burst))
     due = datetime.now(UTC) + timedelta(seconds=per_add * args.burst * 1.5 + 3)
     began = time.perf_counter()
     for i in range(args.burst):
@@ -194,11 +222,12 @@ def bench_naive(workdir: Path, args: argparse.Namespace) -> float:
         print(f"  (the adds ran {late:.1f} s past the due instant; the figure below includes it)")
     due_perf = time.perf_counter() + (due - datetime.now(UTC)).total_seconds()
     scheduler.resume()
-    finished.wait(timeout=600)
+    ran.finished.wait(timeout=600)
     scheduler.shutdown(wait=False)
-    last = max(ran) - due_perf if ran else float("nan")
+    last = max(ran.ran) - due_perf if ran.ran else float("nan")
     print(
-        f"  last of {len(ran):,} jobs ran {last:.2f} s after the due instant ({len(missed)} missed)"
+        f"  last of {len(ran.ran):,} jobs ran {last:.2f} s after the due instant "
+        f"({ran.missed} missed)"
     )
     return last
 

@@ -161,7 +161,7 @@ def add_deliveries(db: Database, count: int, offset: int = 0) -> None:
         uow.commit()
 
 
-def states(db: Database) -> dict[str, int]:
+def states(db: Database) -> dict[str, object]:
     with UnitOfWork(db, write=False) as uow:
         rows = uow.session.exec(
             select(OutboxRow.state, func.count())
@@ -171,7 +171,8 @@ def states(db: Database) -> dict[str, int]:
         errors = uow.session.exec(
             select(OutboxRow.last_error).where(col(OutboxRow.last_error).is_not(None)).limit(3)
         ).all()
-    return dict(rows) | ({"errors": errors} if errors else {})  # type: ignore[dict-item]
+    found: dict[str, object] = dict(rows)
+    return found | ({"errors": errors} if errors else {})
 
 
 def waiting(db: Database) -> int:
@@ -269,15 +270,8 @@ def bench_throughput(
 # -- (b) staff actions while messages drain ----------------------------------------------------
 
 
-def bench_latency(workdir: Path, args: argparse.Namespace, smtp_port: int, mails: Any) -> None:
-    """Idle and draining phases in turn (``--rounds`` of each), so that the machine's
-    drift over the run weighs on both alike; p99 over each condition's pooled requests."""
-    block = (args.requests + args.warmup) // args.clients // len(STEPS) + 2
-    per_phase = block * 2 * args.clients  # cases one phase's workers walk (drive: 2 x clients)
-    cases = max(args.messages * args.rounds, per_phase * 2 * args.rounds + 10)
-    db, references, tokens = seeded(workdir, "latency.db", cases)
-    port = free_port()
-    env = {
+def latency_env(workdir: Path, db: Database, port: int, smtp_port: int) -> dict[str, str]:
+    return {
         "QINGFENG_DATA_DIR": str(workdir),
         "QINGFENG_DATABASE_URL": db.url,
         "QINGFENG_PORT": str(port),
@@ -286,6 +280,34 @@ def bench_latency(workdir: Path, args: argparse.Namespace, smtp_port: int, mails
         "QINGFENG_SMTP_HOST": "127.0.0.1",
         "QINGFENG_SMTP_PORT": str(smtp_port),
     }
+
+
+def draining_round(
+    db: Database, messages: int, round_: int, mails: Any, run: Callable[[], object]
+) -> None:
+    """``messages`` deliveries queued, the load ``run`` while they drain, then drained."""
+    add_deliveries(db, messages, offset=round_ * messages)
+    before = mails.value
+    while waiting(db) == messages:  # the notifier's first batch is under way
+        time.sleep(0.05)
+    run()
+    sent, left = mails.value - before, waiting(db)
+    print(f"    {sent:,} mails went during the phase; {left:,} rows still waiting")
+    if not left:
+        print("    (the drain ended before the load did: raise --messages)")
+    while waiting(db):  # drained before the next idle phase
+        time.sleep(0.2)
+
+
+def bench_latency(workdir: Path, args: argparse.Namespace, smtp_port: int, mails: Any) -> None:
+    """Idle and draining phases in turn (``--rounds`` of each), so that the machine's
+    drift over the run weighs on both alike; p99 over each condition's pooled requests."""
+    block = (args.requests + args.warmup) // args.clients // len(STEPS) + 2
+    per_phase = block * 2 * args.clients  # cases one phase's workers walk (drive: 2 x clients)
+    cases = max(args.messages * args.rounds, per_phase * 2 * args.rounds + 10)
+    db, references, tokens = seeded(workdir, "latency.db", cases)
+    port = free_port()
+    env = latency_env(workdir, db, port, smtp_port)
     server = start([sys.executable, "-m", "api.cli", "up", "--no-migrate"], env, port, "/readyz")
     print(
         f"(b) staff actions, {args.clients} clients, {args.requests} measured requests per "
@@ -307,17 +329,7 @@ def bench_latency(workdir: Path, args: argparse.Namespace, smtp_port: int, mails
     try:
         for round_ in range(args.rounds):
             run("idle")
-            add_deliveries(db, args.messages, offset=round_ * args.messages)
-            before = mails.value
-            while waiting(db) == args.messages:  # the notifier's first batch is under way
-                time.sleep(0.05)
-            run("draining")
-            sent, left = mails.value - before, waiting(db)
-            print(f"    {sent:,} mails went during the phase; {left:,} rows still waiting")
-            if not left:
-                print("    (the drain ended before the load did: raise --messages)")
-            while waiting(db):  # drained before the next idle phase
-                time.sleep(0.2)
+            draining_round(db, args.messages, round_, mails, lambda: run("draining"))
         print(f"  messages: {states(db)}")
     finally:
         stop(server)
