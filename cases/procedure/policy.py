@@ -141,6 +141,14 @@ class SubjectView(StrictModel):
     )
 
 
+class SubjectLinks(StrictModel):
+    """The subject's links (/s/<token>, or the short code at /s): how long one opens the
+    subject's page, and how long a visit lasts before the link is needed again."""
+
+    valid_days: int = Field(default=14, ge=1, le=365)
+    session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+
 class Policy(StrictModel):
     version: int = Field(ge=1)
     end_of_day: time
@@ -152,6 +160,7 @@ class Policy(StrictModel):
     triage: Triage = Triage()
     subject_view: SubjectView = SubjectView()
     escalation: list[EscalationStep] = Field(min_length=1)
+    subject_link: SubjectLinks = SubjectLinks()
 
     @field_validator("categories", "severities", "dispositions", "escalation")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.http.pages import public
+from api.http.pages import public, subject
 from api.http.pages.render import HERE
 
 
@@ -14,3 +14,4 @@ def install(app: FastAPI) -> None:
     """Mount the pages' routers and their static files on ``app``."""
     app.mount("/static/pages", StaticFiles(directory=HERE / "static"), name="pages-static")
     app.include_router(public.router)
+    app.include_router(subject.router)

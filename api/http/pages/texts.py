@@ -89,4 +89,98 @@ TEXTS: dict[str, Label] = {
     "field.missing": _t("请填写此项。", "Please fill this in."),
     "field.too_long": _t("太长了，最多 {limit} 个字。", "Too long: at most {limit} characters."),
     "field.invalid": _t("这一项的内容不符合要求。", "This does not look right."),
+    # The subject's page (/s, /subject) and the printed hand-over notice.
+    "subject.heading": _t("关于你的案件", "The case about you"),
+    "subject.lead": _t(
+        "有人反映了与你有关的问题。你有权知道反映的内容和认定的事实，有权陈述申辩，"
+        "对处理决定不服的，有权申诉。本页不会显示反映人的任何信息。",
+        "Someone reported a concern about you. You have the right to know what is alleged "
+        "and the facts relied on, to give your statement, and to appeal the decision. "
+        "This page never shows who reported.",
+    ),
+    "subject.reference": _t("编号", "Reference"),
+    "subject.stage": _t("当前环节", "Where it stands"),
+    "subject.category": _t("问题类别", "Kind of problem"),
+    "subject.allegations": _t("反映的问题", "What is alleged"),
+    "subject.pending": _t(
+        "尚待受理，受理后会告知你具体内容。", "Not yet taken up; you will be told."
+    ),
+    "subject.findings": _t("认定的事实", "The facts relied on"),
+    "subject.result_substantiated": _t("反映问题属实", "substantiated"),
+    "subject.result_partly_substantiated": _t("反映问题部分属实", "partly substantiated"),
+    "subject.result_unsubstantiated": _t("反映问题不属实", "not substantiated"),
+    "subject.evidence": _t("证据清单", "The evidence"),
+    "subject.statement": _t("陈述申辩", "Your statement"),
+    "subject.statement_due": _t("请在此时间前提交", "Please give it by"),
+    "subject.statement_hint": _t(
+        "写下你对反映问题的说明和理由，可以补充事实、提出知情人。提交后不能修改。",
+        "Say what you want the committee to know: facts, reasons, who else knows. "
+        "It cannot be changed once given.",
+    ),
+    "subject.statement_field": _t("你的陈述和申辩", "Your statement"),
+    "subject.statement_submit": _t("提交陈述申辩", "Give my statement"),
+    "subject.statement_given": _t("已记录的陈述申辩", "Your statement as recorded"),
+    "subject.statement_waived": _t(
+        "陈述申辩期限已过，视为放弃。", "The statement period ended: taken as waived."
+    ),
+    "subject.decision": _t("处理决定", "The decision"),
+    "subject.decided_at": _t("决定时间", "Decided on"),
+    "subject.appeal_right": _t(
+        "对处理决定不服的，可以在 {ends} 前提出申诉。",
+        "If you disagree with the decision you may appeal until {ends}.",
+    ),
+    "subject.appeal": _t("申诉", "Appeal"),
+    "subject.grounds": _t("申诉理由", "Grounds of appeal"),
+    "subject.grounds_hint": _t("写明你不服的地方和理由。", "Say what you disagree with, and why."),
+    "subject.appeal_submit": _t("提交申诉", "Lodge my appeal"),
+    "subject.appeal_lodged": _t("已提出申诉，正在复查。", "Your appeal is under review."),
+    "subject.appeal_outcome": _t("申诉复查结果", "Outcome of the appeal"),
+    "subject.outcome_uphold": _t("维持原处理决定", "decision upheld"),
+    "subject.outcome_change": _t("变更处理决定", "decision changed"),
+    "subject.outcome_overturn": _t("撤销原处理决定", "decision overturned"),
+    "subject.events": _t("办理经过", "What has happened"),
+    "subject.stale": _t(
+        "案件在你打开本页后有了新进展，请看下面的最新情况后再提交（你写的内容已保留）。",
+        "The case moved on since you opened this page: read it again below, then submit "
+        "(what you wrote is kept).",
+    ),
+    "subject.refused": _t(
+        "现在不能提交：期限可能已过，或已经提交过。如有疑问请联系我们。",
+        "This cannot be taken now: the period may have ended, or it was already given. "
+        "Contact us if in doubt.",
+    ),
+    "subject.done_statement": _t("已收到你的陈述申辩。", "Your statement has been recorded."),
+    "subject.done_appeal": _t("已收到你的申诉。", "Your appeal has been lodged."),
+    "subject.gone_heading": _t("链接无法打开", "This link does not open"),
+    "subject.gone": _t(
+        "链接可能已过期、已被收回或不完整。请使用最新通知中的链接，或输入告知书上的验证码。",
+        "The link may have expired, been withdrawn or be incomplete. Use the link in your "
+        "latest notice, or type the code on your printed notice.",
+    ),
+    "subject.code_heading": _t("输入告知书上的验证码", "Type the code on your notice"),
+    "subject.code": _t("验证码（8 位）", "Code (8 characters)"),
+    "subject.code_hint": _t(
+        "字母不分大小写，可以不输入空格。", "Capitals or not; spaces may be left out."
+    ),
+    "subject.code_submit": _t("打开", "Open"),
+    "subject.code_wrong": _t(
+        "验证码不正确或已失效。", "This code is wrong, or it no longer opens a case."
+    ),
+    "subject.continue": _t("继续", "Continue"),
+    "notice.heading": _t(
+        "陈述申辩及申诉权利告知书", "Notice of your right to be heard and to appeal"
+    ),
+    "notice.to": _t("致", "To"),
+    "notice.body": _t(
+        "有人反映了与你有关的问题。你可以用下面的链接或验证码查看反映的问题和认定的事实，"
+        "在规定期限内提交陈述申辩；作出处理决定后，可以在申诉期内提出申诉。",
+        "A concern about you has been reported. With the link or the code below you can "
+        "read what is alleged and the facts relied on, give your statement within its "
+        "period and, once decided, appeal within the appeal window.",
+    ),
+    "notice.link": _t("链接", "Link"),
+    "notice.code": _t("验证码（在 {url} 输入）", "Code (type it at {url})"),
+    "notice.expires": _t("有效期至", "Valid until"),
+    "notice.number": _t("告知书编号", "Notice number"),
+    "notice.keep": _t("请妥善保管，不要交给他人。", "Keep it to yourself."),
 }

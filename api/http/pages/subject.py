@@ -1,0 +1,257 @@
+"""The subject's page: opened with a link (/s/<token>) or a short code (/s), then a short
+signed session; what policy shows them, their statement (陈述申辩) and their appeal (申诉).
+
+The session cookie holds the link's number and the visit's end, signed with the server
+secret (HMAC-SHA256); every page checks the link again, so a revoked link ends the visit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.http.deps import app_state
+from api.http.pages.render import form_token_ok, language_of, page
+from api.http.pages.texts import TEXTS
+from cases import service, subject_links
+from cases.procedure import commands as c
+from cases.procedure.clock import local_text, utcnow
+from cases.procedure.errors import DomainError, NotFound, VersionConflict
+from cases.procedure.labels import event_label, stage_label
+from cases.store.db import UnitOfWork
+from cases.subject_links import SubjectSession
+from cases.subject_view import SubjectCaseView
+
+router = APIRouter(include_in_schema=False)
+SESSION_COOKIE = "qf_subject"
+HOME = "/subject"
+
+
+def _signature(secret: bytes, body: str) -> str:
+    return hmac.new(secret, f"subject-session:{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def session_cookie(secret: bytes, visit: SubjectSession) -> str:
+    """The cookie's value: link number, end of the visit (Unix seconds), signature."""
+    body = f"{visit.link_id}.{int(visit.expires_at.timestamp())}"
+    return f"{body}.{_signature(secret, body)}"
+
+
+def _visit(request: Request) -> SubjectSession:
+    """The visit the request's cookie names, still live (NotFound otherwise)."""
+    state = app_state(request)
+    link_id, _, rest = (request.cookies.get(SESSION_COOKIE) or "").partition(".")
+    until, _, signature = rest.partition(".")
+    body = f"{link_id}.{until}"
+    if not (link_id.isdigit() and until.isdigit()) or not hmac.compare_digest(
+        signature, _signature(state.secret, body)
+    ):
+        raise NotFound(subject_links.GONE, field="session")
+    ends = datetime.fromtimestamp(int(until), UTC)
+    now = utcnow()
+    if now >= ends:
+        raise NotFound(subject_links.GONE, field="session")
+    return subject_links.resume(
+        uow=UnitOfWork(state.db, write=False), link_id=int(link_id), until=ends, now=now
+    )
+
+
+def _opened(request: Request, visit: SubjectSession) -> Response:
+    """Into the page, with the session cookie; the token leaves the address bar. A link
+    followed from another site (a mail reader) gets a page that moves on by itself: a
+    SameSite=Strict cookie set in a cross-site redirect would not be sent back."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        response: Response = page(request, "subject_open.html")
+    else:
+        response = RedirectResponse(HOME, status_code=303)
+    seconds = int((visit.expires_at - utcnow()).total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_cookie(app_state(request).secret, visit),
+        max_age=max(seconds, 1),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _gone(request: Request) -> HTMLResponse:
+    """The one answer to an expired, revoked, unknown or missing link (nothing to tell apart)."""
+    response = page(request, "subject_gone.html", status_code=404)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/s", response_class=HTMLResponse)
+def code_form(request: Request) -> HTMLResponse:
+    return page(request, "subject_code.html", values={}, errors={})
+
+
+@router.post("/s", response_class=HTMLResponse)
+async def code_entered(request: Request) -> Response:
+    # No rate limit yet: 25^8 codes, each live for the link's days, against guessing.
+    form = await request.form()
+    typed = str(form.get("code") or "").strip()
+    if not form_token_ok(request, str(form.get("form_token") or "")):
+        return _code_error(request, typed, "error.csrf")
+    state = app_state(request)
+    try:
+        visit = subject_links.open_code(
+            uow=UnitOfWork(state.db, write=False), policy=state.policy, code=typed, now=utcnow()
+        )
+    except NotFound:
+        return _code_error(request, typed, "subject.code_wrong")
+    return _opened(request, visit)
+
+
+def _code_error(request: Request, typed: str, key: str) -> HTMLResponse:
+    errors = {"code": _text(request, key)}
+    return page(
+        request, "subject_code.html", status_code=422, values={"code": typed}, errors=errors
+    )
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def link_opened(request: Request, token: str) -> Response:
+    state = app_state(request)
+    try:
+        visit = subject_links.open_link(
+            uow=UnitOfWork(state.db, write=False), policy=state.policy, token=token, now=utcnow()
+        )
+    except NotFound:
+        return _gone(request)
+    return _opened(request, visit)
+
+
+@router.get(HOME, response_class=HTMLResponse)
+def subject_page(request: Request) -> HTMLResponse:
+    done = request.query_params.get("done")
+    notice = _text(request, f"subject.done_{done}") if done in ("statement", "appeal") else ""
+    return _subject_page(request, notice=notice)
+
+
+def _subject_page(
+    request: Request,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The page as the visit's subject may see it now; a notice on top (an error unless 200)."""
+    try:
+        visit = _visit(request)
+        view = _view(request, visit)
+    except NotFound:
+        return _gone(request)
+    response = page(
+        request,
+        "subject.html",
+        status_code=status_code,
+        view=view,
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+        notice_is_error=status_code != 200,
+        **_words(request, view),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _view(request: Request, visit: SubjectSession) -> SubjectCaseView:
+    state = app_state(request)
+    view = service.read_case(
+        uow=UnitOfWork(state.db), policy=state.policy, reference=visit.reference,
+        viewer=visit.person,
+    )  # fmt: skip
+    assert isinstance(view, SubjectCaseView)  # the viewer is the case's subject
+    return view
+
+
+def _words(request: Request, view: SubjectCaseView) -> dict[str, Any]:
+    """The view's codes and times in the page's language (Asia/Shanghai wall time)."""
+    policy, language = app_state(request).policy, language_of(request)
+    decision = policy.disposition(view.decision) if view.decision else None
+    category = next((e for e in policy.categories if e.code == view.category), None)
+    return {
+        "stage_words": stage_label(view.stage, language),
+        "decision_words": decision.label.text(language) if decision else "",
+        "category_words": category.label.text(language) if category else "",
+        "when": local_text,
+        "event_words": lambda action: event_label(f"case.{action}", language, policy),
+    }
+
+
+@router.post(f"{HOME}/statement", response_class=HTMLResponse)
+async def statement_given(request: Request) -> Response:
+    return await _act(request, "statement", c.RecordStatement)
+
+
+@router.post(f"{HOME}/appeal", response_class=HTMLResponse)
+async def appeal_lodged(request: Request) -> Response:
+    return await _act(request, "grounds", c.Appeal)
+
+
+async def _act(request: Request, field: str, command_class: type[c.Command]) -> Response:
+    """The subject's own action from the page's form: the case version it was shown
+    (If-Match), the form token; errors beside the field, what was written kept."""
+    form = await request.form()
+    values = {field: str(form.get(field) or "").strip()}
+    if not form_token_ok(request, str(form.get("form_token") or "")):
+        return _again(request, values, {}, _text(request, "error.csrf"))
+    try:
+        command = command_class.model_validate(values)
+    except ValidationError as exc:
+        return _again(request, values, {field: _field_error(request, exc)}, "")
+    version = str(form.get("version") or "")
+    try:
+        visit = _visit(request)
+        state = app_state(request)
+        service.apply_action(
+            uow=UnitOfWork(state.db), policy=state.policy, reference=visit.reference,
+            actor=visit.person, command=command,
+            expected_version=int(version) if version.isdigit() else -1,
+        )  # fmt: skip
+    except NotFound:
+        return _gone(request)
+    except VersionConflict:
+        return _again(request, values, {}, _text(request, "subject.stale"), status_code=409)
+    except DomainError:  # the true reason is recorded for oversight (action.refused)
+        return _again(request, values, {}, _text(request, "subject.refused"), status_code=409)
+    kind = "statement" if field == "statement" else "appeal"
+    return RedirectResponse(f"{HOME}?done={kind}", status_code=303)
+
+
+def _again(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    notice: str,
+    *,
+    status_code: int = 422,
+) -> HTMLResponse:
+    return _subject_page(
+        request, values=values, errors=errors, notice=notice, status_code=status_code
+    )
+
+
+def _field_error(request: Request, exc: ValidationError) -> str:
+    kind = exc.errors()[0]["type"]
+    if kind in ("missing", "string_too_short"):
+        return _text(request, "field.missing")
+    if kind == "string_too_long":
+        return _text(request, "field.too_long", limit=5000)
+    return _text(request, "field.invalid")
+
+
+def _text(request: Request, key: str, **values: object) -> str:
+    return TEXTS[key].text(language_of(request)).format(**values)
