@@ -97,13 +97,24 @@ def _subject_case(session: Session, case_id: int, person_id: int) -> ConductCase
     return case
 
 
+def new_link_token(
+    session: Session, *, case_id: int, person_id: int, policy: Policy, now: datetime
+) -> str:
+    """A fresh link for the case's subject, added in ``session`` (the caller commits);
+    returns its token, which is kept nowhere."""
+    case = _subject_case(session, case_id, person_id)
+    _, token = _new_link(session, case, policy, now, code=None)
+    return token
+
+
 def issue_link(
     *, uow: UnitOfWork, policy: Policy, case_id: int, person_id: int, now: datetime
 ) -> str:
     """A fresh link for the case's subject; returns its token, which is kept nowhere."""
     with uow:
-        case = _subject_case(uow.session, case_id, person_id)
-        _, token = _new_link(uow.session, case, policy, now, code=None)
+        token = new_link_token(
+            uow.session, case_id=case_id, person_id=person_id, policy=policy, now=now
+        )
         uow.commit()
         return token
 

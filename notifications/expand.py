@@ -30,29 +30,51 @@ from cases.outbox import (
     claim,
     enqueue_all,
 )
+from cases.people.secrets import seal
+from cases.procedure.errors import NotFound
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.db import Database, UnitOfWork
-from cases.store.models import AuditEvent, ConductCase, OutboxState, Person, RoleGrant, Unit
+from cases.store.models import (
+    AuditEvent,
+    ConductCase,
+    OutboxRow,
+    OutboxState,
+    Person,
+    RoleGrant,
+    Unit,
+)
+from cases.subject_links import new_link_token
 from notifications.context import message_context
 from notifications.routes import Channel, Routes, RoutingFacts
 
 LEASE = timedelta(minutes=5)
 NOT_STAFF = ("reporter", "subject")  # never reached through a group chat robot
+# The subject's notices that ask them to act or tell them their rights: each message of
+# one to a personal channel carries a fresh link to the subject's page (/s/<token>).
+LINKED_NOTICES = frozenset({"statement_requested", "decision_notice"})
+# What a row carries sealed only until it is sent: the reporter's receipt code, the
+# subject's link token.
+SEALED = ("receipt_sealed", "link_sealed")
 _SETTLE = (
     update(OUTBOX)
     .where(OUTBOX.c.id == bindparam("row_id"))
     .values(state=bindparam("state"), last_error=bindparam("error"), sent_at=bindparam("at"))
 )
-# A delivered (or expanded) row keeps no sealed receipt code: it rewrites its payload.
-DROP_RECEIPT = (
+# A delivered (or expanded) row keeps nothing sealed: it rewrites its payload.
+DROP_SEALED = (
     update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(payload=bindparam("body"))
 )
 
 
-def without_receipt(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    """DROP_RECEIPT's parameters for one row."""
-    kept = {k: v for k, v in payload.items() if k != "receipt_sealed"}
+def holds_sealed(payload: dict[str, Any]) -> bool:
+    """Whether the row still carries a sealed receipt code or link token."""
+    return any(payload.get(name) for name in SEALED)
+
+
+def without_sealed(row_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """DROP_SEALED's parameters for one row: its payload less the sealed fields."""
+    kept = {k: v for k, v in payload.items() if k not in SEALED}
     return {"row_id": row_id, "body": canonical(kept)}
 
 
@@ -105,6 +127,7 @@ class Expander:
     policy: Policy
     routes: Routes
     portal_url: str
+    secret: bytes | None = None  # seals the subject's link tokens; without it, no links
 
     def expand(self, *, db: Database, now: datetime, batch: int = 50) -> int:
         """Expand up to ``batch`` due notification and delivery rows; returns how many."""
@@ -123,6 +146,7 @@ class Expander:
         with UnitOfWork(db, write=False) as read:
             facts = _Facts.load(read.session, rows)
         messages: list[NewOutboxRow] = []
+        linked: list[NewOutboxRow] = []  # of those, the ones that get a subject link
         settled, receipts = [], []
         for row in rows:
             body = row.payload
@@ -130,7 +154,7 @@ class Expander:
             if row.case_id not in facts.cases:
                 error = "the case no longer exists"
             elif row.topic == DELIVERY:
-                error = self._messages(facts, row, now, messages)
+                error = self._messages(facts, row, messages, linked)
             settled.append(
                 {
                     "row_id": row.id,
@@ -139,16 +163,17 @@ class Expander:
                     "at": now,
                 }
             )
-            if body.get("receipt_sealed"):  # the sealed code lives on in the messages alone
-                receipts.append(without_receipt(row.id, body))
+            if holds_sealed(body):  # the sealed code lives on in the messages alone
+                receipts.append(without_sealed(row.id, body))
         with UnitOfWork(db) as uow:
             for row in rows:
                 if row.topic == NOTIFICATION and row.case_id in facts.cases:
                     self._deliveries(uow.session, facts, row, now)
+            self._seal_links(uow.session, linked, now)
             enqueue_all(uow.session, messages, now=now, skip_existing=True)
             uow.session.execute(_SETTLE, settled)
             if receipts:
-                uow.session.execute(DROP_RECEIPT, receipts)
+                uow.session.execute(DROP_SEALED, receipts)
             uow.commit()
         return len(rows)
 
@@ -167,8 +192,34 @@ class Expander:
             now=now,
         )
 
+    def _seal_links(self, session: Session, linked: list[NewOutboxRow], now: datetime) -> None:
+        """Issue a fresh subject link for each new message in ``linked``, in the write
+        transaction that adds the message, and seal its token into the message's payload."""
+        if not linked or self.secret is None:
+            return
+        keys = [m.key for m in linked]
+        known = set(session.exec(select(OutboxRow.key).where(col(OutboxRow.key).in_(keys))))
+        for message in linked:
+            if message.key in known:  # a replayed batch: that message exists with its link
+                continue
+            try:
+                token = new_link_token(
+                    session,
+                    case_id=message.case_id or 0,
+                    person_id=message.payload["person_id"],
+                    policy=self.policy,
+                    now=now,
+                )
+            except NotFound:  # no longer the case's subject: the message goes without one
+                continue
+            message.payload["link_sealed"] = seal(self.secret, token)
+
     def _messages(
-        self, facts: _Facts, row: Claimed, now: datetime, messages: list[NewOutboxRow]
+        self,
+        facts: _Facts,
+        row: Claimed,
+        messages: list[NewOutboxRow],
+        linked: list[NewOutboxRow],
     ) -> str | None:
         """Add the delivery's messages; an error text when no channel reaches its recipient."""
         delivery = row.payload
@@ -210,7 +261,18 @@ class Expander:
                 payload["receipt_sealed"] = delivery["receipt_sealed"]
             key = f"msg:{case.id}:{delivery['event_seq']}:{delivery['recipient']}:{channel.name}"
             messages.append(NewOutboxRow(key, CHANNEL_SEND, payload, case.id))
+            if channel.personal and _gets_link(delivery):
+                linked.append(messages[-1])
         return None
+
+
+def _gets_link(delivery: dict[str, Any]) -> bool:
+    """A notice to the case's subject that asks them to act or tells them their rights."""
+    return (
+        delivery["audience"] == "subject"
+        and delivery["notice"] in LINKED_NOTICES
+        and bool(delivery["person_id"])
+    )
 
 
 def _reaches(channel: Channel, person: Person | None, delivery: dict[str, Any]) -> bool:

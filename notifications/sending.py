@@ -18,7 +18,7 @@ from cases.people.secrets import unseal
 from cases.store.db import Database, UnitOfWork
 from cases.store.models import OutboxState, Person
 from notifications.channels.base import DeliveryError, Outgoing, Result, Sender
-from notifications.expand import DROP_RECEIPT, LEASE, without_receipt
+from notifications.expand import DROP_SEALED, LEASE, holds_sealed, without_sealed
 from notifications.render import TemplateError, render
 
 _RECORD = (
@@ -113,6 +113,9 @@ class MessageSender:
         context = dict(payload["context"])
         if "receipt_code" in context and payload.get("receipt_sealed"):
             context["receipt_code"] = unseal(self.secret, payload["receipt_sealed"])
+        if payload.get("link_sealed"):  # the subject's own page, for this message only
+            token = unseal(self.secret, payload["link_sealed"])
+            context["portal_url"] = f"{str(context['portal_url']).rstrip('/')}/s/{token}"
         text = render(payload["notice"], payload["language"], context)
         return Outgoing(
             key=row.key,
@@ -128,17 +131,17 @@ class MessageSender:
 
     def _record(self, rows: list[Claimed], results: dict[int, Result], now: datetime) -> None:
         updates = [self._outcome(row, results[row.id], now) for row in rows]
-        # Only rows that carried a sealed receipt code are rewritten once sent: the rest
-        # keep their payload, so recording an outcome stays a small write.
-        sent_receipts = [
-            without_receipt(row.id, row.payload)
+        # Only rows that carried a sealed receipt code or link token are rewritten once
+        # sent: the rest keep their payload, so recording an outcome stays a small write.
+        sent_sealed = [
+            without_sealed(row.id, row.payload)
             for row in rows
-            if row.payload.get("receipt_sealed") and not isinstance(results[row.id], DeliveryError)
+            if holds_sealed(row.payload) and not isinstance(results[row.id], DeliveryError)
         ]
         with UnitOfWork(self.db) as uow:
             uow.session.execute(_RECORD, updates)
-            if sent_receipts:  # the sealed code has done its work
-                uow.session.execute(DROP_RECEIPT, sent_receipts)
+            if sent_sealed:  # the sealed code and token have done their work
+                uow.session.execute(DROP_SEALED, sent_sealed)
             uow.commit()
 
     def _outcome(self, row: Claimed, result: Result, now: datetime) -> dict[str, Any]:
