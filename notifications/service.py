@@ -73,7 +73,7 @@ class Dispatcher:
         pause: float = 0.0,
     ) -> None:
         self.db = db
-        self.expander = Expander(policy, routes, portal_url)
+        self.expander = Expander(policy, routes, portal_url, secret=secret)
         senders = {name: sender_for(c, smtp, pickup) for name, c in routes.channels.items()}
         self.sender = MessageSender(db, senders, secret=secret, retry=retry)
         self.interval, self.pause = interval, pause
