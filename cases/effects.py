@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from cases.context import CaseContext
 from cases.deadlines.calendar import due_after, end_of, is_working_day
 from cases.deadlines.steps import cancel_pending, write_ladder
+from cases.evidence_files import store_file
 from cases.people.assignment import check_assignable, deactivate, put_on_case
 from cases.people.directory import person_by_handle
 from cases.procedure import commands as c
@@ -114,19 +115,34 @@ def assign(session: Session, ctx: CaseContext, cmd: c.Assign) -> dict[str, Any]:
 
 
 def record_evidence(session: Session, ctx: CaseContext, cmd: c.RecordEvidence) -> dict[str, Any]:
-    collected_on = cmd.collected_on.isoformat() if cmd.collected_on else None
-    session.add(
-        Evidence(
-            case_id=pk(ctx.case),
-            description=cmd.description,
-            filename=cmd.filename,
-            sha256=cmd.sha256,
-            collected_on=collected_on,
-            recorded_by=pk(ctx.actor),
-            recorded_at=ctx.now,
-        )
+    item = Evidence(
+        case_id=pk(ctx.case),
+        description=cmd.description,
+        filename=cmd.filename,
+        sha256=cmd.sha256 or "",
+        collected_on=cmd.collected_on.isoformat() if cmd.collected_on else None,
+        recorded_by=pk(ctx.actor),
+        recorded_at=ctx.now,
     )
-    return {"sha256": cmd.sha256, "filename": cmd.filename}
+    if cmd.attachment is not None:
+        stored = store_file(
+            session, ctx.case, ctx.policy.evidence, cmd.attachment, claimed_sha256=cmd.sha256
+        )
+        item.stored_name, item.media_type = stored.stored_name, stored.media_type
+        item.size_bytes, item.sha256 = stored.size_bytes, stored.sha256
+        item.original_sha256 = stored.original_sha256
+    elif cmd.sha256 is None:
+        raise InvalidInput("give the item's SHA-256, or upload the file", field="sha256")
+    session.add(item)
+    session.flush()
+    return {
+        "evidence": item.id,
+        "sha256": item.sha256,
+        "original_sha256": item.original_sha256,
+        "filename": cmd.filename,
+        "media_type": item.media_type,
+        "size_bytes": item.size_bytes,
+    }
 
 
 def record_interview(session: Session, ctx: CaseContext, cmd: c.RecordInterview) -> dict[str, Any]:

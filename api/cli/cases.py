@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, BinaryIO
 
 import typer
 from pydantic import TypeAdapter
 
 from api.cli.common import fails_cleanly, load_state, out, person_as
+from api.http.deps import AppState
 from cases import service
+from cases.evidence_files import evidence_store
 from cases.people.secrets import receipt_code
-from cases.procedure.commands import COMMANDS, FileReport
+from cases.procedure.commands import COMMANDS, Attachment, Command, FileReport, RecordEvidence
+from cases.procedure.errors import InvalidInput
 from cases.procedure.vocabulary import Action
 from cases.store.db import UnitOfWork
 from cases.subject_view import SubjectCaseView
@@ -92,18 +97,35 @@ def cases_act(
     action: Action,
     as_: Annotated[str, typer.Option("--as", help="Actor handle")],
     data: Annotated[str, typer.Option(help="Command fields as JSON")] = "{}",
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="record_evidence: the file to store", exists=True, dir_okay=False
+        ),
+    ] = None,
 ) -> None:
     """Carry out a staff action as a person, e.g. `cases act QF-2026-00001 accept --as inv.wang`."""
     state = load_state()
     command = TypeAdapter(COMMANDS[action]).validate_python(json.loads(data))
-    case = service.apply_action(
-        uow=UnitOfWork(state.db),
-        policy=state.policy,
-        reference=reference,
-        actor=person_as(state, as_),
-        command=command,
-    )
+    with contextlib.ExitStack() as opened:
+        if file is not None:
+            command = _with_file(command, opened.enter_context(file.open("rb")), file, state)
+        case = service.apply_action(
+            uow=UnitOfWork(state.db),
+            policy=state.policy,
+            reference=reference,
+            actor=person_as(state, as_),
+            command=command,
+        )
     out.print(
         f"{case.reference}: stage={case.stage} version={case.version}; "
         f"allowed now: {', '.join(case.allowed_actions) or '-'}"
     )
+
+
+def _with_file(command: Command, content: BinaryIO, path: Path, state: AppState) -> Command:
+    """``record_evidence`` with the file to store (named after it unless --data names it)."""
+    if not isinstance(command, RecordEvidence):
+        raise InvalidInput("only record_evidence takes a file", field="--file")
+    named = command if command.filename else command.model_copy(update={"filename": path.name})
+    return named.with_file(Attachment(content, evidence_store(state.settings.data_dir)))

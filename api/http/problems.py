@@ -15,6 +15,8 @@ PROBLEM = "application/problem+json"
 
 STATUS: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
+    errors.TooLarge: 413,
+    errors.UnsupportedMediaType: 415,
     errors.InvalidInput: 422,
     errors.Unauthenticated: 401,
     errors.SeparationOfDuties: 403,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, ClassVar, Literal
+from pathlib import Path
+from typing import Annotated, BinaryIO, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     model_validator,
 )
@@ -98,14 +101,38 @@ class Assign(Command):
     override_reason: Short | None = None
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a command, and the directory the evidence store keeps files in.
+    Only cases.evidence_files reads ``content`` (in chunks); the procedure does no I/O."""
+
+    content: BinaryIO
+    store: Path
+
+
 class RecordEvidence(Command):
     action: ClassVar[Action] = Action.RECORD_EVIDENCE
     description: Text
     filename: Short | None = None
-    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        default=None,
+        description="SHA-256 of the item. With a file: optional, the server computes it "
+        "(a different one given is 422). Without a file: required.",
+    )
     collected_on: PastDate | None = Field(
         default=None, description="When the item was obtained (not in the future)."
     )
+    _attachment: Attachment | None = PrivateAttr(default=None)
+
+    @property
+    def attachment(self) -> Attachment | None:
+        return self._attachment
+
+    def with_file(self, attachment: Attachment) -> RecordEvidence:
+        """This command with the uploaded file to store (not part of the JSON body)."""
+        sent = self.model_copy()
+        sent._attachment = attachment
+        return sent
 
 
 class RecordInterview(Command):

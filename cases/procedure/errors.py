@@ -36,6 +36,14 @@ class InvalidInput(DomainError):
     kind, title = "invalid-input", "Invalid input"
 
 
+class TooLarge(InvalidInput):
+    kind, title = "too-large", "Too large"
+
+
+class UnsupportedMediaType(InvalidInput):
+    kind, title = "unsupported-media-type", "This type of file is not accepted"
+
+
 class Unauthenticated(DomainError):
     kind, title = "unauthenticated", "Authentication required"
 

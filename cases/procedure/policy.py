@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -149,6 +149,44 @@ class SubjectLinks(StrictModel):
     session_minutes: int = Field(default=30, ge=1, le=24 * 60)
 
 
+# What an evidence file may be, told by its content (filetype's names for the types).
+EvidenceType = Literal[
+    "jpg",
+    "png",
+    "gif",
+    "webp",
+    "heic",
+    "pdf",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "ppt",
+    "pptx",
+    "mp3",
+    "m4a",
+    "wav",
+    "amr",
+    "ogg",
+]
+
+
+class EvidenceFiles(StrictModel):
+    """Evidence files: the size of one, of all of a case's together, and the types accepted."""
+
+    max_file_mb: int = Field(default=20, ge=1, le=1024)
+    max_case_mb: int = Field(default=100, ge=1, le=100_000)
+    allowed: list[EvidenceType] = Field(
+        default_factory=lambda: list(get_args(EvidenceType)), min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _file_fits_case(self) -> EvidenceFiles:
+        if self.max_file_mb > self.max_case_mb:
+            raise ValueError("evidence.max_file_mb: larger than max_case_mb")
+        return self
+
+
 class Policy(StrictModel):
     version: int = Field(ge=1)
     end_of_day: time
@@ -160,6 +198,7 @@ class Policy(StrictModel):
     triage: Triage = Triage()
     subject_view: SubjectView = SubjectView()
     escalation: list[EscalationStep] = Field(min_length=1)
+    evidence: EvidenceFiles = EvidenceFiles()
     subject_link: SubjectLinks = SubjectLinks()
 
     @field_validator("categories", "severities", "dispositions", "escalation")

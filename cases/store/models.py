@@ -167,11 +167,21 @@ class CaseParty(SQLModel, table=True):
 
 
 class Evidence(SQLModel, table=True):
+    """An item of evidence; with a file, the stored copy in data_dir/evidence/<case id>/.
+
+    ``sha256`` is the stored copy's; ``original_sha256`` that of the file as sent (they
+    differ when location and camera metadata were stripped from an anonymous report's image).
+    """
+
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="conduct_case.id", index=True)
     description: str
     filename: str | None = None
     sha256: str = Field(max_length=64)
+    stored_name: str | None = Field(default=None, max_length=64)
+    media_type: str | None = Field(default=None, max_length=100)
+    size_bytes: int | None = None
+    original_sha256: str | None = Field(default=None, max_length=64)
     collected_on: str | None = Field(default=None, max_length=10)  # ISO date
     recorded_by: int = Field(foreign_key="person.id")
     recorded_at: datetime

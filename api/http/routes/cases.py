@@ -2,14 +2,20 @@
 
 # No ``from __future__ import annotations``: the action endpoints are built in a loop and
 # FastAPI must see each command class itself in the signature.
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated
+from pathlib import PurePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
 
 from api.http import idempotency
 from api.http.deps import (
+    AppState,
     CurrentUser,
     IdempotencyKey,
     IfMatch,
@@ -17,14 +23,19 @@ from api.http.deps import (
     ReadUowDep,
     StateDep,
     UowDep,
+    app_state,
     etag,
     reject_unknown_query,
 )
 from api.http.schemas import CasePage
 from cases import service
+from cases.evidence_files import CHUNK, MB, evidence_store
 from cases.procedure import commands as c
+from cases.procedure.errors import TooLarge
 from cases.procedure.vocabulary import Action, Stage
 from cases.queries import CaseFilter, list_cases
+from cases.store.db import UnitOfWork
+from cases.store.models import Person
 from cases.subject_view import SubjectCaseView
 from cases.views import CaseDetail, CaseState
 
@@ -84,7 +95,10 @@ ACTION_ROUTES: list[tuple[type[c.Command], str]] = [
     (c.Accept, "Accept the report (立案) with category, severity, investigators"),
     (c.Decline, "Decline the report (不予受理) with a reason"),
     (c.Assign, "Assign an investigator, verifier, advisor or appeal reviewer"),
-    (c.RecordEvidence, "Record an item of evidence with its SHA-256"),
+    (
+        c.RecordEvidence,
+        "Record an item of evidence: its SHA-256 (JSON), or the file (multipart/form-data)",
+    ),
     (c.RecordInterview, "Record an interview"),
     (c.RecordStatement, "Record the subject's statement (陈述申辩)"),
     (c.WaiveStatement, "Record the statement as waived after its period"),
@@ -119,27 +133,111 @@ def _endpoint(command_type: type[c.Command]):  # type: ignore[no-untyped-def]
         version: IfMatch,
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        sent: c.Command = command
-        return idempotency.call(
-            db=state.db,
-            principal=f"person:{user.id}",
-            key=key,
-            print_=lambda: idempotency.fingerprint(
-                "POST", f"/cases/{reference}/{sent.action}", f"{version}\n{sent.model_dump_json()}"
-            ),
-            service=lambda remember: service.apply_action(
-                uow=uow,
-                policy=state.policy,
-                reference=reference,
-                actor=user,
-                command=sent,
-                expected_version=version,
-                remember=remember,
-            ),
-            respond=_answer,
-        )
+        return _act(reference, command, user, uow, state, version, key)
 
     return endpoint
+
+
+def _act(
+    reference: str,
+    sent: c.Command,
+    user: Person,
+    uow: UnitOfWork,
+    state: AppState,
+    version: int,
+    key: str | None,
+    sent_file: str = "",
+) -> JSONResponse:
+    return idempotency.call(
+        db=state.db,
+        principal=f"person:{user.id}",
+        key=key,
+        print_=lambda: idempotency.fingerprint(
+            "POST",
+            f"/cases/{reference}/{sent.action}",
+            f"{version}\n{sent.model_dump_json()}{sent_file}",
+        ),
+        service=lambda remember: service.apply_action(
+            uow=uow,
+            policy=state.policy,
+            reference=reference,
+            actor=user,
+            command=sent,
+            expected_version=version,
+            remember=remember,
+        ),
+        respond=_answer,
+    )
+
+
+def record_evidence_upload(
+    reference: Reference,
+    user: CurrentUser,
+    uow: UowDep,
+    state: StateDep,
+    version: IfMatch,
+    file: Annotated[UploadFile, File(description="The item; its type is told by its content.")],
+    description: Annotated[str, Form()],
+    collected_on: Annotated[str | None, Form()] = None,
+    sha256: Annotated[str | None, Form()] = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """record-evidence as multipart/form-data: the file is stored by the service."""
+    fields = {"description": description, "collected_on": collected_on, "sha256": sha256}
+    fields["filename"] = PurePath(file.filename or "").name[:200] or None
+    try:
+        command = c.RecordEvidence.model_validate({k: v for k, v in fields.items() if v})
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        ) from exc
+    attachment = c.Attachment(content=file.file, store=evidence_store(state.settings.data_dir))
+    sent_file = f"\n{file.filename}\n{file.size}"
+    return _act(reference, command.with_file(attachment), user, uow, state, version, key, sent_file)
+
+
+class EvidenceRoute(APIRoute):
+    """record-evidence takes a JSON body like every action, or multipart/form-data with a
+    file (``record_evidence_upload``); one route, one name, two request bodies."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        as_json = super().get_route_handler()
+        as_upload = APIRoute(
+            self.path,
+            record_evidence_upload,
+            methods=["POST"],
+            dependency_overrides_provider=self.dependency_overrides_provider,
+        ).get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+                return await as_json(request)
+            limit = app_state(request).policy.evidence.max_file_mb * MB + CHUNK
+            if int(request.headers.get("content-length") or 0) > limit:  # before it is read
+                raise TooLarge(f"a file may be at most {limit // MB} MB", field="file")
+            return await as_upload(request)
+
+        return handler
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["description", "file"],
+                    "properties": {
+                        "description": {"type": "string"},
+                        "collected_on": {"type": "string", "format": "date"},
+                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        }
+    }
+}
 
 
 def _answer(case: CaseState) -> idempotency.Outcome:
@@ -147,6 +245,7 @@ def _answer(case: CaseState) -> idempotency.Outcome:
 
 
 for _command, _summary in ACTION_ROUTES:
+    _upload = _command is c.RecordEvidence
     router.add_api_route(
         f"/{{reference}}/{action_path(_command.action)}",
         _endpoint(_command),
@@ -155,4 +254,6 @@ for _command, _summary in ACTION_ROUTES:
         summary=_summary,
         name=_command.action.value,
         operation_id=_command.action.value,
+        route_class_override=EvidenceRoute if _upload else None,
+        openapi_extra=UPLOAD_BODY if _upload else None,
     )
