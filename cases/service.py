@@ -20,7 +20,7 @@ from cases.effects import EFFECTS
 from cases.notices import prepare_deliveries
 from cases.people.access import VisibleCase, case_for
 from cases.people.directory import unit_by_code
-from cases.people.secrets import hash_receipt
+from cases.people.secrets import hash_receipt, receipt_lookup
 from cases.procedure.clock import utcnow
 from cases.procedure.commands import Command, FileReport
 from cases.procedure.errors import IllegalAction, InvalidInput, Refusal, VersionConflict
@@ -94,6 +94,7 @@ def file_report(
     reporter: Person | None,
     receipt_code: str,
     sealed_receipt: str | None = None,
+    secret: bytes | None = None,
     remember: Remember[FiledReport] | None = None,
     now: datetime | None = None,
 ) -> FiledReport:
@@ -105,6 +106,8 @@ def file_report(
         subject = _subject(session, report, unit, now)
         _check_report(report, reporter, subject, policy)
         case = _new_case(session, report, reporter, unit, subject, receipt_code, now)
+        if secret is not None:  # the status request's index (without it: no status by code)
+            case.receipt_lookup = receipt_lookup(secret, receipt_code)
         open_stage(session, case, policy, now)
         data: dict[str, object] = {"unit": unit.code, "anonymous": report.anonymous}
         seq = record_event(

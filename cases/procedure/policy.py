@@ -141,6 +141,45 @@ class SubjectView(StrictModel):
     )
 
 
+class Intake(StrictModel):
+    """How many reports the intake takes within an hour, from one client address and from
+    everyone; beyond either, filing answers 429 with Retry-After."""
+
+    per_client_per_hour: int = Field(default=5, ge=1, le=10_000)
+    overall_per_hour: int = Field(default=20, ge=1, le=1_000_000)
+
+
+# What a closed case's outcome is, as the reporter is told it (words in reporter_view).
+ReporterOutcome = Literal[
+    "declined", "substantiated", "partly_substantiated", "unsubstantiated", "overturned"
+]
+
+
+class ReporterView(StrictModel):
+    """What a reporter who gives their receipt code is told (POST /reports/status): the
+    reference, the stage in the words below, the filed date, and what the switches allow."""
+
+    stages: dict[Stage, Label] = Field(description="Every stage in the reporter's words.")
+    due_date: bool = Field(default=False, description="The current stage's due date.")
+    outcome: Literal["none", "result", "decision"] = Field(
+        default="result",
+        description="After closure: nothing, the result (declined, substantiated or not, "
+        "overturned on appeal), or the result and the disposition decided.",
+    )
+    outcomes: dict[ReporterOutcome, Label] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ReporterView:
+        missing = [s.value for s in Stage if s not in self.stages]
+        if missing:
+            raise ValueError(f"reporter_view.stages: no words for {', '.join(missing)}")
+        needed = get_args(ReporterOutcome) if self.outcome != "none" else ()
+        missing = [o for o in needed if o not in self.outcomes]
+        if missing:
+            raise ValueError(f"reporter_view.outcomes: no words for {', '.join(missing)}")
+        return self
+
+
 class SubjectLinks(StrictModel):
     """The subject's links (/s/<token>, or the short code at /s): how long one opens the
     subject's page, and how long a visit lasts before the link is needed again."""
@@ -198,6 +237,8 @@ class Policy(StrictModel):
     triage: Triage = Triage()
     subject_view: SubjectView = SubjectView()
     escalation: list[EscalationStep] = Field(min_length=1)
+    intake: Intake = Intake()
+    reporter_view: ReporterView
     evidence: EvidenceFiles = EvidenceFiles()
     subject_link: SubjectLinks = SubjectLinks()
 

@@ -106,6 +106,9 @@ class ConductCase(SQLModel, table=True):
     reporter_name: str | None = None
     reporter_contact: str | None = None
     receipt_hash: str
+    # HMAC-SHA256 of the normalised receipt code under the server secret: finds the case for
+    # the reporter's status page without a scan; the Argon2 hash above still decides.
+    receipt_lookup: str | None = Field(default=None, unique=True, index=True, max_length=64)
     summary: str = Field(max_length=200)
     details: str = Field(sa_column=Column(Text, nullable=False))
     allegations: str | None = Field(default=None, sa_column=Column(Text))  # staff's summary

@@ -1,12 +1,18 @@
-"""Filing a report: anyone (named or anonymous); the receipt code is returned once."""
+"""Filing a report: anyone (named or anonymous); the receipt code is returned once. With it,
+the reporter follows the case (POST /reports/status: the code in the body, never in a URL
+or an access log). Both are throttled per client address (api.http.throttle)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from typing import Any
 
-from api.http import idempotency
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.http import idempotency, throttle
 from api.http.deps import (
+    AppState,
     IdempotencyKey,
     OptionalUser,
     PolicyDep,
@@ -15,12 +21,44 @@ from api.http.deps import (
     etag,
     reject_unknown_query,
 )
+from api.http.problems import problem
 from api.http.schemas import ReportFiled
 from cases import service
 from cases.people.secrets import derived_receipt_code, receipt_code, seal
 from cases.procedure.commands import FileReport
+from cases.procedure.errors import DomainError, NotFound
+from cases.procedure.policy import Policy
+from cases.reporter_view import ReporterCaseView, reporter_view
+from cases.store.db import UnitOfWork
+from cases.store.models import Person
 
 router = APIRouter(tags=["reports"], dependencies=[Depends(reject_unknown_query)])
+
+_TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Too many requests: wait Retry-After seconds."}
+}
+
+
+class ReceiptQuery(BaseModel):
+    receipt_code: str = Field(
+        max_length=100,
+        description="The receipt code shown at filing (case, spaces, dashes "
+        "and O/I/L for 0/1/1 do not matter).",
+    )
+
+
+def _too_many(request: Request, wait: float, which: str) -> JSONResponse:
+    after = throttle.retry_after(wait)
+    return problem(
+        429,
+        "too-many-requests",
+        "Too many requests",
+        throttle.BUSY[which],
+        instance=request.url.path,
+        headers={"Retry-After": after},
+        limit=which,
+        retry_after=int(after),
+    )
 
 
 @router.post(
@@ -28,14 +66,36 @@ router = APIRouter(tags=["reports"], dependencies=[Depends(reject_unknown_query)
     status_code=201,
     response_model=ReportFiled,
     summary="File a report (named or anonymous)",
+    responses=_TOO_MANY,
 )
 def file_report(
     report: FileReport,
+    request: Request,
     user: OptionalUser,
     uow: UowDep,
     policy: PolicyDep,
     state: StateDep,
     key: IdempotencyKey = None,
+) -> JSONResponse:
+    client = throttle.peer_key(request, state.secret)
+    limit = throttle.intake_limit(request, policy)
+    wait, which = limit.admit(client)
+    if which is not None:
+        return _too_many(request, wait, which)
+    try:
+        return _file(report, user, uow, policy, state, key)
+    except DomainError:
+        limit.refund(client)  # refused as invalid: no case was filed
+        raise
+
+
+def _file(
+    report: FileReport,
+    user: Person | None,
+    uow: UnitOfWork,
+    policy: Policy,
+    state: AppState,
+    key: str | None,
 ) -> JSONResponse:
     principal = f"person:{user.id}" if user else "anonymous"
     # With a key, the code is derived from it, so a replay can show it again without storing it.
@@ -63,6 +123,7 @@ def file_report(
             reporter=user,
             receipt_code=code,
             sealed_receipt=seal(state.secret, code),
+            secret=state.secret,
             remember=remember,
         ),
         respond=answer,
@@ -70,3 +131,36 @@ def file_report(
         store=lambda body: {**body, "receipt_code": None},
         restore=lambda body: {**body, "receipt_code": code},
     )
+
+
+@router.post(
+    "/reports/status",
+    response_model=ReporterCaseView,
+    summary="Follow a report with its receipt code",
+    responses={
+        404: {"description": "No report matches (one answer for any wrong code)."},
+        **_TOO_MANY,
+    },
+)
+def report_status(
+    query: ReceiptQuery,
+    request: Request,
+    response: Response,
+    uow: UowDep,
+    policy: PolicyDep,
+    state: StateDep,
+) -> ReporterCaseView | JSONResponse:
+    client = throttle.peer_key(request, state.secret)
+    backoff = throttle.receipt_backoff(request)
+    wait = backoff.wait(client)
+    if wait > 0:
+        return _too_many(request, wait, "receipt")
+    try:
+        view = reporter_view(
+            uow=uow, policy=policy, secret=state.secret, receipt_code=query.receipt_code
+        )
+    except NotFound:
+        backoff.failed(client)
+        raise
+    response.headers["Cache-Control"] = "no-store"
+    return view
