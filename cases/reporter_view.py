@@ -23,8 +23,8 @@ from cases.procedure.policy import Label, Policy, ReporterOutcome
 from cases.procedure.vocabulary import AppealOutcome, FindingsResult, Stage
 from cases.store.db import UnitOfWork
 from cases.store.models import ConductCase, pk
+from cases.views import READ_BY_REPORTER_EVENT
 
-READ_BY_REPORTER_EVENT = "case.read_by_reporter"
 # The one answer to every code that does not open a case (zh-CN, then en).
 NO_SUCH_RECEIPT = (
     "未找到与该查询码对应的举报，请核对后重试。"

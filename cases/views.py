@@ -26,8 +26,9 @@ from cases.store.models import (
 )
 
 READ_EVENT = "case.read"
+READ_BY_REPORTER_EVENT = "case.read_by_reporter"  # the reporter looked with their code
 REFUSED_EVENT = "action.refused"
-HIDDEN_FROM_TIMELINE = (READ_EVENT, REFUSED_EVENT)  # reads, and refusals (oversight only)
+HIDDEN_FROM_TIMELINE = (READ_EVENT, READ_BY_REPORTER_EVENT, REFUSED_EVENT)  # reads, refusals
 
 
 class CaseSummary(BaseModel):
@@ -216,7 +217,7 @@ def _parties(session: Session, case: ConductCase) -> list[tuple[CaseParty, Perso
 
 def _events(session: Session, case: ConductCase, *, oversight: bool) -> list[AuditEvent]:
     """The case chain's events for the timeline: no reads; refusals for oversight only."""
-    hidden_events = (READ_EVENT,) if oversight else HIDDEN_FROM_TIMELINE
+    hidden_events = (READ_EVENT, READ_BY_REPORTER_EVENT) if oversight else HIDDEN_FROM_TIMELINE
     rows = session.exec(
         select(AuditEvent)
         .where(

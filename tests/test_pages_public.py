@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 from sqlmodel import func, select
 
+from api.http.app import create_app as page_app
 from api.http.deps import AppState
 from cases.people.secrets import check_receipt
 from cases.store.db import UnitOfWork
@@ -115,3 +116,76 @@ def test_a_repeated_submit_files_once_and_a_forged_one_files_nothing(
     assert "部长要求干事替他跑腿" in forged.text  # what was written is kept
     with UnitOfWork(state.db, write=False) as uow:
         assert uow.session.exec(select(func.count()).select_from(ConductCase)).one() == 1
+
+
+def _file_through_the_form(client: TestClient) -> tuple[str, str]:
+    form = client.get("/report")
+    submission = re.search(r'name="submission" value="([^"]+)"', form.text)
+    assert submission is not None
+    filed = client.post(
+        "/report",
+        data={
+            "form_token": client.cookies["qf_form"],
+            "submission": submission.group(1),
+            "unit": "cs-su",
+            "subject_name": "李某",
+            "summary": "部长要求干事替他跑腿",
+            "details": "多次要求新干事替他取快递。",
+            "anonymous": "true",
+        },
+    )
+    reference = re.search(r"<strong>(QF-\d{4}-\d{5})</strong>", filed.text)
+    assert reference is not None
+    return reference.group(1), "-".join(re.findall(r"<span>([0-9A-Z]{4})</span>", filed.text))
+
+
+def test_the_status_page_opens_with_the_code_and_slows_wrong_ones(
+    people: dict[str, Person], state: AppState
+) -> None:
+    # A client with an address: the delays are per client (and overall).
+    with TestClient(page_app(state), client=("192.0.2.8", 50000)) as client:
+        _status_and_slowing(client)
+
+
+def _status_and_slowing(client: TestClient) -> None:
+    reference, code = _file_through_the_form(client)
+    token = client.cookies["qf_form"]
+    shown = client.post("/status", data={"receipt_code": code.lower(), "form_token": token})
+    assert shown.status_code == 200 and reference in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    assert code not in shown.text  # the code is not echoed back
+
+    answers = []
+    for _ in range(6):
+        wrong = client.post(
+            "/status", data={"receipt_code": "0000-0000-0000-0000", "form_token": token}
+        )
+        answers.append(wrong.status_code)
+        assert reference not in wrong.text
+    assert answers[0] == 404
+    assert 429 in answers  # the delay grew: wrong codes are slowed
+    waited = client.post("/status", data={"receipt_code": code, "form_token": token})
+    assert waited.status_code == 429 and "请" in waited.text  # even the right code waits
+
+
+def test_status_page_in_a_browser_in_both_languages(
+    page: Page,
+    live_url: str,
+    people: dict[str, Person],
+    state: AppState,
+    screenshot: Callable[[str], Path],
+) -> None:
+    page.set_viewport_size(PHONE)
+    with TestClient(page_app(state)) as client:
+        reference, code = _file_through_the_form(client)
+    page.goto("/status")
+    page.get_by_label("回执码").fill(code)
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("h1")).to_contain_text(reference)
+    screenshot("status-zh")
+    page.goto("/status?lang=en")
+    page.get_by_label("Receipt code").fill(code)
+    page.get_by_role("button", name="Look up").click()
+    expect(page.locator("h1")).to_have_text(f"Report {reference}")
+    screenshot("status-en")
+    assert refused(page) == []

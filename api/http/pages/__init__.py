@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.http.pages import public, subject
+from api.http.pages import public, status, subject
 from api.http.pages.render import HERE
 
 
@@ -15,3 +15,4 @@ def install(app: FastAPI) -> None:
     app.mount("/static/pages", StaticFiles(directory=HERE / "static"), name="pages-static")
     app.include_router(public.router)
     app.include_router(subject.router)
+    app.include_router(status.router)

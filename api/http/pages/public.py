@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from api.http import idempotency
+from api.http import idempotency, throttle
 from api.http.deps import app_state
 from api.http.pages.render import form_token_ok, language_of, page
 from api.http.pages.texts import TEXTS
@@ -58,9 +58,18 @@ async def report_filed(request: Request) -> HTMLResponse:
         report = FileReport.model_validate(_report_fields(values))
     except ValidationError as exc:
         return _form(request, values=values, errors=_field_errors(request, exc))
+    state = app_state(request)
+    client = throttle.peer_key(request, state.secret)
+    limit = throttle.intake_limit(request, state.policy)
+    wait, _ = limit.admit(client)
+    if wait:
+        refused = _form(request, values=values, errors={}, notice=_text(request, "error.rate"))
+        refused.status_code, refused.headers["Retry-After"] = 429, throttle.retry_after(wait)
+        return refused
     try:
         reference, code = _file(request, report, values["submission"])
     except DomainError as exc:
+        limit.refund(client)  # refused as invalid: no case was filed
         field = getattr(exc, "field", None) or "details"
         return _form(request, values=values, errors={field: str(exc)})
     return page(request, "receipt.html", reference=reference, code_groups=code.split("-"))
@@ -124,6 +133,7 @@ def _file(request: Request, report: FileReport, submission: str) -> tuple[str, s
             reporter=None,
             receipt_code=code,
             sealed_receipt=seal(state.secret, code),
+            secret=state.secret,
             remember=remember,
         ),
         respond=lambda filed: (201, {"reference": filed.reference}, {}),

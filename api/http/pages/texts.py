@@ -183,4 +183,29 @@ TEXTS: dict[str, Label] = {
     "notice.expires": _t("有效期至", "Valid until"),
     "notice.number": _t("告知书编号", "Notice number"),
     "notice.keep": _t("请妥善保管，不要交给他人。", "Keep it to yourself."),
+    "status.heading": _t("查询办理进度", "Follow a report"),
+    "status.lead": _t(
+        "输入提交时得到的回执码。回执码不会出现在网址里。",
+        "Enter the receipt code you got when filing. It never appears in an address.",
+    ),
+    "status.hint": _t("16 位字母和数字，可不输入短横线", "16 letters and digits; dashes optional"),
+    "status.submit": _t("查询", "Look up"),
+    "status.unknown": _t(
+        "没有找到与这个回执码对应的反映，请核对后再试。",
+        "No report matches this code: please check it and try again.",
+    ),
+    "status.wait": _t(
+        "尝试次数过多，请 {seconds} 秒后再试。", "Too many tries: please wait {seconds} s."
+    ),
+    "status.of": _t("反映 {reference} 的办理情况", "Report {reference}"),
+    "status.where": _t("目前进展", "Where it stands"),
+    "status.filed": _t("提交日期", "Filed on"),
+    "status.due": _t("本阶段办理期限", "Due by"),
+    "status.outcome": _t("办理结果", "Outcome"),
+    "status.decision": _t("处理决定", "Decision"),
+    "status.private": _t(
+        "请勿把回执码告诉他人；用完请关闭本页。",
+        "Keep the receipt code to yourself; close this page when done.",
+    ),
+    "status.another": _t("查询其他反映", "Look up another"),
 }
