@@ -92,18 +92,7 @@ def test_an_anonymous_report_is_filed_and_its_receipt_shown_once(
 def test_a_repeated_submit_files_once_and_a_forged_one_files_nothing(
     client: TestClient, people: dict[str, Person], state: AppState
 ) -> None:
-    form = client.get("/report")
-    submission = re.search(r'name="submission" value="([^"]+)"', form.text)
-    assert submission is not None
-    fields = {
-        "form_token": client.cookies["qf_form"],
-        "submission": submission.group(1),
-        "unit": "cs-su",
-        "subject_name": "李某",
-        "summary": "部长要求干事替他跑腿",
-        "details": "多次要求新干事替他取快递。",
-        "anonymous": "true",
-    }
+    fields = _filled_form(client)
     first = client.post("/report", data=fields)
     again = client.post("/report", data=fields)  # a double click, or the browser's resend
     assert first.status_code == again.status_code == 200
@@ -118,22 +107,24 @@ def test_a_repeated_submit_files_once_and_a_forged_one_files_nothing(
         assert uow.session.exec(select(func.count()).select_from(ConductCase)).one() == 1
 
 
-def _file_through_the_form(client: TestClient) -> tuple[str, str]:
+def _filled_form(client: TestClient) -> dict[str, str]:
+    """A new report form's fields, filled in as an anonymous reporter would."""
     form = client.get("/report")
     submission = re.search(r'name="submission" value="([^"]+)"', form.text)
     assert submission is not None
-    filed = client.post(
-        "/report",
-        data={
-            "form_token": client.cookies["qf_form"],
-            "submission": submission.group(1),
-            "unit": "cs-su",
-            "subject_name": "李某",
-            "summary": "部长要求干事替他跑腿",
-            "details": "多次要求新干事替他取快递。",
-            "anonymous": "true",
-        },
-    )
+    return {
+        "form_token": client.cookies["qf_form"],
+        "submission": submission.group(1),
+        "unit": "cs-su",
+        "subject_name": "李某",
+        "summary": "部长要求干事替他跑腿",
+        "details": "多次要求新干事替他取快递。",
+        "anonymous": "true",
+    }
+
+
+def _file_through_the_form(client: TestClient) -> tuple[str, str]:
+    filed = client.post("/report", data=_filled_form(client))
     reference = re.search(r"<strong>(QF-\d{4}-\d{5})</strong>", filed.text)
     assert reference is not None
     return reference.group(1), "-".join(re.findall(r"<span>([0-9A-Z]{4})</span>", filed.text))
