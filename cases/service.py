@@ -178,6 +178,9 @@ def _new_case(
         summary=report.summary,
         details=report.details,
         reported_category=report.category,
+        subject_post=report.subject_post,
+        occurred=report.occurred,
+        place=report.place,
         filed_at=now,
     )
     session.add(case)

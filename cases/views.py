@@ -110,10 +110,13 @@ class PartyView(BaseModel):
 class CaseDetail(CaseSummary):
     summary: str
     details: str
+    occurred: str | None
+    place: str | None
     allegations: str | None
     triage: TriageView
     subject: str
     subject_name: str
+    subject_post: str | None
     reporter: str | None
     anonymous: bool
     decline_reason: str | None
@@ -182,9 +185,12 @@ def detail_of(
         **state_of(case, unit.code, allowed=allowed).model_dump(),
         summary=case.summary,
         details=case.details,
+        occurred=case.occurred,
+        place=case.place,
         allegations=case.allegations,
         subject=subject.handle,
         subject_name=subject.name,
+        subject_post=case.subject_post,
         reporter=_reporter(session, case, people) if reveal_reporter else None,
         anonymous=case.anonymous,
         decline_reason=case.decline_reason,

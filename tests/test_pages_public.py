@@ -75,6 +75,8 @@ def test_an_anonymous_report_is_filed_and_its_receipt_shown_once(
     page.get_by_label("问题类别").select_option(index=1)
     page.get_by_label("一句话概括").fill("部长要求干事替他跑腿")
     page.get_by_label("具体经过").fill("十一月以来多次要求新干事替他取快递、占座，不去就不给评优。")
+    page.get_by_label("发生时间").fill("十一月每周例会后")
+    page.get_by_label("发生地点").fill("学生活动中心 302")
     screenshot("report-filled-zh")
     page.get_by_role("button", name="提交").click()
     expect(page.locator("h1")).to_have_text("已收到你的反映")
@@ -84,6 +86,11 @@ def test_an_anonymous_report_is_filed_and_its_receipt_shown_once(
 
     [case] = _cases(state)
     assert case.anonymous and case.reporter_name is None and case.summary == "部长要求干事替他跑腿"
+    assert (case.subject_post, case.occurred, case.place) == (
+        "组织部部长",
+        "十一月每周例会后",
+        "学生活动中心 302",
+    )  # nothing the reporter wrote is lost
     assert check_receipt(case.receipt_hash, "-".join(groups))
     assert page.locator("strong", has_text=case.reference).count() == 1
     assert refused(page) == []

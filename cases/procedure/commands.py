@@ -56,8 +56,11 @@ class FileReport(BaseModel):
         "without it the subject is the only person of that name in the unit, or a new entry.",
     )
     subject_name: Short
+    subject_post: Short | None = Field(default=None, description="The subject's post (职务).")
     summary: Short
     details: Text
+    occurred: Short | None = Field(default=None, description="When it happened, in words.")
+    place: Short | None = Field(default=None, description="Where it happened.")
     category: Code | None = Field(
         default=None, description="The reporter's choice from the policy's categories, if any."
     )

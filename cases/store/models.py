@@ -149,6 +149,10 @@ class ConductCase(SQLModel, table=True):
     # Written at filing (the reporter's category, triage) and by the stage flow (the case
     # file's digest): automation, not staff, so the version does not move.
     reported_category: str | None = Field(default=None, max_length=40)
+    # What the reporter said beside the summary: the subject's post, when and where.
+    subject_post: str | None = Field(default=None, max_length=200)
+    occurred: str | None = Field(default=None, max_length=200)
+    place: str | None = Field(default=None, max_length=200)
     possible_duplicate_of: str | None = Field(default=None, max_length=20)
     missing_information: str | None = None  # comma-separated codes, '' when complete
     case_file_sha256: str | None = Field(default=None, max_length=64)
