@@ -106,9 +106,11 @@ TEXTS: dict[str, Label] = {
         "尚待受理，受理后会告知你具体内容。", "Not yet taken up; you will be told."
     ),
     "subject.findings": _t("认定的事实", "The facts relied on"),
-    "subject.result_substantiated": _t("反映问题属实", "substantiated"),
-    "subject.result_partly_substantiated": _t("反映问题部分属实", "partly substantiated"),
-    "subject.result_unsubstantiated": _t("反映问题不属实", "not substantiated"),
+    "subject.result_substantiated": _t("反映问题属实", "The report was found true"),
+    "subject.result_partly_substantiated": _t(
+        "反映问题部分属实", "The report was found partly true"
+    ),
+    "subject.result_unsubstantiated": _t("反映问题不属实", "The report was found untrue"),
     "subject.evidence": _t("证据清单", "The evidence"),
     "subject.statement": _t("陈述申辩", "Your statement"),
     "subject.statement_due": _t("请在此时间前提交", "Please give it by"),
