@@ -177,6 +177,13 @@ def filed_and_dispatched(state: AppState, deployments: Deployments) -> tuple[str
     return ref, row, UUID(row.external_id or "")
 
 
+def claimed_and_running(run_id: UUID) -> None:
+    """The run as a runner leaves it once it has claimed and started it."""
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Pending())
+        client.set_flow_run_state(run_id, Running())
+
+
 def count(state: AppState, *where: object) -> int:
     with UnitOfWork(state.db, write=False) as uow:
         return uow.session.exec(select(func.count()).select_from(OutboxRow).where(*where)).one()  # type: ignore[arg-type]
@@ -283,9 +290,7 @@ def test_a_runner_killed_mid_run_is_recovered_without_doubling(
     state = flows_on
     ref, row, run_id = filed_and_dispatched(state, deployments)
     # A runner claims the run, does part of its work, and dies before finishing.
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(run_id, Pending())
-        client.set_flow_run_state(run_id, Running())
+    claimed_and_running(run_id)
     payload = json.loads(row.payload)
     half_done = stage_work.prepare_notifications(
         uow=UnitOfWork(state.db),
@@ -393,9 +398,7 @@ def test_a_run_that_died_after_its_work_is_settled_and_reported(
     ref, row, run_id = filed_and_dispatched(state, deployments)
     # A runner runs it to its last task (which marks the row done) and dies before the
     # engine reports Completed: Prefect shows it Running for good.
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(run_id, Pending())
-        client.set_flow_run_state(run_id, Running())
+    claimed_and_running(run_id)
     stage_work.finish_stage_run(uow=UnitOfWork(state.db), key=row.key, flow_run_id=str(run_id))
     assert backlog(state.db).done == 1
     api, later = PREFECT_API_URL.value(), utcnow() + timedelta(minutes=1)
