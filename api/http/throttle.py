@@ -24,12 +24,14 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request
 
+from cases.procedure.errors import DomainError, NotFound
 from cases.procedure.policy import Policy
 
 Clock = Callable[[], float]
@@ -238,3 +240,42 @@ def intake_limit(request: Request, policy: Policy) -> RateLimit:
 def receipt_backoff(request: Request) -> Backoff:
     """The app's delay after wrong receipt codes."""
     return attached(request.app.state, "receipt_backoff", Backoff)
+
+
+class Refused(Exception):
+    """Not now: wait ``seconds`` (``limit`` says which: "client", "overall", "receipt")."""
+
+    def __init__(self, seconds: float, limit: str) -> None:
+        super().__init__(f"wait {seconds:.0f} s ({limit})")
+        self.seconds, self.limit = seconds, limit
+
+
+@contextmanager
+def filing(request: Request, policy: Policy, secret: bytes) -> Iterator[None]:
+    """One report filed under the intake limits: Refused when over them; not counted when
+    it is refused as invalid (a DomainError, re-raised)."""
+    client = peer_key(request, secret)
+    limit = intake_limit(request, policy)
+    wait, which = limit.admit(client)
+    if which is not None:
+        raise Refused(wait, which)
+    try:
+        yield
+    except DomainError:
+        limit.refund(client)  # no case was filed
+        raise
+
+
+def looked_up(request: Request, secret: bytes, lookup: Callable[[], T]) -> T:
+    """``lookup`` of a receipt code, unless this client must wait first (Refused); a
+    NotFound (re-raised) counts as a failed attempt."""
+    client = peer_key(request, secret)
+    backoff = receipt_backoff(request)
+    wait = backoff.wait(client)
+    if wait > 0:
+        raise Refused(wait, "receipt")
+    try:
+        return lookup()
+    except NotFound:
+        backoff.failed(client)
+        raise

@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.http import idempotency, throttle
 from api.http.deps import app_state
-from api.http.pages.render import form_token_ok, language_of, page
-from api.http.pages.texts import TEXTS
+from api.http.pages.render import field_errors, form_token_ok, page, text
 from cases import service
 from cases.people.directory import unit_choices
 from cases.people.secrets import derived_receipt_code, seal
@@ -52,24 +52,27 @@ def report_form(request: Request) -> HTMLResponse:
 async def report_filed(request: Request) -> HTMLResponse:
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in (*FORM_FIELDS, "submission")}
-    if not form_token_ok(request, str(form.get("form_token") or "")):
-        return _form(request, values=values, errors={}, notice=_text(request, "error.csrf"))
+    # The filing (SQL, Argon2) runs in the thread pool, as a sync endpoint's would.
+    return await run_in_threadpool(_filed, request, values, str(form.get("form_token") or ""))
+
+
+def _filed(request: Request, values: dict[str, str], token: str) -> HTMLResponse:
+    if not form_token_ok(request, token):
+        return _form(request, values=values, errors={}, notice=text(request, "error.csrf"))
     try:
         report = FileReport.model_validate(_report_fields(values))
     except ValidationError as exc:
-        return _form(request, values=values, errors=_field_errors(request, exc))
+        return _form(request, values=values, errors=field_errors(request, exc))
     state = app_state(request)
-    client = throttle.peer_key(request, state.secret)
-    limit = throttle.intake_limit(request, state.policy)
-    wait, _ = limit.admit(client)
-    if wait:
-        refused = _form(request, values=values, errors={}, notice=_text(request, "error.rate"))
-        refused.status_code, refused.headers["Retry-After"] = 429, throttle.retry_after(wait)
-        return refused
     try:
-        reference, code = _file(request, report, values["submission"])
+        with throttle.filing(request, state.policy, state.secret):
+            reference, code = _file(request, report, values["submission"])
+    except throttle.Refused as too_soon:
+        refused = _form(request, values=values, errors={}, notice=text(request, "error.rate"))
+        refused.status_code = 429
+        refused.headers["Retry-After"] = throttle.retry_after(too_soon.seconds)
+        return refused
     except DomainError as exc:
-        limit.refund(client)  # refused as invalid: no case was filed
         field = getattr(exc, "field", None) or "details"
         return _form(request, values=values, errors={field: str(exc)})
     return page(request, "receipt.html", reference=reference, code_groups=code.split("-"))
@@ -99,22 +102,6 @@ def _report_fields(values: dict[str, str]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k in FileReport.model_fields}
 
 
-def _field_errors(request: Request, exc: ValidationError) -> dict[str, str]:
-    """Each invalid field's message, in the page's language."""
-    errors: dict[str, str] = {}
-    for problem in exc.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "details"
-        kind = problem["type"]
-        if kind == "missing":
-            errors[field] = _text(request, "field.missing")
-        elif kind == "string_too_long":
-            limit = (problem.get("ctx") or {}).get("max_length", "")
-            errors[field] = _text(request, "field.too_long", limit=limit)
-        else:
-            errors.setdefault(field, _text(request, "field.invalid"))
-    return errors
-
-
 def _file(request: Request, report: FileReport, submission: str) -> tuple[str, str]:
     """File the report once per form (a second submit of the same form answers the first's
     receipt again); returns its reference and receipt code."""
@@ -139,7 +126,3 @@ def _file(request: Request, report: FileReport, submission: str) -> tuple[str, s
         respond=lambda filed: (201, {"reference": filed.reference}, {}),
     )
     return str(json.loads(bytes(answer.body))["reference"]), code
-
-
-def _text(request: Request, key: str, **values: object) -> str:
-    return TEXTS[key].text(language_of(request)).format(**values)

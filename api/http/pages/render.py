@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
 from api.http.deps import app_state
 from api.http.pages.texts import TEXTS
@@ -34,6 +35,27 @@ def language_of(request: Request) -> str:
     """The page's language: asked for, remembered, or zh-CN."""
     asked = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     return asked if asked in LANGUAGES else LANGUAGES[0]
+
+
+def text(request: Request, key: str, **values: object) -> str:
+    """The text ``key`` in the page's language, with ``values`` filled in."""
+    return TEXTS[key].text(language_of(request)).format(**values)
+
+
+def field_errors(request: Request, exc: ValidationError) -> dict[str, str]:
+    """Each invalid form field's message, in the page's language."""
+    errors: dict[str, str] = {}
+    for problem in exc.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "details"
+        kind = problem["type"]
+        if kind in ("missing", "string_too_short"):
+            errors[field] = text(request, "field.missing")
+        elif kind == "string_too_long":
+            limit = (problem.get("ctx") or {}).get("max_length", "")
+            errors[field] = text(request, "field.too_long", limit=limit)
+        else:
+            errors.setdefault(field, text(request, "field.invalid"))
+    return errors
 
 
 def form_token(request: Request) -> str:

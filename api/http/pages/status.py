@@ -28,20 +28,21 @@ def status_shown(
     state = app_state(request)
     if not form_token_ok(request, form_token):
         return _again(request, "error.csrf")
-    client = throttle.peer_key(request, state.secret)
-    backoff = throttle.receipt_backoff(request)
-    wait = backoff.wait(client)
-    if wait > 0:
-        return _again(request, "status.wait", status_code=429, seconds=int(wait) + 1)
     try:
-        view = reporter_view(
-            uow=UnitOfWork(state.db),
-            policy=state.policy,
-            secret=state.secret,
-            receipt_code=receipt_code,
+        view = throttle.looked_up(
+            request,
+            state.secret,
+            lambda: reporter_view(
+                uow=UnitOfWork(state.db),
+                policy=state.policy,
+                secret=state.secret,
+                receipt_code=receipt_code,
+            ),
         )
+    except throttle.Refused as refused:
+        seconds = int(refused.seconds) + 1
+        return _again(request, "status.wait", status_code=429, seconds=seconds)
     except NotFound:
-        backoff.failed(client)
         return _again(request, "status.unknown", status_code=404)
     shown = page(request, "status_view.html", view=view)
     shown.headers["Cache-Control"] = "no-store"

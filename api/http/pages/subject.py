@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.http.deps import app_state
-from api.http.pages.render import form_token_ok, language_of, page
-from api.http.pages.texts import TEXTS
+from api.http.pages.render import field_errors, form_token_ok, language_of, page, text
 from cases import service, subject_links
 from cases.procedure import commands as c
 from cases.procedure.clock import local_text, utcnow
@@ -99,8 +99,12 @@ def code_form(request: Request) -> HTMLResponse:
 async def code_entered(request: Request) -> Response:
     # No rate limit yet: 25^8 codes, each live for the link's days, against guessing.
     form = await request.form()
-    typed = str(form.get("code") or "").strip()
-    if not form_token_ok(request, str(form.get("form_token") or "")):
+    typed, token = str(form.get("code") or "").strip(), str(form.get("form_token") or "")
+    return await run_in_threadpool(_code_opened, request, typed, token)  # SQL off the loop
+
+
+def _code_opened(request: Request, typed: str, token: str) -> Response:
+    if not form_token_ok(request, token):
         return _code_error(request, typed, "error.csrf")
     state = app_state(request)
     try:
@@ -113,7 +117,7 @@ async def code_entered(request: Request) -> Response:
 
 
 def _code_error(request: Request, typed: str, key: str) -> HTMLResponse:
-    errors = {"code": _text(request, key)}
+    errors = {"code": text(request, key)}
     return page(
         request, "subject_code.html", status_code=422, values={"code": typed}, errors=errors
     )
@@ -134,7 +138,7 @@ def link_opened(request: Request, token: str) -> Response:
 @router.get(HOME, response_class=HTMLResponse)
 def subject_page(request: Request) -> HTMLResponse:
     done = request.query_params.get("done")
-    notice = _text(request, f"subject.done_{done}") if done in ("statement", "appeal") else ""
+    notice = text(request, f"subject.done_{done}") if done in ("statement", "appeal") else ""
     return _subject_page(request, notice=notice)
 
 
@@ -206,13 +210,25 @@ async def _act(request: Request, field: str, command_class: type[c.Command]) -> 
     (If-Match), the form token; errors beside the field, what was written kept."""
     form = await request.form()
     values = {field: str(form.get(field) or "").strip()}
-    if not form_token_ok(request, str(form.get("form_token") or "")):
-        return _again(request, values, {}, _text(request, "error.csrf"))
+    token, version = str(form.get("form_token") or ""), str(form.get("version") or "")
+    return await run_in_threadpool(_acted, request, command_class, values, token, version)
+
+
+def _acted(
+    request: Request,
+    command_class: type[c.Command],
+    values: dict[str, str],
+    token: str,
+    version: str,
+) -> Response:
+    """The action taken (in the thread pool: SQL off the event loop)."""
+    (field,) = values
+    if not form_token_ok(request, token):
+        return _again(request, values, {}, text(request, "error.csrf"))
     try:
         command = command_class.model_validate(values)
     except ValidationError as exc:
-        return _again(request, values, {field: _field_error(request, exc)}, "")
-    version = str(form.get("version") or "")
+        return _again(request, values, field_errors(request, exc), "")
     try:
         visit = _visit(request)
         state = app_state(request)
@@ -224,9 +240,9 @@ async def _act(request: Request, field: str, command_class: type[c.Command]) -> 
     except NotFound:
         return _gone(request)
     except VersionConflict:
-        return _again(request, values, {}, _text(request, "subject.stale"), status_code=409)
+        return _again(request, values, {}, text(request, "subject.stale"), status_code=409)
     except DomainError:  # the true reason is recorded for oversight (action.refused)
-        return _again(request, values, {}, _text(request, "subject.refused"), status_code=409)
+        return _again(request, values, {}, text(request, "subject.refused"), status_code=409)
     kind = "statement" if field == "statement" else "appeal"
     return RedirectResponse(f"{HOME}?done={kind}", status_code=303)
 
@@ -242,16 +258,3 @@ def _again(
     return _subject_page(
         request, values=values, errors=errors, notice=notice, status_code=status_code
     )
-
-
-def _field_error(request: Request, exc: ValidationError) -> str:
-    kind = exc.errors()[0]["type"]
-    if kind in ("missing", "string_too_short"):
-        return _text(request, "field.missing")
-    if kind == "string_too_long":
-        return _text(request, "field.too_long", limit=5000)
-    return _text(request, "field.invalid")
-
-
-def _text(request: Request, key: str, **values: object) -> str:
-    return TEXTS[key].text(language_of(request)).format(**values)

@@ -26,7 +26,6 @@ from api.http.schemas import ReportFiled
 from cases import service
 from cases.people.secrets import derived_receipt_code, receipt_code, seal
 from cases.procedure.commands import FileReport
-from cases.procedure.errors import DomainError, NotFound
 from cases.procedure.policy import Policy
 from cases.reporter_view import ReporterCaseView, reporter_view
 from cases.store.db import UnitOfWork
@@ -77,16 +76,11 @@ def file_report(
     state: StateDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    client = throttle.peer_key(request, state.secret)
-    limit = throttle.intake_limit(request, policy)
-    wait, which = limit.admit(client)
-    if which is not None:
-        return _too_many(request, wait, which)
     try:
-        return _file(report, user, uow, policy, state, key)
-    except DomainError:
-        limit.refund(client)  # refused as invalid: no case was filed
-        raise
+        with throttle.filing(request, policy, state.secret):
+            return _file(report, user, uow, policy, state, key)
+    except throttle.Refused as refused:
+        return _too_many(request, refused.seconds, refused.limit)
 
 
 def _file(
@@ -150,17 +144,15 @@ def report_status(
     policy: PolicyDep,
     state: StateDep,
 ) -> ReporterCaseView | JSONResponse:
-    client = throttle.peer_key(request, state.secret)
-    backoff = throttle.receipt_backoff(request)
-    wait = backoff.wait(client)
-    if wait > 0:
-        return _too_many(request, wait, "receipt")
     try:
-        view = reporter_view(
-            uow=uow, policy=policy, secret=state.secret, receipt_code=query.receipt_code
+        view = throttle.looked_up(
+            request,
+            state.secret,
+            lambda: reporter_view(
+                uow=uow, policy=policy, secret=state.secret, receipt_code=query.receipt_code
+            ),
         )
-    except NotFound:
-        backoff.failed(client)
-        raise
+    except throttle.Refused as refused:
+        return _too_many(request, refused.seconds, refused.limit)
     response.headers["Cache-Control"] = "no-store"
     return view
