@@ -58,6 +58,16 @@ OTHER_EVENTS: dict[str, Label] = {
     "deadline.recomputed": _words("校历调整，期限重算", "deadline recomputed"),
     "action.refused": _words("操作被拒绝", "action refused"),
     "case.read": _words("查阅案卷", "case read"),
+    "case.read_by_reporter": _words("举报人查询进展", "progress looked up by the reporter"),
+    "subject_link.issued": _words("向被举报人发出查阅链接", "link issued to the subject"),
+    "subject_link.revoked": _words("撤销被举报人查阅链接", "subject's links withdrawn"),
+    "subject_notice.handed_over": _words("当面送达告知书", "notice handed to the subject"),
+    "evidence.downloaded": _words("下载证据文件", "evidence file downloaded"),
+    "person.updated": _words("更新人员信息", "person updated"),
+    "message.from_reporter": _words("举报人留言", "message from the reporter"),
+    "message.to_reporter": _words("办案人员回复", "reply to the reporter"),
+    "survey.answered": _words("满意度评价", "satisfaction survey answered"),
+    "evidence.added_by_reporter": _words("举报人补充证据", "evidence added by the reporter"),
 }
 
 
