@@ -169,6 +169,27 @@ TEXTS: dict[str, Label] = {
         "验证码不正确或已失效。", "This code is wrong, or it no longer opens a case."
     ),
     "subject.continue": _t("继续", "Continue"),
+    "subject.code_wait": _t(
+        "尝试次数过多，请 {seconds} 秒后再试。", "Too many tries: please wait {seconds} s."
+    ),
+    "subject.files": _t("附件（可不上传）", "Attachments (optional)"),
+    "subject.files_hint": _t(
+        "最多 {count} 个文件，每个不超过 {mb} MB，可以是：{types}。附件只交给办案人员。",
+        "Up to {count} files of at most {mb} MB each, of these kinds: {types}. "
+        "Only the case's staff receive them.",
+    ),
+    "subject.files_too_many": _t(
+        "最多只能上传 {count} 个文件。", "At most {count} files can be attached."
+    ),
+    "subject.file_too_large": _t(
+        "文件太大：每个文件最多 {mb} MB，本案所有文件合计最多 {case_mb} MB。",
+        "Too large: at most {mb} MB a file and {case_mb} MB for all of the case's files.",
+    ),
+    "subject.file_type": _t(
+        "不接受这种文件（按文件内容判断），请上传：{types}。",
+        "This kind of file is not accepted (told by its content); send one of: {types}.",
+    ),
+    "subject.files_sent": _t("你上传的附件", "The files you attached"),
     "notice.heading": _t(
         "陈述申辩及申诉权利告知书", "Notice of your right to be heard and to appeal"
     ),
