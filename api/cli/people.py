@@ -10,6 +10,7 @@ import typer
 from api.cli.common import fails_cleanly, load_state, out
 from api.cli.unit_files import read_units
 from cases.people import directory as people
+from cases.people.contacts import ContactChanges, update_person
 from cases.procedure.vocabulary import Role
 from cases.store.db import UnitOfWork
 
@@ -57,6 +58,21 @@ def users_add(
     out.print(f"added {handle}")
     if secret:
         out.print(f"token (shown once): {secret}", highlight=False)
+
+
+@users_app.command("update")
+@fails_cleanly
+def users_update(
+    handle: str,
+    name: Annotated[str | None, typer.Option(help="Full name.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email address; '' clears it.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone number; '' clears it.")] = None,
+    language: Annotated[str | None, typer.Option(help="zh-CN or en")] = None,
+) -> None:
+    """Add or correct a person's name, email, phone or language (e.g. a reported subject's)."""
+    changes = ContactChanges(name=name, email=email, phone=phone, language=language)
+    update_person(uow=UnitOfWork(load_state().db), by=None, handle=handle, changes=changes)
+    out.print(f"updated {handle}")
 
 
 @users_app.command("token")
