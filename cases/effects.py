@@ -30,6 +30,7 @@ from cases.store.models import (
 )
 
 Effect = Callable[[Session, CaseContext, Any], dict[str, Any]]
+STATEMENT_ATTACHMENT = "陈述申辩附件"  # the description of a file sent with a statement
 SINGLE_HOLDER = frozenset({Capacity.VERIFIER, Capacity.ADVISOR, Capacity.APPEAL_REVIEWER})
 
 
@@ -161,9 +162,31 @@ def record_interview(session: Session, ctx: CaseContext, cmd: c.RecordInterview)
 
 
 def record_statement(session: Session, ctx: CaseContext, cmd: c.RecordStatement) -> dict[str, Any]:
+    """The statement, and each file sent with it as an item of evidence recorded by the one
+    who gave it (the subject, from their page), described as the statement's attachment."""
+    if len(cmd.attachments) > cmd.max_files:
+        raise InvalidInput(f"at most {cmd.max_files} files with a statement", field="file")
     ctx.case.statement_state = StatementState.RECORDED
     ctx.case.statement_text = cmd.statement
-    return {"by_subject": ctx.actor.id == ctx.case.subject_id}
+    evidence = []
+    for name, attachment in cmd.attachments:
+        stored = store_file(session, ctx.case, ctx.policy.evidence, attachment, claimed_sha256=None)
+        item = Evidence(
+            case_id=pk(ctx.case),
+            description=f"{STATEMENT_ATTACHMENT}：{name}" if name else STATEMENT_ATTACHMENT,
+            filename=name,
+            sha256=stored.sha256,
+            original_sha256=stored.original_sha256,
+            stored_name=stored.stored_name,
+            media_type=stored.media_type,
+            size_bytes=stored.size_bytes,
+            recorded_by=pk(ctx.actor),
+            recorded_at=ctx.now,
+        )
+        session.add(item)
+        session.flush()
+        evidence.append(item.id)
+    return {"by_subject": ctx.actor.id == ctx.case.subject_id, "evidence": evidence}
 
 
 def waive_statement(session: Session, ctx: CaseContext, cmd: c.WaiveStatement) -> dict[str, Any]:

@@ -66,6 +66,10 @@ class SubjectCaseView(BaseModel):
     statement_state: str
     statement_due_at: datetime | None
     statement: str | None
+    statement_files: list[str] = Field(
+        description="The names of the files the subject attached to their statement (the "
+        "files themselves are for the case's staff only)."
+    )
     findings_result: str | None = Field(description="Once verified: the facts relied on.")
     findings_summary: str | None
     evidence: list[EvidenceItem]
@@ -90,6 +94,8 @@ def subject_view_of(
     shown = policy.subject_view
     findings = Stage(case.stage) in FINDINGS_SHOWN
     interviews = list(session.exec(select(Interview).where(Interview.case_id == case.id)))
+    items = list(session.exec(select(Evidence).where(Evidence.case_id == case.id)))
+    own = [e for e in items if e.recorded_by == case.subject_id]  # their statement's files
     return SubjectCaseView(
         reference=case.reference,
         stage=case.stage,
@@ -105,9 +111,11 @@ def subject_view_of(
         statement=case.statement_text,
         findings_result=case.findings_result if findings else None,
         findings_summary=case.findings_summary if findings else None,
+        statement_files=[e.filename or e.description for e in own],
         evidence=[
             EvidenceItem(description=e.description, sha256=e.sha256, collected_on=e.collected_on)
-            for e in session.exec(select(Evidence).where(Evidence.case_id == case.id))
+            for e in items
+            if e not in own
         ],
         interviews_held=len(interviews),
         interviewees=[i.interviewee for i in interviews] if shown.witness_names else None,

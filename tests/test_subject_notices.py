@@ -1,6 +1,7 @@
 """The subject's notices carry their own page: each mail asking the subject for a statement
 or telling them the decision and their right of appeal holds a fresh link (/s/<token>),
-issued when the message is written, sealed until it is sent and dropped once it has gone."""
+issued when the message is written, sealed until it is sent and dropped once it has gone;
+a printed notice's short code typed at /s meets the growing delay receipt codes meet."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage, Message
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from api.http.app import create_app
 from api.http.deps import AppState
+from api.http.throttle import Backoff, client_key
+from cases import subject_links
 from cases.outbox import CHANNEL_SEND, DELIVERY
 from cases.people.directory import add_person
 from cases.procedure.clock import utcnow
@@ -27,6 +32,7 @@ from notifications.service import Dispatcher
 from tests.helpers import carry_to
 from tests.notify_helpers import dispatcher, file_named_report, run_stage_work
 from tests.receivers import http_receiver, smtp_server, wecom
+from tests.test_receipts import Clock
 
 SUBJECT_MAIL = "stu.zhang@univ.example"
 LINK = re.compile(r"https://qingfeng\.example/s/([A-Za-z0-9_-]{43,})")
@@ -140,3 +146,44 @@ def test_a_replayed_batch_issues_no_second_link(
     assert len(mailbox.to(SUBJECT_MAIL)) == 1
     with UnitOfWork(state.db, write=False) as uow:
         assert len(uow.session.exec(select(SubjectLink)).all()) == 1
+
+
+def _type_code(visitor: TestClient, code: str) -> Any:
+    form = {"code": code, "form_token": visitor.cookies["qf_form"]}
+    return visitor.post("/s?lang=en", data=form, follow_redirects=False)
+
+
+def test_wrong_notice_codes_are_slowed_per_client_with_a_429_page_beside_the_field(
+    state: AppState, people: dict[str, Person], reporter: Person
+) -> None:
+    ref = file_named_report(state, reporter, "stu.zhang")
+    carry_to(state, people, ref, Stage.INVESTIGATION)
+    code = subject_links.hand_over(
+        uow=UnitOfWork(state.db), policy=state.policy, reference=ref,
+        staff=people["inv.wang"], now=utcnow(),
+    ).code  # fmt: skip
+    clock, here, there = Clock(), client_key(state.secret, "192.0.2.7"), "192.0.2.8"
+    app = create_app(state)
+    app.state.subject_code_backoff = backoff = Backoff(clock=clock)
+    app.state.receipt_backoff = receipts = Backoff(clock=clock)
+    with TestClient(app, client=("192.0.2.7", 50000)) as visitor:
+        visitor.get("/s")
+        assert _type_code(visitor, "AAAA-AAAA").status_code == 422
+        assert _type_code(visitor, "AAAA-AAAC").status_code == 422  # the 2nd: wait 1 s
+        slowed = _type_code(visitor, code)  # even the right code waits: nothing is checked
+        assert slowed.status_code == 429 and slowed.headers["Retry-After"] == "1"
+        assert 'id="e-code"' in slowed.text and "please wait 1 s" in slowed.text
+        assert "qf_subject" not in slowed.headers.get("set-cookie", "")
+        with TestClient(app, client=(there, 50000)) as other:  # another address: not slowed
+            other.get("/s")
+            assert _type_code(other, "AAAA-AAAD").status_code == 422
+        clock.now += 1
+        assert _type_code(visitor, "AAAA-AAAE").status_code == 422  # the 3rd: wait 2 s
+        clock.now += 1
+        form = {"code": code, "form_token": visitor.cookies["qf_form"]}
+        zh = visitor.post("/s?lang=zh-CN", data=form)
+        assert zh.status_code == 429 and "请 1 秒后再试" in zh.text
+        clock.now += 1
+        assert _type_code(visitor, code).status_code == 303  # waited as told: it opens
+    assert backoff.failures(here) == 3 and backoff.failures(client_key(state.secret, there)) == 1
+    assert receipts.failures(here) == 0  # receipt codes are counted apart

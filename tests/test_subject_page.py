@@ -1,14 +1,18 @@
 """The subject's page: a link (or a hand-over code) opens a short signed session; expired,
-revoked and unknown links all get the same page; the subject gives a statement and
-appeals in a real browser (zh-CN and en); nothing shown names or reaches the reporter."""
+revoked and unknown links all get the same page; the subject gives a statement (with
+files, kept as evidence for staff only) and appeals in a real browser (zh-CN and en);
+nothing shown names or reaches the reporter."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 import time_machine
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, ViewportSize, expect
@@ -16,18 +20,24 @@ from sqlmodel import select
 
 from api.http.deps import AppState
 from cases import subject_links
+from cases.evidence_files import evidence_file, evidence_store
 from cases.procedure import commands as c
 from cases.procedure.clock import utcnow
+from cases.procedure.errors import NotFound
+from cases.procedure.labels import event_label
+from cases.procedure.policy import EvidenceFiles
 from cases.procedure.vocabulary import Stage
 from cases.service import file_report
 from cases.store.db import UnitOfWork
-from cases.store.models import AuditEvent, ConductCase, Person
+from cases.store.models import AuditEvent, ConductCase, Evidence, Person
 from cases.store.subject_links import SubjectLink
 from tests.browser import refused
 from tests.conftest import bearer
 from tests.helpers import PATH, SHA, act
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 2000
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
 REPORTER_NAME, REPORTER_CONTACT = "赵举报", "13800001111 zhao.report@example.edu.cn"
 ALLEGATIONS = "要求新干事替其取快递、占座，不从者不予评优"
 
@@ -68,6 +78,13 @@ def _link(state: AppState, case: ConductCase, **at: timedelta) -> str:
         uow=UnitOfWork(state.db), policy=state.policy, case_id=case.id or 0,
         person_id=case.subject_id, now=utcnow() - at.get("ago", timedelta()),
     )  # fmt: skip
+
+
+def _events(state: AppState, case: ConductCase) -> list[AuditEvent]:
+    """The case's events but its reads (every page the subject is shown is one)."""
+    with UnitOfWork(state.db, write=False) as uow:
+        found = uow.session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id))
+        return [e for e in found if e.action != "case.read"]
 
 
 def _revoke(state: AppState, case: ConductCase) -> int:
@@ -217,3 +234,131 @@ def test_the_subject_gives_a_statement_and_appeals_in_a_browser_and_never_sees_t
     for html in seen:
         assert REPORTER_NAME not in html and "13800001111" not in html and "zhao.report" not in html
     assert refused(page) == []
+
+
+def test_a_link_opens_until_it_expires_and_a_visit_ends_with_its_link(
+    client: TestClient, people: dict[str, Person], state: AppState
+) -> None:
+    case = _named_report(state, people)
+    issued = utcnow()
+    token = _link(state, case)
+    with time_machine.travel(issued + timedelta(days=13, hours=23, minutes=50), tick=False):
+        late = TestClient(client.app)
+        opened = late.get(f"/s/{token}", follow_redirects=False)
+        assert opened.status_code == 303  # opened again and again until it expires
+        assert "Max-Age=600" in opened.headers["set-cookie"]  # the visit ends with the link
+        assert late.get("/subject").status_code == 200
+    with time_machine.travel(issued + timedelta(days=14, seconds=1), tick=False):
+        gone = [late.get("/subject"), TestClient(client.app).get(f"/s/{token}")]
+    assert [g.status_code for g in gone] == [404, 404]
+    assert gone[0].text == gone[1].text == client.get("/s/unknown").text  # the one answer
+
+
+def _statement_form(client: TestClient, token: str, text: str) -> dict[str, str]:
+    assert client.get(f"/s/{token}").status_code == 200
+    version = re.search(r'name="version" value="(\d+)"', client.get("/subject").text)
+    assert version is not None
+    return {"statement": text, "version": version.group(1), "form_token": client.cookies["qf_form"]}
+
+
+def test_a_statement_carries_files_kept_as_evidence_that_only_staff_can_fetch(
+    client: TestClient, people: dict[str, Person], state: AppState
+) -> None:
+    case = _named_report(state, people)
+    form = _statement_form(client, _link(state, case), "我当时不在场，见附件。")
+    files = [("files", ("实习证明.pdf", PDF, "application/pdf")),
+             ("files", ("ticket.png", PNG, "image/png"))]  # fmt: skip
+    given = client.post("/subject/statement", data=form, files=files, follow_redirects=False)
+    assert given.status_code == 303, given.text
+    with UnitOfWork(state.db, write=False) as uow:
+        items = uow.session.exec(select(Evidence).where(Evidence.case_id == case.id)).all()
+    assert {i.filename for i in items} == {"实习证明.pdf", "ticket.png"}
+    assert {i.recorded_by for i in items} == {case.subject_id}
+    assert {i.description for i in items} == {
+        "陈述申辩附件：实习证明.pdf",
+        "陈述申辩附件：ticket.png",
+    }
+    assert {i.media_type for i in items} == {"application/pdf", "image/png"}
+    [event] = [e for e in _events(state, case) if e.action == "case.record_statement"]
+    assert sorted(json.loads(event.data)["evidence"]) == sorted(i.id or 0 for i in items)
+    shown = client.get("/subject").text
+    assert "你上传的附件" in shown and "实习证明.pdf" in shown and "/file" not in shown
+
+    store, subject = evidence_store(state.settings.data_dir), _subject(state, case)
+    with pytest.raises(NotFound):  # the subject never gets a file back
+        evidence_file(uow=UnitOfWork(state.db), store=store, reference=case.reference,
+                      evidence_id=items[0].id or 0, viewer=subject)  # fmt: skip
+    fetched = evidence_file(uow=UnitOfWork(state.db), store=store, reference=case.reference,
+                            evidence_id=items[0].id or 0, viewer=people["inv.wang"])  # fmt: skip
+    assert fetched.path.read_bytes() in (PDF, PNG)
+
+
+def _subject(state: AppState, case: ConductCase) -> Person:
+    with UnitOfWork(state.db, write=False) as uow:
+        person = uow.session.get(Person, case.subject_id)
+        assert person is not None
+        return person
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "words"),
+    [
+        ([("files", ("big.pdf", PDF + b"0" * 1024 * 1024, "application/pdf"))], 413, "Too large"),
+        ([("files", ("notes.txt", b"just words\n" * 50, "application/pdf"))], 415, "not accepted"),
+        ([("files", (f"{n}.pdf", PDF, "application/pdf")) for n in range(4)], 422, "At most 3"),
+    ],
+)
+def test_a_file_over_the_limits_is_told_beside_its_field_and_nothing_is_written(
+    client: TestClient, people: dict[str, Person], state: AppState,
+    files: list[Any], status: int, words: str,
+) -> None:  # fmt: skip
+    state.policy = state.policy.model_copy(
+        update={"evidence": EvidenceFiles(max_file_mb=1, max_case_mb=2)}
+    )
+    case = _named_report(state, people)
+    form = _statement_form(client, _link(state, case), "我当时不在场。")
+    before = len(_events(state, case))
+    refused = client.post("/subject/statement?lang=en", data=form, files=files)
+    assert refused.status_code == status, refused.text
+    assert 'id="e-files"' in refused.text and words in refused.text
+    assert "我当时不在场。" in refused.text  # what was written is kept
+    assert (
+        len(_events(state, case)) == before and _case(state, case.reference).statement_text is None
+    )
+    store = evidence_store(state.settings.data_dir) / str(case.id)
+    assert not store.exists() or list(store.iterdir()) == []  # no file left behind
+
+
+def test_a_body_beyond_any_statement_is_refused_before_it_is_read(
+    client: TestClient, people: dict[str, Person], state: AppState
+) -> None:
+    state.policy = state.policy.model_copy(
+        update={"evidence": EvidenceFiles(max_file_mb=1, max_case_mb=2)}
+    )
+    case = _named_report(state, people)
+    form = _statement_form(client, _link(state, case), "我当时不在场。")
+    huge = [("files", ("huge.pdf", PDF + b"0" * 5 * 1024 * 1024, "application/pdf"))]
+    refused = client.post("/subject/statement", data=form, files=huge)
+    assert (
+        refused.status_code == 413 and 'id="e-files"' in refused.text and "文件太大" in refused.text
+    )
+
+
+def test_every_event_of_the_subjects_side_reads_in_words(
+    client: TestClient, people: dict[str, Person], state: AppState
+) -> None:
+    case = _named_report(state, people)
+    form = _statement_form(client, _link(state, case), "我当时不在场。")
+    files = [("files", ("a.pdf", PDF, "application/pdf"))]
+    assert client.post("/subject/statement", data=form, files=files).status_code == 200
+    with UnitOfWork(state.db, write=False) as uow:
+        [item] = uow.session.exec(select(Evidence).where(Evidence.case_id == case.id)).all()
+    evidence_file(uow=UnitOfWork(state.db), store=evidence_store(state.settings.data_dir),
+                  reference=case.reference, evidence_id=item.id or 0,
+                  viewer=people["inv.wang"])  # fmt: skip
+    _revoke(state, case)
+    actions = {e.action for e in _events(state, case)}
+    assert {"subject_link.issued", "subject_link.revoked", "evidence.downloaded"} <= actions
+    for action in actions:
+        for language in ("zh-CN", "en"):
+            assert event_label(action, language, state.policy) != action, action

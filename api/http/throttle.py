@@ -1,6 +1,7 @@
-"""Slowing down guessers and floods: the growing delay after wrong receipt codes, and the
-intake limits (policy ``intake``). In memory, per process: with several workers each
-counts its own clients (the limits then apply per worker).
+"""Slowing down guessers and floods: the growing delay after wrong receipt codes (and
+after wrong codes of the subject's hand-over notices, counted apart), and the intake
+limits (policy ``intake``). In memory, per process: with several workers each counts
+its own clients (the limits then apply per worker).
 
 Both answer with a wait in seconds (0: go on) that the HTTP layer turns into
 ``429 Too Many Requests`` with ``Retry-After``, before any work is done. A 429 costs the
@@ -27,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import Request
 
@@ -45,7 +46,10 @@ BUSY = {
     " / Too many reports are being filed right now; try again later.",
     "receipt": "查询码错误次数过多，请稍后再试。"
     " / Too many wrong receipt codes; wait before trying again.",
+    "subject_code": "验证码错误次数过多，请稍后再试。"
+    " / Too many wrong notice codes; wait before trying again.",
 }
+Code = Literal["receipt", "subject_code"]  # the codes looked up: each has its own delay
 
 
 def client_key(secret: bytes, host: str | None) -> str | None:
@@ -237,13 +241,14 @@ def intake_limit(request: Request, policy: Policy) -> RateLimit:
     )
 
 
-def receipt_backoff(request: Request) -> Backoff:
-    """The app's delay after wrong receipt codes."""
-    return attached(request.app.state, "receipt_backoff", Backoff)
+def receipt_backoff(request: Request, code: Code = "receipt") -> Backoff:
+    """The app's delay after wrong receipt codes (or, ``code``, wrong codes of another kind:
+    the subject's hand-over codes)."""
+    return attached(request.app.state, f"{code}_backoff", Backoff)
 
 
 class Refused(Exception):
-    """Not now: wait ``seconds`` (``limit`` says which: "client", "overall", "receipt")."""
+    """Not now: wait ``seconds`` (``limit`` says which: "client", "overall", a Code)."""
 
     def __init__(self, seconds: float, limit: str) -> None:
         super().__init__(f"wait {seconds:.0f} s ({limit})")
@@ -266,14 +271,16 @@ def filing(request: Request, policy: Policy, secret: bytes) -> Iterator[None]:
         raise
 
 
-def looked_up(request: Request, secret: bytes, lookup: Callable[[], T]) -> T:
-    """``lookup`` of a receipt code, unless this client must wait first (Refused); a
-    NotFound (re-raised) counts as a failed attempt."""
+def looked_up(
+    request: Request, secret: bytes, lookup: Callable[[], T], code: Code = "receipt"
+) -> T:
+    """``lookup`` of a receipt code (or another ``code``), unless this client must wait
+    first (Refused); a NotFound (re-raised) counts as a failed attempt."""
     client = peer_key(request, secret)
-    backoff = receipt_backoff(request)
+    backoff = receipt_backoff(request, code)
     wait = backoff.wait(client)
     if wait > 0:
-        raise Refused(wait, "receipt")
+        raise Refused(wait, code)
     try:
         return lookup()
     except NotFound:

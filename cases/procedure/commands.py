@@ -147,7 +147,20 @@ class RecordInterview(Command):
 
 class RecordStatement(Command):
     action: ClassVar[Action] = Action.RECORD_STATEMENT
+    max_files: ClassVar[int] = 3  # files the subject may attach (each an item of evidence)
     statement: Text
+    _files: tuple[tuple[str | None, Attachment], ...] = PrivateAttr(default=())
+
+    @property
+    def attachments(self) -> tuple[tuple[str | None, Attachment], ...]:
+        """The files sent with the statement, each with its name as sent (or None)."""
+        return self._files
+
+    def with_files(self, files: list[tuple[str | None, Attachment]]) -> RecordStatement:
+        """This statement with the files to store as its attachments (not in the JSON body)."""
+        sent = self.model_copy()
+        sent._files = tuple(files)
+        return sent
 
 
 class WaiveStatement(Command):

@@ -10,19 +10,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from api.http import throttle
 from api.http.deps import app_state
 from api.http.pages.render import field_errors, form_token_ok, language_of, page, text
 from cases import service, subject_links
+from cases.evidence_files import MB, evidence_store
 from cases.procedure import commands as c
 from cases.procedure.clock import local_text, utcnow
-from cases.procedure.errors import DomainError, NotFound, VersionConflict
+from cases.procedure.errors import (
+    DomainError,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    UnsupportedMediaType,
+    VersionConflict,
+)
 from cases.procedure.labels import event_label, stage_label
 from cases.store.db import UnitOfWork
 from cases.subject_links import SubjectSession
@@ -97,30 +108,42 @@ def code_form(request: Request) -> HTMLResponse:
 
 @router.post("/s", response_class=HTMLResponse)
 async def code_entered(request: Request) -> Response:
-    # No rate limit yet: 25^8 codes, each live for the link's days, against guessing.
     form = await request.form()
     typed, token = str(form.get("code") or "").strip(), str(form.get("form_token") or "")
     return await run_in_threadpool(_code_opened, request, typed, token)  # SQL off the loop
 
 
 def _code_opened(request: Request, typed: str, token: str) -> Response:
+    """The code looked up with the growing delay receipt codes get (per client and overall):
+    a wrong code counts, and while a wait is due even the right code is not checked."""
     if not form_token_ok(request, token):
-        return _code_error(request, typed, "error.csrf")
+        return _code_error(request, typed, text(request, "error.csrf"))
     state = app_state(request)
+
+    def lookup() -> SubjectSession:
+        uow = UnitOfWork(state.db, write=False)
+        return subject_links.open_code(uow=uow, policy=state.policy, code=typed, now=utcnow())
+
     try:
-        visit = subject_links.open_code(
-            uow=UnitOfWork(state.db, write=False), policy=state.policy, code=typed, now=utcnow()
-        )
+        visit = throttle.looked_up(request, state.secret, lookup, "subject_code")
+    except throttle.Refused as refused:
+        wait = throttle.retry_after(refused.seconds)
+        words = text(request, "subject.code_wait", seconds=wait)
+        response = _code_error(request, typed, words, status_code=429)
+        response.headers["Retry-After"] = wait
+        return response
     except NotFound:
-        return _code_error(request, typed, "subject.code_wrong")
+        return _code_error(request, typed, text(request, "subject.code_wrong"))
     return _opened(request, visit)
 
 
-def _code_error(request: Request, typed: str, key: str) -> HTMLResponse:
-    errors = {"code": text(request, key)}
+def _code_error(
+    request: Request, typed: str, message: str, *, status_code: int = 422
+) -> HTMLResponse:
     return page(
-        request, "subject_code.html", status_code=422, values={"code": typed}, errors=errors
-    )
+        request, "subject_code.html", status_code=status_code, values={"code": typed},
+        errors={"code": message},
+    )  # fmt: skip
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
@@ -192,6 +215,11 @@ def _words(request: Request, view: SubjectCaseView) -> dict[str, Any]:
         "category_words": category.label.text(language) if category else "",
         "when": local_text,
         "event_words": lambda action: event_label(f"case.{action}", language, policy),
+        "file_limits": {
+            "count": c.RecordStatement.max_files,
+            "mb": policy.evidence.max_file_mb,
+            "types": ", ".join(policy.evidence.allowed),
+        },
     }
 
 
@@ -205,13 +233,44 @@ async def appeal_lodged(request: Request) -> Response:
     return await _act(request, "grounds", c.Appeal)
 
 
+Files = list[tuple[str | None, UploadFile]]
+
+
 async def _act(request: Request, field: str, command_class: type[c.Command]) -> Response:
     """The subject's own action from the page's form: the case version it was shown
-    (If-Match), the form token; errors beside the field, what was written kept."""
+    (If-Match), the form token; errors beside the field, what was written kept. A
+    statement's files are spooled by the form parser and stored in chunks from there."""
+    if command_class is c.RecordStatement and _too_big(request):  # before it is read
+        errors = {"files": _file_error(request, TooLarge("too large", field="file"))}
+        return await run_in_threadpool(_again, request, {}, errors, "", status_code=413)
     form = await request.form()
-    values = {field: str(form.get(field) or "").strip()}
-    token, version = str(form.get("form_token") or ""), str(form.get("version") or "")
-    return await run_in_threadpool(_acted, request, command_class, values, token, version)
+    try:
+        values = {field: str(form.get(field) or "").strip()}
+        token, version = str(form.get("form_token") or ""), str(form.get("version") or "")
+        files: Files = [
+            (PurePath(sent.filename or "").name[:200] or None, sent)
+            for sent in form.getlist("files")
+            if isinstance(sent, UploadFile) and (sent.filename or sent.size)
+        ]
+        return await run_in_threadpool(
+            _acted, request, command_class, values, token, version, files
+        )
+    finally:
+        await form.close()
+
+
+def _too_big(request: Request) -> bool:
+    """Whether the body is longer than the most files a statement may carry, and its text."""
+    limits = app_state(request).policy.evidence
+    most = c.RecordStatement.max_files * limits.max_file_mb * MB + MB
+    return int(request.headers.get("content-length") or 0) > most
+
+
+def _with_files(request: Request, command: c.Command, files: Files) -> c.Command:
+    if not isinstance(command, c.RecordStatement) or not files:
+        return command
+    store = evidence_store(app_state(request).settings.data_dir)
+    return command.with_files([(name, c.Attachment(sent.file, store)) for name, sent in files])
 
 
 def _acted(
@@ -220,13 +279,14 @@ def _acted(
     values: dict[str, str],
     token: str,
     version: str,
+    files: Files,
 ) -> Response:
     """The action taken (in the thread pool: SQL off the event loop)."""
     (field,) = values
     if not form_token_ok(request, token):
         return _again(request, values, {}, text(request, "error.csrf"))
     try:
-        command = command_class.model_validate(values)
+        command = _with_files(request, command_class.model_validate(values), files)
     except ValidationError as exc:
         return _again(request, values, field_errors(request, exc), "")
     try:
@@ -237,6 +297,13 @@ def _acted(
             actor=visit.person, command=command,
             expected_version=int(version) if version.isdigit() else -1,
         )  # fmt: skip
+    except InvalidInput as exc:  # a file over the limits or of a type not accepted
+        if exc.field != "file":
+            raise
+        wrong_type = isinstance(exc, UnsupportedMediaType)
+        status = 413 if isinstance(exc, TooLarge) else 415 if wrong_type else 422
+        errors = {"files": _file_error(request, exc)}
+        return _again(request, values, errors, "", status_code=status)
     except NotFound:
         return _gone(request)
     except VersionConflict:
@@ -245,6 +312,18 @@ def _acted(
         return _again(request, values, {}, text(request, "subject.refused"), status_code=409)
     kind = "statement" if field == "statement" else "appeal"
     return RedirectResponse(f"{HOME}?done={kind}", status_code=303)
+
+
+def _file_error(request: Request, exc: InvalidInput) -> str:
+    """What is wrong with the files sent, in the page's language."""
+    limits = app_state(request).policy.evidence
+    if isinstance(exc, TooLarge):
+        return text(
+            request, "subject.file_too_large", mb=limits.max_file_mb, case_mb=limits.max_case_mb
+        )
+    if isinstance(exc, UnsupportedMediaType):
+        return text(request, "subject.file_type", types=", ".join(limits.allowed))
+    return text(request, "subject.files_too_many", count=c.RecordStatement.max_files)
 
 
 def _again(
