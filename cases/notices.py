@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cases.outbox import DELIVERY, NewOutboxRow, enqueue_all
+from cases.outbox import DELIVERY, NOTIFICATION, NewOutboxRow, enqueue, enqueue_all
 from cases.procedure.labels import DEADLINE_EVENT
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Stage
@@ -47,6 +47,12 @@ NOTICES: dict[tuple[str, Stage | None], dict[str, str]] = {
     ("deadline.recomputed", None): {"assignees": "deadline_recomputed"},  # due day moved
     # nobody is assigned at intake: the people who triage the unit's reports are told
     ("deadline.recomputed", Stage.INTAKE): {"triagers": "deadline_recomputed"},
+    # messages: the other side is told there is one (never what it says)
+    ("message.from_reporter", None):         {"assignees": "reporter_message"},
+    ("message.from_reporter", Stage.INTAKE): {"triagers": "reporter_message"},
+    ("message.to_reporter", None):           {"reporter": "team_message"},
+    ("evidence.added_by_reporter", None):         {"assignees": "reporter_evidence"},
+    ("evidence.added_by_reporter", Stage.INTAKE): {"triagers": "reporter_evidence"},
 }
 # fmt: on
 DEADLINE_NOTICES = ("reminder", "overdue")  # any later ladder step is an 'escalation'
@@ -115,3 +121,24 @@ def prepare_deliveries(
         messages.append(NewOutboxRow(keys[r.key], DELIVERY, payload, case.id))
     enqueue_all(session, messages, now=now, skip_existing=True)  # a rerun racing us: no error
     return len(messages)
+
+
+def notify(
+    session: Session, case: ConductCase, *, event: str, seq: int, now: datetime, policy: Policy
+) -> None:
+    """The notification row for event ``seq`` of ``case``, if the event concerns people."""
+    assert case.id is not None
+    if notices_for(event, Stage(case.stage), policy):
+        payload = event_payload(case, event, seq)
+        key = f"event:{case.id}:{seq}"
+        enqueue(session, key=key, topic=NOTIFICATION, payload=payload, now=now, case_id=case.id)
+
+
+def event_payload(case: ConductCase, event: str, seq: int) -> dict[str, object]:
+    return {
+        "case_id": case.id,
+        "reference": case.reference,
+        "stage": case.stage,
+        "event": event,
+        "event_seq": seq,
+    }

@@ -1,11 +1,11 @@
 """What a reporter is told about their case when they give its receipt code (policy
 ``reporter_view``): the reference, the stage in coarse words, the filed date, the due date
-if policy allows, and after closure the outcome as far as policy allows. Never who handles
-the case, the subject's statement, the evidence or the interviews.
+if policy allows, their messages with the case team, the evidence they added, whether
+they may rate the case, and after closure the outcome as far as policy allows. Never who
+handles the case, the subject's statement, the team's evidence or the interviews.
 
 The receipt code is the only credential, so every answer that is not the case reads the
-same: one NotFound for a wrong, unknown or malformed code, after the same work (the keyed
-index is queried and an Argon2 hash checked, a dummy one when the index misses).
+same (cases.reporter_side.receipt_case).
 """
 
 from __future__ import annotations
@@ -13,25 +13,28 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from cases.audit import append_event, case_chain
-from cases.people.secrets import check_receipt, normalise_receipt, receipt_lookup
+from cases.messages import may_write, messages_of
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.errors import NotFound
 from cases.procedure.policy import Label, Policy, ReporterOutcome
 from cases.procedure.vocabulary import AppealOutcome, FindingsResult, Stage
+from cases.reporter_side import NO_SUCH_RECEIPT, receipt_case, survey_answered
 from cases.store.db import UnitOfWork
-from cases.store.models import ConductCase, pk
+from cases.store.models import ConductCase, Evidence, pk
 from cases.views import READ_BY_REPORTER_EVENT
 
-# The one answer to every code that does not open a case (zh-CN, then en).
-NO_SUCH_RECEIPT = (
-    "未找到与该查询码对应的举报，请核对后重试。"
-    " / No report matches this receipt code; check it and try again."
-)
-# Queried when the code is malformed, so a malformed code costs what a wrong one does.
-_NO_LOOKUP = "0" * 64
+__all__ = ["NO_SUCH_RECEIPT", "READ_BY_REPORTER_EVENT", "ReporterCaseView", "reporter_view"]
+
+
+class ReporterMessage(BaseModel):
+    """A message on the case: the reporter's own, or the case team's (never by name)."""
+
+    from_reporter: bool
+    body: str
+    sent_at: datetime
 
 
 class ReporterCaseView(BaseModel):
@@ -44,6 +47,11 @@ class ReporterCaseView(BaseModel):
     closed: bool
     outcome: Label | None = Field(description="After closure, if policy tells it.")
     decision: Label | None = Field(description="The disposition decided, if policy tells it.")
+    messages: list[ReporterMessage] = Field(description="With the case team, oldest first.")
+    may_write: bool = Field(description="Whether a message may be sent now.")
+    added_evidence: list[str] = Field(description="The files the reporter added, by name.")
+    may_add_evidence: bool = Field(description="Whether evidence may be added (case open).")
+    may_rate: bool = Field(description="Closed and not yet rated: the survey is open.")
 
 
 def reporter_view(
@@ -51,20 +59,22 @@ def reporter_view(
     uow: UnitOfWork,
     policy: Policy,
     secret: bytes,
-    receipt_code: str,
+    receipt_code: str | None = None,
+    case_id: int | None = None,
     now: datetime | None = None,
 ) -> ReporterCaseView:
-    """The case ``receipt_code`` opens, as policy lets its reporter see it; audited."""
+    """The case ``receipt_code`` opens (or ``case_id``, opened by it for this visit), as
+    policy lets its reporter see it; audited."""
     now = now or utcnow()
-    normal = normalise_receipt(receipt_code)
-    lookup = receipt_lookup(secret, normal) if normal else _NO_LOOKUP
     with uow:
         session = uow.session
-        case = session.exec(select(ConductCase).where(ConductCase.receipt_lookup == lookup)).first()
-        if not check_receipt(case.receipt_hash if case else None, normal or receipt_code):
-            raise NotFound(NO_SUCH_RECEIPT)
-        assert case is not None  # check_receipt is False without a case
-        view = view_of(case, policy)
+        if receipt_code is not None:
+            case: ConductCase | None = receipt_case(session, secret, receipt_code)
+        else:
+            case = session.get(ConductCase, case_id) if case_id else None
+        if case is None:
+            raise NotFound(NO_SUCH_RECEIPT, field="receipt_code")
+        view = view_of(session, case, policy)
         append_event(
             session,
             chain=case_chain(pk(case)),
@@ -76,13 +86,17 @@ def reporter_view(
         return view
 
 
-def view_of(case: ConductCase, policy: Policy) -> ReporterCaseView:
+def view_of(session: Session, case: ConductCase, policy: Policy) -> ReporterCaseView:
     """The reporter's view of ``case`` under ``policy.reporter_view``."""
     shown = policy.reporter_view
     closed = Stage(case.stage) is Stage.CLOSED
     result = outcome_of(case) if closed and shown.outcome != "none" else None
     disposition = policy.disposition(case.decision) if case.decision else None
     tell_decision = shown.outcome == "decision" and result not in (None, "declined", "overturned")
+    messages = messages_of(session, pk(case))
+    added = select(Evidence.filename, Evidence.description).where(
+        Evidence.case_id == case.id, col(Evidence.from_reporter)
+    )
     return ReporterCaseView(
         reference=case.reference,
         status=shown.stages[Stage(case.stage)],
@@ -91,6 +105,14 @@ def view_of(case: ConductCase, policy: Policy) -> ReporterCaseView:
         closed=closed,
         outcome=shown.outcomes[result] if result else None,
         decision=disposition.label if tell_decision and disposition else None,
+        messages=[
+            ReporterMessage(from_reporter=m.from_reporter, body=m.body, sent_at=m.sent_at)
+            for m in messages
+        ],
+        may_write=may_write(case, messages, policy),
+        added_evidence=[name or words for name, words in session.exec(added)],
+        may_add_evidence=not closed,
+        may_rate=closed and not survey_answered(session, pk(case)),
     )
 
 

@@ -11,8 +11,8 @@ from cases.audit import append_event, case_chain
 from cases.context import CaseContext
 from cases.deadlines.steps import cancel_pending, lapse_extension_request, open_stage
 from cases.effects import on_enter
-from cases.notices import notices_for
-from cases.outbox import NOTIFICATION, STAGE_FLOW, enqueue, stage_flow_key
+from cases.notices import event_payload, notify
+from cases.outbox import STAGE_FLOW, enqueue, stage_flow_key
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.models import ConductCase
@@ -70,19 +70,11 @@ def _carry_on(
     notification when the event concerns people; nothing otherwise."""
     assert case.id is not None
     if stage_changed:
-        key, topic = stage_flow_key(case.id, case.stage, seq), STAGE_FLOW
-    elif notices_for(action, Stage(case.stage), policy):
-        key, topic = f"event:{case.id}:{seq}", NOTIFICATION
+        key = stage_flow_key(case.id, case.stage, seq)
+        payload = event_payload(case, action, seq)
+        enqueue(session, key=key, topic=STAGE_FLOW, payload=payload, now=now, case_id=case.id)
     else:
-        return
-    payload = {
-        "case_id": case.id,
-        "reference": case.reference,
-        "stage": case.stage,
-        "event": action,
-        "event_seq": seq,
-    }
-    enqueue(session, key=key, topic=topic, payload=payload, now=now, case_id=case.id)
+        notify(session, case, event=action, seq=seq, now=now, policy=policy)
 
 
 def enter_stage(session: Session, ctx: CaseContext, target: Stage) -> None:

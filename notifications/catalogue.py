@@ -35,6 +35,9 @@ VARIABLES: dict[str, frozenset[str]] = {
     "deadline_recomputed": frozenset({"due_on"}),
     "closed":              frozenset({"outcome"}),
     "survey_invitation":   frozenset({"outcome", "survey_url"}),
+    "reporter_message":    frozenset(),
+    "reporter_evidence":   frozenset(),
+    "team_message":        frozenset({"status_url"}),
 }
 
 # The notices' own words; a stage's name is the procedure's (``STAGES``), said once there.

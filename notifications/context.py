@@ -57,6 +57,7 @@ def message_context(
         "granted": delivery["event"] == "grant_extension",
         "outcome": entry.label.text(language) if entry else label(language, "no_sanction"),
         "survey_url": f"{portal_url.rstrip('/')}/survey",
+        "status_url": f"{portal_url.rstrip('/')}/status",
     }
     return {name: available[name] for name in COMMON | VARIABLES[notice]}
 

@@ -154,6 +154,11 @@ def test_the_reporter_follows_the_case_with_the_code(
         "closed": False,
         "outcome": None,
         "decision": None,
+        "messages": [],
+        "may_write": True,
+        "added_evidence": [],
+        "may_add_evidence": True,
+        "may_rate": False,
     }
     with UnitOfWork(state.db, write=False) as uow:
         reads = uow.session.exec(

@@ -31,6 +31,7 @@ SAMPLE = {
     "granted": True,
     "outcome": "警告",
     "survey_url": "https://qingfeng.example/survey",
+    "status_url": "https://qingfeng.example/status",
 }
 
 

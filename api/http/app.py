@@ -11,7 +11,18 @@ from fastapi.staticfiles import StaticFiles
 
 from api.http import pages, problems
 from api.http.deps import AppState
-from api.http.routes import admin, cases, evidence, health, outbox, people, reports, subject_notice
+from api.http.routes import (
+    admin,
+    cases,
+    evidence,
+    health,
+    messages,
+    outbox,
+    people,
+    reporter,
+    reports,
+    subject_notice,
+)
 from cases.deadlines import calendar
 from cases.files import load_policy
 from cases.store.db import Database
@@ -57,7 +68,8 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app.state.qingfeng = state or build_state(get_settings())
     install_docs(app)
     problems.install(app)
-    for module in (health, reports, cases, evidence, admin, people, outbox, subject_notice):
+    routers = (health, reports, reporter, cases, messages, evidence, admin, people, outbox)
+    for module in (*routers, subject_notice):
         app.include_router(module.router)
     pages.install(app)
     return app

@@ -23,6 +23,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.Forbidden: 403,
     errors.ConflictOfInterest: 409,
     errors.IllegalAction: 409,
+    errors.NotNow: 409,
     errors.GuardFailed: 409,
     errors.VersionConflict: 412,
     errors.PreconditionRequired: 428,

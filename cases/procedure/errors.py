@@ -98,6 +98,13 @@ class IllegalAction(Refusal):
         )
 
 
+class NotNow(Refusal):
+    """Refused for now (a closed case takes no more messages; a survey is answered once)."""
+
+    kind, title = "not-now", "Not possible now"
+    rule = "not_now"
+
+
 class GuardFailed(Refusal):
     kind, title = "guard-failed", "A rule of the procedure is not met"
 

@@ -167,6 +167,12 @@ class ReporterView(StrictModel):
         "overturned on appeal), or the result and the disposition decided.",
     )
     outcomes: dict[ReporterOutcome, Label] = Field(default_factory=dict)
+    session_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="How long the status page stays open."
+    )
+    unanswered_messages: int = Field(
+        default=5, ge=1, le=100, description="Messages a reporter may send before an answer."
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> ReporterView:

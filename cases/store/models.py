@@ -178,6 +178,7 @@ class Evidence(SQLModel, table=True):
 
     ``sha256`` is the stored copy's; ``original_sha256`` that of the file as sent (they
     differ when location and camera metadata were stripped from an anonymous report's image).
+    An item the reporter added has no ``recorded_by``: they are known by the receipt code.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -190,7 +191,8 @@ class Evidence(SQLModel, table=True):
     size_bytes: int | None = None
     original_sha256: str | None = Field(default=None, max_length=64)
     collected_on: str | None = Field(default=None, max_length=10)  # ISO date
-    recorded_by: int = Field(foreign_key="person.id")
+    recorded_by: int | None = Field(default=None, foreign_key="person.id")  # None: the reporter
+    from_reporter: bool = False  # added by the reporter from the status page
     recorded_at: datetime
 
 

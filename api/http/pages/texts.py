@@ -231,4 +231,63 @@ TEXTS: dict[str, Label] = {
         "Keep the receipt code to yourself; close this page when done.",
     ),
     "status.another": _t("查询其他反映", "Look up another"),
+    "status.visit_over": _t(
+        "为保护你的信息，页面已超时关闭，请重新输入回执码。",
+        "To protect you, the page closed after a while: enter the receipt code again.",
+    ),
+    "status.done_message": _t("留言已发送。", "Your message was sent."),
+    "status.done_evidence": _t("材料已上传。", "The file was added."),
+    "status.done_survey": _t("感谢你的评价！", "Thank you for your rating."),
+    "status.too_large": _t("文件太大，超过了允许的大小。", "The file is larger than allowed."),
+    "status.wrong_type": _t(
+        "只能上传图片、PDF、常见办公文档或录音。",
+        "Only images, PDF, common office documents or audio can be added.",
+    ),
+    "status.not_now": _t(
+        "现在不能这样做，页面已更新为最新情况。", "That is not possible now: see the page as it is."
+    ),
+    "status.messages": _t("与承办人员的沟通", "Messages with the case team"),
+    "status.no_messages": _t("还没有留言。", "No messages yet."),
+    "status.you_wrote": _t("你", "You"),
+    "status.team_wrote": _t("承办人员", "Case team"),
+    "status.write": _t("给承办人员留言", "Write to the case team"),
+    "status.message_hint": _t(
+        "承办人员回复后会显示在这里；实名反映且留了邮箱的，会收到提醒邮件。",
+        "Answers appear here; if you gave your name and an e-mail address, you get a reminder.",
+    ),
+    "status.send": _t("发送", "Send"),
+    "status.wait_answer": _t(
+        "你已连续留言多条，请等待承办人员回复后再留言。",
+        "You have written several messages in a row: please wait for an answer.",
+    ),
+    "status.evidence": _t("补充证据材料", "Add evidence"),
+    "status.added": _t("你已补充的材料", "What you added"),
+    "status.file": _t("文件", "File"),
+    "status.evidence_hint": _t(
+        "图片、PDF、办公文档或录音，单个不超过 {mb} MB。匿名反映的照片会去除位置等信息。",
+        "Images, PDF, office documents or audio, up to {mb} MB each. Location data is "
+        "removed from photos of anonymous reports.",
+    ),
+    "status.description": _t("说明（可不填）", "What it shows (optional)"),
+    "status.add": _t("上传", "Add"),
+    "status.survey": _t("满意度评价", "Rate how your report was handled"),
+    "status.survey_lead": _t(
+        "你的评价只提交一次，将计入校团委工作考评。",
+        "You can rate once; ratings count in the committee's annual review.",
+    ),
+    "status.score": _t("满意程度", "How satisfied are you?"),
+    "status.score_1": _t("1 很不满意", "1 very dissatisfied"),
+    "status.score_2": _t("2 不满意", "2 dissatisfied"),
+    "status.score_3": _t("3 一般", "3 neither"),
+    "status.score_4": _t("4 满意", "4 satisfied"),
+    "status.score_5": _t("5 很满意", "5 very satisfied"),
+    "status.comment": _t("意见和建议（可不填）", "Comments (optional)"),
+    "status.rate": _t("提交评价", "Send rating"),
+    "status.rated": _t("你已评价过，感谢参与。", "You have rated this case: thank you."),
+    "survey.heading": _t("满意度评价", "Rate the handling of your report"),
+    "survey.lead": _t(
+        "输入提交时得到的回执码，即可对已办结的反映进行评价。",
+        "Enter your receipt code to rate the handling of a closed report.",
+    ),
+    "report.evidence": _t("证据材料（可多选，可不传）", "Evidence files (optional, several allowed)"),
 }

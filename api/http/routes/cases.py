@@ -23,15 +23,14 @@ from api.http.deps import (
     ReadUowDep,
     StateDep,
     UowDep,
-    app_state,
     etag,
     reject_unknown_query,
 )
 from api.http.schemas import CasePage
+from api.http.uploads import refuse_oversized
 from cases import service
-from cases.evidence_files import CHUNK, MB, evidence_store
+from cases.evidence_files import evidence_store
 from cases.procedure import commands as c
-from cases.procedure.errors import TooLarge
 from cases.procedure.vocabulary import Action, Stage
 from cases.queries import CaseFilter, list_cases
 from cases.store.db import UnitOfWork
@@ -212,9 +211,7 @@ class EvidenceRoute(APIRoute):
         async def handler(request: Request) -> Response:
             if not request.headers.get("content-type", "").startswith("multipart/form-data"):
                 return await as_json(request)
-            limit = app_state(request).policy.evidence.max_file_mb * MB + CHUNK
-            if int(request.headers.get("content-length") or 0) > limit:  # before it is read
-                raise TooLarge(f"a file may be at most {limit // MB} MB", field="file")
+            refuse_oversized(request)  # before it is read
             return await as_upload(request)
 
         return handler

@@ -33,7 +33,7 @@ from cases.store.models import Person
 
 router = APIRouter(tags=["reports"], dependencies=[Depends(reject_unknown_query)])
 
-_TOO_MANY: dict[int | str, dict[str, Any]] = {
+TOO_MANY: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many requests: wait Retry-After seconds."}
 }
 
@@ -46,7 +46,7 @@ class ReceiptQuery(BaseModel):
     )
 
 
-def _too_many(request: Request, wait: float, which: str) -> JSONResponse:
+def too_many(request: Request, wait: float, which: str) -> JSONResponse:
     after = throttle.retry_after(wait)
     return problem(
         429,
@@ -65,7 +65,7 @@ def _too_many(request: Request, wait: float, which: str) -> JSONResponse:
     status_code=201,
     response_model=ReportFiled,
     summary="File a report (named or anonymous)",
-    responses=_TOO_MANY,
+    responses=TOO_MANY,
 )
 def file_report(
     report: FileReport,
@@ -80,7 +80,7 @@ def file_report(
         with throttle.filing(request, policy, state.secret):
             return _file(report, user, uow, policy, state, key)
     except throttle.Refused as refused:
-        return _too_many(request, refused.seconds, refused.limit)
+        return too_many(request, refused.seconds, refused.limit)
 
 
 def _file(
@@ -133,7 +133,7 @@ def _file(
     summary="Follow a report with its receipt code",
     responses={
         404: {"description": "No report matches (one answer for any wrong code)."},
-        **_TOO_MANY,
+        **TOO_MANY,
     },
 )
 def report_status(
@@ -153,6 +153,6 @@ def report_status(
             ),
         )
     except throttle.Refused as refused:
-        return _too_many(request, refused.seconds, refused.limit)
+        return too_many(request, refused.seconds, refused.limit)
     response.headers["Cache-Control"] = "no-store"
     return view
