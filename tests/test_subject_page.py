@@ -208,9 +208,16 @@ def test_the_subject_gives_a_statement_and_appeals_in_a_browser_and_never_sees_t
     screenshot("statement-zh")
     seen.append(page.content())
     page.get_by_label("你的陈述和申辩").fill("十一月我在外地实习，不在学校，请核实。")
+    page.get_by_label("附件（可不上传）").set_input_files(
+        [{"name": "实习证明.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    page.get_by_role("button", name="提交陈述申辩").scroll_into_view_if_needed()
+    screenshot("statement-file-zh")
     page.get_by_role("button", name="提交陈述申辩").click()
     expect(page.get_by_role("status")).to_have_text("已收到你的陈述申辩。")
     expect(page.locator("blockquote")).to_have_text("十一月我在外地实习，不在学校，请核实。")
+    expect(page.locator("#statement ul.files")).to_have_text("实习证明.pdf")
+    screenshot("statement-given-zh")
     seen.append(page.content())
 
     for handle, command, _ in PATH[4:]:  # findings, verification, decision (co-signed)
@@ -362,3 +369,40 @@ def test_every_event_of_the_subjects_side_reads_in_words(
     for action in actions:
         for language in ("zh-CN", "en"):
             assert event_label(action, language, state.policy) != action, action
+
+
+def test_the_subject_attaches_a_file_in_english_after_one_that_is_not_accepted(
+    page: Page, people: dict[str, Person], state: AppState, screenshot: Callable[[str], Path]
+) -> None:
+    case = _named_report(state, people)
+    page.set_viewport_size(PHONE)
+    page.goto(f"/s/{_link(state, case)}")
+    page.goto("/subject?lang=en")
+    expect(page.locator("h1")).to_have_text("The case about you")
+    words = "I was on placement in Shenzhen all November; the letter is attached."
+    statement = page.get_by_role("textbox", name=re.compile("^Your statement"))
+    statement.fill(words)
+    files = page.get_by_label("Attachments (optional)")
+    files.set_input_files([{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi\n"}])
+    page.get_by_role("button", name="Give my statement").click()
+    expect(page.locator("#e-files")).to_contain_text("This kind of file is not accepted")
+    expect(statement).to_have_value(words)  # kept
+    expect(files).to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Give my statement").scroll_into_view_if_needed()
+    screenshot("file-refused-en")
+    assert _case(state, case.reference).statement_text is None
+    files.set_input_files(
+        [
+            {"name": "placement-letter.pdf", "mimeType": "application/pdf", "buffer": PDF},
+            {"name": "train-ticket.png", "mimeType": "image/png", "buffer": PNG},
+        ]
+    )
+    page.get_by_role("button", name="Give my statement").click()
+    expect(page.get_by_role("status")).to_have_text("Your statement has been recorded.")
+    expect(page.locator("#statement ul.files li")).to_have_text(
+        ["placement-letter.pdf", "train-ticket.png"]
+    )
+    page.locator("#statement ul.files").scroll_into_view_if_needed()
+    screenshot("statement-given-en")
+    assert _case(state, case.reference).statement_text == words
+    assert REPORTER_NAME not in page.content() and refused(page) == []
