@@ -104,6 +104,38 @@ def store_file(
     return StoredFile(name, kind.mime, size, stored, original)
 
 
+def add_item(
+    session: Session,
+    case: ConductCase,
+    limits: EvidenceFiles,
+    attachment: Attachment,
+    *,
+    description: str,
+    filename: str | None,
+    recorded_by: int | None,
+    now: datetime,
+) -> Evidence:
+    """Store ``attachment`` for ``case`` and add its evidence row (flushed: it has an id).
+    No recorder: the reporter added it."""
+    stored = store_file(session, case, limits, attachment, claimed_sha256=None)
+    item = Evidence(
+        case_id=pk(case),
+        description=description,
+        filename=filename,
+        sha256=stored.sha256,
+        original_sha256=stored.original_sha256,
+        stored_name=stored.stored_name,
+        media_type=stored.media_type,
+        size_bytes=stored.size_bytes,
+        recorded_by=recorded_by,
+        from_reporter=recorded_by is None,
+        recorded_at=now,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
 @contextlib.contextmanager
 def _temporary(directory: Path) -> Iterator[tuple[BinaryIO, Path]]:
     """A new owner-only file in ``directory``, removed unless renamed away by the caller."""
@@ -209,20 +241,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_NEW_FILES = "qingfeng.new_evidence_files"
+
+
 def _discard_on_rollback(session: Session, path: Path) -> None:
     """Remove ``path`` unless the session's transaction commits."""
+    if _NEW_FILES not in session.info:
+        session.info[_NEW_FILES] = []
+        event.listen(session, "after_commit", _keep_new_files)
+        event.listen(session, "after_soft_rollback", _discard_new_files)
+    session.info[_NEW_FILES].append(path)
 
-    def committed(_: Session) -> None:
-        event.remove(session, "after_soft_rollback", rolled_back)
 
-    def rolled_back(_: Session, previous: Any) -> None:
-        if previous.parent is None:  # the outermost transaction, not a savepoint
+def _keep_new_files(session: Session) -> None:
+    session.info[_NEW_FILES].clear()
+
+
+def _discard_new_files(session: Session, previous: Any) -> None:
+    if previous.parent is None:  # the outermost transaction, not a savepoint
+        for path in session.info[_NEW_FILES]:
             path.unlink(missing_ok=True)
-            event.remove(session, "after_commit", committed)
-            event.remove(session, "after_soft_rollback", rolled_back)
-
-    event.listen(session, "after_commit", committed, once=True)
-    event.listen(session, "after_soft_rollback", rolled_back)
+        session.info[_NEW_FILES].clear()
 
 
 def evidence_file(

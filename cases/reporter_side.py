@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import Session, select
 
 from cases.audit import append_event, case_chain
-from cases.evidence_files import store_file
+from cases.evidence_files import add_item
 from cases.notices import notify
 from cases.people.secrets import check_receipt, normalise_receipt, receipt_lookup
 from cases.procedure.clock import utcnow
@@ -20,11 +20,13 @@ from cases.procedure.errors import NotFound, NotNow
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
-from cases.store.models import ConductCase, Evidence, pk
+from cases.store.models import ConductCase, pk
 from cases.store.reporter_side import SurveyAnswer
 
 EVIDENCE_EVENT = "evidence.added_by_reporter"
 SURVEY_EVENT = "survey.answered"
+REPORTER_ADDED = "举报人补充材料"  # an item the reporter added without saying what it shows
+MAX_REPORT_FILES = 5  # files sent with the report form
 # The one answer to every code that does not open a case (zh-CN, then en).
 NO_SUCH_RECEIPT = (
     "未找到与该查询码对应的举报，请核对后重试。"
@@ -86,21 +88,10 @@ def add_evidence(
     with uow:
         session = uow.session
         case = _open_case(session, case_id, "evidence")
-        stored = store_file(session, case, policy.evidence, attachment, claimed_sha256=None)
-        item = Evidence(
-            case_id=case_id,
-            description=description or "举报人补充材料",
-            filename=filename,
-            sha256=stored.sha256,
-            stored_name=stored.stored_name,
-            media_type=stored.media_type,
-            size_bytes=stored.size_bytes,
-            original_sha256=stored.original_sha256,
-            from_reporter=True,
-            recorded_at=now,
-        )
-        session.add(item)
-        session.flush()
+        item = add_item(
+            session, case, policy.evidence, attachment, description=description or REPORTER_ADDED,
+            filename=filename, recorded_by=None, now=now,
+        )  # fmt: skip
         data = {"evidence": item.id, "sha256": item.sha256, "media_type": item.media_type}
         appended = append_event(
             session, chain=case_chain(case_id), case_id=case_id, action=EVIDENCE_EVENT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -17,17 +17,19 @@ from cases.audit import append_event, case_chain
 from cases.context import CaseContext
 from cases.deadlines.steps import open_stage
 from cases.effects import EFFECTS
+from cases.evidence_files import add_item
 from cases.notices import prepare_deliveries
 from cases.people.access import VisibleCase, case_for
 from cases.people.directory import unit_by_code
 from cases.people.secrets import hash_receipt, receipt_lookup
 from cases.procedure.clock import utcnow
-from cases.procedure.commands import Command, FileReport
+from cases.procedure.commands import Attachment, Command, FileReport
 from cases.procedure.errors import IllegalAction, InvalidInput, Refusal, VersionConflict
 from cases.procedure.machine import Rule, rule_for
 from cases.procedure.policy import Policy
 from cases.procedure.rules import check_rule, next_stage, permitted_actions
 from cases.procedure.vocabulary import Capacity, Role, Stage
+from cases.reporter_side import MAX_REPORT_FILES, REPORTER_ADDED
 from cases.store.db import Database, UnitOfWork
 from cases.store.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
 from cases.subject_view import SubjectCaseView, subject_view_of
@@ -96,9 +98,11 @@ def file_report(
     sealed_receipt: str | None = None,
     secret: bytes | None = None,
     remember: Remember[FiledReport] | None = None,
+    files: Sequence[tuple[str | None, Attachment]] = (),
     now: datetime | None = None,
 ) -> FiledReport:
-    """Create a case in intake from a report, triaged before anyone can accept it."""
+    """Create a case in intake from a report (with its evidence ``files``: name as sent,
+    content), triaged before anyone can accept it."""
     now = now or utcnow()
     with uow:
         session = uow.session
@@ -110,6 +114,8 @@ def file_report(
             case.receipt_lookup = receipt_lookup(secret, receipt_code)
         open_stage(session, case, policy, now)
         data: dict[str, object] = {"unit": unit.code, "anonymous": report.anonymous}
+        if files:
+            data["evidence"] = _report_files(session, case, policy, files, now)
         seq = record_event(
             session,
             case,
@@ -139,6 +145,23 @@ def file_report(
             remember(session, filed)
         uow.commit()
         return filed
+
+
+def _report_files(
+    session: Session,
+    case: ConductCase,
+    policy: Policy,
+    files: Sequence[tuple[str | None, Attachment]],
+    now: datetime,
+) -> list[int]:
+    """Store the files sent with a report, each an item the reporter added; their ids."""
+    if len(files) > MAX_REPORT_FILES:
+        raise InvalidInput(f"at most {MAX_REPORT_FILES} files with a report", field="evidence")
+    return [
+        pk(add_item(session, case, policy.evidence, attachment, description=REPORTER_ADDED,
+                    filename=name, recorded_by=None, now=now))
+        for name, attachment in files
+    ]  # fmt: skip
 
 
 def _check_report(

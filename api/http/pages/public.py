@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import json
 import secrets
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from api.http import idempotency, throttle
 from api.http.deps import app_state
 from api.http.pages.render import field_errors, form_token_ok, page, text
+from api.http.problems import status_of
 from cases import service
+from cases.evidence_files import MB, evidence_store
 from cases.people.directory import unit_choices
 from cases.people.secrets import derived_receipt_code, seal
-from cases.procedure.commands import FileReport
-from cases.procedure.errors import DomainError
+from cases.procedure.commands import Attachment, FileReport
+from cases.procedure.errors import DomainError, TooLarge, UnsupportedMediaType
+from cases.reporter_side import MAX_REPORT_FILES
 from cases.store.db import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
@@ -50,13 +55,27 @@ def report_form(request: Request) -> HTMLResponse:
 
 @router.post("/report", response_class=HTMLResponse)
 async def report_filed(request: Request) -> HTMLResponse:
+    limits = app_state(request).policy.evidence
+    if int(request.headers.get("content-length") or 0) > limits.max_case_mb * MB + MB:
+        too_large = text(request, "report.files_too_large", mb=limits.max_case_mb)
+        refused = _form(request, values={}, errors={"evidence": too_large})
+        refused.status_code = 413  # refused before the body is read: nothing to keep
+        return refused
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in (*FORM_FIELDS, "submission")}
+    files = [
+        (PurePath(f.filename).name[:200], f)
+        for f in form.getlist("evidence")
+        if isinstance(f, UploadFile) and f.filename
+    ]
     # The filing (SQL, Argon2) runs in the thread pool, as a sync endpoint's would.
-    return await run_in_threadpool(_filed, request, values, str(form.get("form_token") or ""))
+    token = str(form.get("form_token") or "")
+    return await run_in_threadpool(_filed, request, values, files, token)
 
 
-def _filed(request: Request, values: dict[str, str], token: str) -> HTMLResponse:
+def _filed(
+    request: Request, values: dict[str, str], files: list[tuple[str, UploadFile]], token: str
+) -> HTMLResponse:
     if not form_token_ok(request, token):
         return _form(request, values=values, errors={}, notice=text(request, "error.csrf"))
     try:
@@ -66,15 +85,21 @@ def _filed(request: Request, values: dict[str, str], token: str) -> HTMLResponse
     state = app_state(request)
     try:
         with throttle.filing(request, state.policy, state.secret):
-            reference, code = _file(request, report, values["submission"])
+            reference, code = _file(request, report, values["submission"], files)
     except throttle.Refused as too_soon:
         refused = _form(request, values=values, errors={}, notice=text(request, "error.rate"))
         refused.status_code = 429
         refused.headers["Retry-After"] = throttle.retry_after(too_soon.seconds)
         return refused
+    except (TooLarge, UnsupportedMediaType) as exc:
+        words = "report.file_too_large" if isinstance(exc, TooLarge) else "status.wrong_type"
+        errors = {"evidence": text(request, words, mb=state.policy.evidence.max_file_mb)}
+        refused = _form(request, values=values, errors=errors)
+        refused.status_code = status_of(exc)
+        return refused
     except DomainError as exc:
-        field = getattr(exc, "field", None) or "details"
-        return _form(request, values=values, errors={field: str(exc)})
+        field = exc.field or "details"
+        return _form(request, values=values, errors={_FIELDS.get(field, field): str(exc)})
     return page(request, "receipt.html", reference=reference, code_groups=code.split("-"))
 
 
@@ -92,6 +117,8 @@ def _form(
         notice=notice,
         units=unit_choices(uow=UnitOfWork(state.db, write=False)),
         categories=state.policy.categories,
+        max_files=MAX_REPORT_FILES,
+        max_file_mb=state.policy.evidence.max_file_mb,
     )
 
 
@@ -102,17 +129,25 @@ def _report_fields(values: dict[str, str]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k in FileReport.model_fields}
 
 
-def _file(request: Request, report: FileReport, submission: str) -> tuple[str, str]:
+_FIELDS = {"file": "evidence"}  # the evidence store's name for the form's field
+
+
+def _file(
+    request: Request, report: FileReport, submission: str, files: list[tuple[str, UploadFile]]
+) -> tuple[str, str]:
     """File the report once per form (a second submit of the same form answers the first's
     receipt again); returns its reference and receipt code."""
     state = app_state(request)
     key = f"form:{submission or secrets.token_urlsafe(16)}"
     code = derived_receipt_code(state.secret, "anonymous", key)
+    store = evidence_store(state.settings.data_dir)
     answer = idempotency.call(
         db=state.db,
         principal="anonymous",
         key=key,
-        print_=lambda: idempotency.fingerprint("POST", "/report", report.model_dump_json()),
+        print_=lambda: idempotency.fingerprint(
+            "POST", "/report", report.model_dump_json() + "".join(f"\n{n}" for n, _ in files)
+        ),
         service=lambda remember: service.file_report(
             uow=UnitOfWork(state.db),
             policy=state.policy,
@@ -122,6 +157,7 @@ def _file(request: Request, report: FileReport, submission: str) -> tuple[str, s
             sealed_receipt=seal(state.secret, code),
             secret=state.secret,
             remember=remember,
+            files=[(name, Attachment(content=f.file, store=store)) for name, f in files],
         ),
         respond=lambda filed: (201, {"reference": filed.reference}, {}),
     )

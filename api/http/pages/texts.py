@@ -289,5 +289,20 @@ TEXTS: dict[str, Label] = {
         "输入提交时得到的回执码，即可对已办结的反映进行评价。",
         "Enter your receipt code to rate the handling of a closed report.",
     ),
-    "report.evidence": _t("证据材料（可多选，可不传）", "Evidence files (optional, several allowed)"),
+    "report.evidence": _t("证据材料（可多选，可不传）", "Evidence files (optional, several)"),
+    "report.evidence_hint": _t(
+        "图片、PDF、办公文档或录音，最多 {count} 个，单个不超过 {mb} MB；匿名反映的照片会去除"
+        "位置等信息。若提交未成功，请重新选择文件。",
+        "Images, PDF, office documents or audio: up to {count} files of {mb} MB each. "
+        "Location data is removed from photos of anonymous reports. If the form comes back "
+        "with an error, choose the files again.",
+    ),
+    "report.file_too_large": _t(
+        "有文件超过 {mb} MB，请压缩后再传，或提交后在查询页补充。",
+        "A file is over {mb} MB: make it smaller, or add it from the status page later.",
+    ),
+    "report.files_too_large": _t(
+        "文件合计超过 {mb} MB，请少传几个，其余可在提交后补充。",
+        "The files come to more than {mb} MB: send fewer now and add the rest later.",
+    ),
 }
