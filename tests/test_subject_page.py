@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page, ViewportSize, expect
+from playwright.sync_api import FilePayload, Page, ViewportSize, expect
 from sqlmodel import select
 
 from api.http.deps import AppState
@@ -78,6 +78,10 @@ def _link(state: AppState, case: ConductCase, **at: timedelta) -> str:
         uow=UnitOfWork(state.db), policy=state.policy, case_id=case.id or 0,
         person_id=case.subject_id, now=utcnow() - at.get("ago", timedelta()),
     )  # fmt: skip
+
+
+def _upload(name: str, mime_type: str, content: bytes) -> FilePayload:
+    return {"name": name, "mimeType": mime_type, "buffer": content}
 
 
 def _events(state: AppState, case: ConductCase) -> list[AuditEvent]:
@@ -209,7 +213,7 @@ def test_the_subject_gives_a_statement_and_appeals_in_a_browser_and_never_sees_t
     seen.append(page.content())
     page.get_by_label("你的陈述和申辩").fill("十一月我在外地实习，不在学校，请核实。")
     page.get_by_label("附件（可不上传）").set_input_files(
-        [{"name": "实习证明.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        [_upload("实习证明.pdf", "application/pdf", PDF)]
     )
     page.get_by_role("button", name="提交陈述申辩").scroll_into_view_if_needed()
     screenshot("statement-file-zh")
@@ -336,7 +340,7 @@ def test_a_file_over_the_limits_is_told_beside_its_field_and_nothing_is_written(
     assert not store.exists() or list(store.iterdir()) == []  # no file left behind
 
 
-def test_a_body_beyond_any_statement_is_refused_before_it_is_read(
+def test_files_are_not_read_beyond_what_a_statement_may_carry_nor_without_a_visit(
     client: TestClient, people: dict[str, Person], state: AppState
 ) -> None:
     state.policy = state.policy.model_copy(
@@ -346,9 +350,15 @@ def test_a_body_beyond_any_statement_is_refused_before_it_is_read(
     form = _statement_form(client, _link(state, case), "我当时不在场。")
     huge = [("files", ("huge.pdf", PDF + b"0" * 5 * 1024 * 1024, "application/pdf"))]
     refused = client.post("/subject/statement", data=form, files=huge)
-    assert (
-        refused.status_code == 413 and 'id="e-files"' in refused.text and "文件太大" in refused.text
-    )
+    assert refused.status_code == 413 and 'id="e-files"' in refused.text
+    assert "文件太大" in refused.text
+    stranger = TestClient(client.app)
+    stranger.cookies.set("qf_form", form["form_token"])
+    files = [("files", ("a.pdf", PDF, "application/pdf"))]
+    gone = stranger.post("/subject/statement", data=form, files=files)
+    assert gone.status_code == 404 and "链接无法打开" in gone.text
+    with UnitOfWork(state.db, write=False) as uow:
+        assert uow.session.exec(select(Evidence)).all() == []
 
 
 def test_every_event_of_the_subjects_side_reads_in_words(
@@ -383,7 +393,7 @@ def test_the_subject_attaches_a_file_in_english_after_one_that_is_not_accepted(
     statement = page.get_by_role("textbox", name=re.compile("^Your statement"))
     statement.fill(words)
     files = page.get_by_label("Attachments (optional)")
-    files.set_input_files([{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi\n"}])
+    files.set_input_files([_upload("notes.txt", "text/plain", b"hi\n")])
     page.get_by_role("button", name="Give my statement").click()
     expect(page.locator("#e-files")).to_contain_text("This kind of file is not accepted")
     expect(statement).to_have_value(words)  # kept
@@ -393,8 +403,8 @@ def test_the_subject_attaches_a_file_in_english_after_one_that_is_not_accepted(
     assert _case(state, case.reference).statement_text is None
     files.set_input_files(
         [
-            {"name": "placement-letter.pdf", "mimeType": "application/pdf", "buffer": PDF},
-            {"name": "train-ticket.png", "mimeType": "image/png", "buffer": PNG},
+            _upload("placement-letter.pdf", "application/pdf", PDF),
+            _upload("train-ticket.png", "image/png", PNG),
         ]
     )
     page.get_by_role("button", name="Give my statement").click()

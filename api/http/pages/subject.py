@@ -239,7 +239,12 @@ Files = list[tuple[str | None, UploadFile]]
 async def _act(request: Request, field: str, command_class: type[c.Command]) -> Response:
     """The subject's own action from the page's form: the case version it was shown
     (If-Match), the form token; errors beside the field, what was written kept. A
-    statement's files are spooled by the form parser and stored in chunks from there."""
+    statement's files are spooled by the form parser and stored in chunks from there;
+    nothing is read without a live visit, nor a body longer than a statement may be."""
+    try:
+        await run_in_threadpool(_visit, request)
+    except NotFound:
+        return _gone(request)
     if command_class is c.RecordStatement and _too_big(request):  # before it is read
         errors = {"files": _file_error(request, TooLarge("too large", field="file"))}
         return await run_in_threadpool(_again, request, {}, errors, "", status_code=413)
