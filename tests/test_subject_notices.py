@@ -23,9 +23,10 @@ from cases import subject_links
 from cases.outbox import CHANNEL_SEND, DELIVERY
 from cases.people.directory import add_person
 from cases.procedure.clock import utcnow
+from cases.procedure.labels import event_label
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
-from cases.store.models import AuditEvent, OutboxRow, OutboxState, Person
+from cases.store.models import AuditEvent, ConductCase, OutboxRow, OutboxState, Person
 from cases.store.subject_links import SubjectLink
 from notifications.routes import Channel, Route
 from notifications.service import Dispatcher
@@ -187,3 +188,36 @@ def test_wrong_notice_codes_are_slowed_per_client_with_a_429_page_beside_the_fie
         assert _type_code(visitor, code).status_code == 303  # waited as told: it opens
     assert backoff.failures(here) == 3 and backoff.failures(client_key(state.secret, there)) == 1
     assert receipts.failures(here) == 0  # receipt codes are counted apart
+
+
+# Events written on a case besides the staff actions, some by the reporter's side.
+OTHER_CASE_EVENTS = (
+    "subject_link.issued", "subject_link.revoked", "subject_notice.handed_over",
+    "evidence.downloaded", "person.updated", "message.from_reporter", "message.to_reporter",
+    "survey.answered", "evidence.added_by_reporter",
+)  # fmt: skip
+
+
+def test_every_event_on_a_case_reads_in_words_in_both_languages(
+    state: AppState, people: dict[str, Person], reporter: Person
+) -> None:
+    ref = file_named_report(state, reporter, "stu.zhang")
+    carry_to(state, people, ref, Stage.APPEAL_WINDOW)
+    staff, now = people["inv.wang"], utcnow()
+    notice = subject_links.hand_over(
+        uow=UnitOfWork(state.db), policy=state.policy, reference=ref, staff=staff, now=now
+    )
+    subject_links.record_hand_over(
+        uow=UnitOfWork(state.db), staff=staff, link_id=notice.link_id, now=now
+    )
+    with UnitOfWork(state.db, write=False) as uow:
+        case_id = uow.session.exec(select(ConductCase.id).where(ConductCase.reference == ref)).one()
+    subject_links.revoke_links(uow=UnitOfWork(state.db), case_id=case_id or 0, now=now)
+    with UnitOfWork(state.db, write=False) as uow:
+        written = set(
+            uow.session.exec(select(AuditEvent.action).where(AuditEvent.case_id == case_id))
+        )
+    assert {"subject_link.issued", "subject_notice.handed_over", "subject_link.revoked"} <= written
+    for action in written | set(OTHER_CASE_EVENTS):
+        for language in ("zh-CN", "en"):
+            assert event_label(action, language, state.policy) != action, (action, language)

@@ -24,7 +24,6 @@ from cases.evidence_files import evidence_file, evidence_store
 from cases.procedure import commands as c
 from cases.procedure.clock import utcnow
 from cases.procedure.errors import NotFound
-from cases.procedure.labels import event_label
 from cases.procedure.policy import EvidenceFiles
 from cases.procedure.vocabulary import Stage
 from cases.service import file_report
@@ -359,26 +358,6 @@ def test_files_are_not_read_beyond_what_a_statement_may_carry_nor_without_a_visi
     assert gone.status_code == 404 and "链接无法打开" in gone.text
     with UnitOfWork(state.db, write=False) as uow:
         assert uow.session.exec(select(Evidence)).all() == []
-
-
-def test_every_event_of_the_subjects_side_reads_in_words(
-    client: TestClient, people: dict[str, Person], state: AppState
-) -> None:
-    case = _named_report(state, people)
-    form = _statement_form(client, _link(state, case), "我当时不在场。")
-    files = [("files", ("a.pdf", PDF, "application/pdf"))]
-    assert client.post("/subject/statement", data=form, files=files).status_code == 200
-    with UnitOfWork(state.db, write=False) as uow:
-        [item] = uow.session.exec(select(Evidence).where(Evidence.case_id == case.id)).all()
-    evidence_file(uow=UnitOfWork(state.db), store=evidence_store(state.settings.data_dir),
-                  reference=case.reference, evidence_id=item.id or 0,
-                  viewer=people["inv.wang"])  # fmt: skip
-    _revoke(state, case)
-    actions = {e.action for e in _events(state, case)}
-    assert {"subject_link.issued", "subject_link.revoked", "evidence.downloaded"} <= actions
-    for action in actions:
-        for language in ("zh-CN", "en"):
-            assert event_label(action, language, state.policy) != action, action
 
 
 def test_the_subject_attaches_a_file_in_english_after_one_that_is_not_accepted(
