@@ -43,6 +43,9 @@ class SubjectEvent(BaseModel):
     action: str
 
 
+REPORTER_ITEM = "反映人提供的材料"  # how the subject sees an item the reporter added
+
+
 class EvidenceItem(BaseModel):
     description: str
     sha256: str
@@ -113,7 +116,12 @@ def subject_view_of(
         findings_summary=case.findings_summary if findings else None,
         statement_files=[e.filename or e.description for e in own],
         evidence=[
-            EvidenceItem(description=e.description, sha256=e.sha256, collected_on=e.collected_on)
+            EvidenceItem(
+                # what a reporter wrote of their own item could tell who they are
+                description=REPORTER_ITEM if e.from_reporter else e.description,
+                sha256=e.sha256,
+                collected_on=e.collected_on,
+            )
             for e in items
             if e not in own
         ],
