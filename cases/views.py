@@ -271,9 +271,13 @@ def _party_views(parties: list[tuple[CaseParty, Person]], hidden: set[int]) -> l
 def _evidence(session: Session, case: ConductCase) -> list[dict[str, Any]]:
     return [
         {
+            "id": e.id,
             "description": e.description,
             "filename": e.filename,
             "sha256": e.sha256,
+            "media_type": e.media_type,
+            "has_file": e.stored_name is not None,
+            "from_reporter": e.from_reporter,
             "recorded_at": e.recorded_at,
         }
         for e in session.exec(select(Evidence).where(Evidence.case_id == case.id))
