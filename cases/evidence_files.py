@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import filetype
+import pillow_heif
 from PIL import Image, ImageOps
 from sqlalchemy import event, func
 from sqlmodel import Session, col, select
@@ -38,8 +39,9 @@ CHUNK = 64 * 1024
 HEAD = 8192  # what filetype reads to tell a type by its magic bytes
 MB = 1024 * 1024
 # Images whose metadata Pillow can strip: filetype's extension -> Pillow's format.
-STRIPPABLE = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
+STRIPPABLE = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "heic": "HEIF"}
 # What a stripped copy keeps of the original's info: how it looks, not where or with what.
+pillow_heif.register_heif_opener()  # iPhone photos (HEIC) are read and rewritten too
 KEPT_INFO = ("transparency", "icc_profile", "dpi", "duration", "loop", "background", "gamma")
 
 
@@ -197,10 +199,10 @@ def _allowed_kind(head: bytes, limits: EvidenceFiles) -> Any:
 def _stripped(source: Path, kind: Any, directory: Path) -> tuple[Path, str, int]:
     """A copy of the image without EXIF (GPS, camera), XMP or comments, turned upright."""
     fmt = STRIPPABLE.get(kind.extension)
-    if fmt is None:  # HEIC: Pillow cannot rewrite it, so it cannot be cleaned
+    if fmt is None:  # an image type Pillow cannot rewrite cannot be cleaned
         raise UnsupportedMediaType(
             f"'{kind.mime}' images cannot be stripped of their location on an anonymous "
-            f"report; send JPEG, PNG, GIF or WebP",
+            f"report; send JPEG, PNG, GIF, WebP or HEIC",
             field="file",
         )
     fd, name = tempfile.mkstemp(dir=directory, prefix=".clean-")
@@ -229,8 +231,9 @@ def _save_clean(image: Image.Image, out: BinaryIO, fmt: str) -> None:
         return
     upright = ImageOps.exif_transpose(image) or image
     upright.info = dict(kept)
-    options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    upright.save(out, format=fmt, exif=b"", xmp=b"", **options)
+    options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP", "HEIF") else {}
+    empty = None if fmt == "HEIF" else b""  # pillow-heif takes None for "none at all"
+    upright.save(out, format=fmt, exif=empty, xmp=empty, **options)
 
 
 def _sha256(path: Path) -> str:

@@ -311,6 +311,26 @@ def test_anonymous_png_loses_its_exif_and_xmp(
     assert b"Canon" not in path.read_bytes() and b"xmpmeta" not in path.read_bytes()
 
 
+def test_anonymous_heic_from_a_phone_loses_its_location_and_camera(
+    app: TestClient, small: AppState, tokens: dict[str, str]
+) -> None:
+    exif = Image.Exif()
+    exif[MAKE], exif[MODEL] = "Apple", "iPhone 15"
+    exif[GPS] = {1: "N", 2: (39.0, 54.0, 27.0), 3: "E", 4: (116.0, 23.0, 50.0)}
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(out, "HEIF", exif=exif)
+    with Image.open(io.BytesIO(out.getvalue())) as sent:
+        assert GPS in sent.getexif()  # the photo as the phone made it
+    ref, inv = _accepted(app, tokens)
+    assert _upload(app, ref, inv, out.getvalue(), "IMG_0001.HEIC").status_code == 200
+    [path] = _files(small)
+    [row] = _rows(small)
+    with Image.open(path) as image:
+        assert image.format == "HEIF" and not image.getexif() and image.size == (64, 48)
+    assert b"iPhone" not in path.read_bytes() and row.media_type == "image/heic"
+    assert row.original_sha256 == hashlib.sha256(out.getvalue()).hexdigest() != row.sha256
+
+
 def _cli(*args: str) -> tuple[int, str]:
     result = cli.invoke(app_cli, list(args))
     return result.exit_code, result.output
