@@ -7,9 +7,6 @@ secret (HMAC-SHA256); every page checks the link again, so a revoked link ends t
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -22,6 +19,7 @@ from starlette.datastructures import UploadFile
 from api.http import throttle
 from api.http.deps import app_state
 from api.http.pages.render import field_errors, form_token_ok, language_of, page, text
+from api.http.pages.visits import Visit, VisitCookie
 from cases import service, subject_links
 from cases.evidence_files import MB, evidence_store
 from cases.procedure import commands as c
@@ -40,36 +38,20 @@ from cases.subject_links import SubjectSession
 from cases.subject_view import SubjectCaseView
 
 router = APIRouter(include_in_schema=False)
-SESSION_COOKIE = "qf_subject"
+VISIT = VisitCookie("qf_subject", "subject-session")
 HOME = "/subject"
 
 
-def _signature(secret: bytes, body: str) -> str:
-    return hmac.new(secret, f"subject-session:{body}".encode(), hashlib.sha256).hexdigest()
-
-
-def session_cookie(secret: bytes, visit: SubjectSession) -> str:
-    """The cookie's value: link number, end of the visit (Unix seconds), signature."""
-    body = f"{visit.link_id}.{int(visit.expires_at.timestamp())}"
-    return f"{body}.{_signature(secret, body)}"
-
-
 def _visit(request: Request) -> SubjectSession:
-    """The visit the request's cookie names, still live (NotFound otherwise)."""
-    state = app_state(request)
-    link_id, _, rest = (request.cookies.get(SESSION_COOKIE) or "").partition(".")
-    until, _, signature = rest.partition(".")
-    body = f"{link_id}.{until}"
-    if not (link_id.isdigit() and until.isdigit()) or not hmac.compare_digest(
-        signature, _signature(state.secret, body)
-    ):
-        raise NotFound(subject_links.GONE, field="session")
-    ends = datetime.fromtimestamp(int(until), UTC)
-    now = utcnow()
-    if now >= ends:
+    """The visit the request's cookie names, still live and its link too (NotFound else)."""
+    visit = VISIT.read(request)
+    if visit is None:
         raise NotFound(subject_links.GONE, field="session")
     return subject_links.resume(
-        uow=UnitOfWork(state.db, write=False), link_id=int(link_id), until=ends, now=now
+        uow=UnitOfWork(app_state(request).db, write=False),
+        link_id=visit.opened,
+        until=visit.until,
+        now=utcnow(),
     )
 
 
@@ -81,23 +63,14 @@ def _opened(request: Request, visit: SubjectSession) -> Response:
         response: Response = page(request, "subject_open.html")
     else:
         response = RedirectResponse(HOME, status_code=303)
-    seconds = int((visit.expires_at - utcnow()).total_seconds())
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_cookie(app_state(request).secret, visit),
-        max_age=max(seconds, 1),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    response.headers["Cache-Control"] = "no-store"
+    VISIT.open(request, response, Visit(visit.link_id, visit.expires_at))
     return response
 
 
 def _gone(request: Request) -> HTMLResponse:
     """The one answer to an expired, revoked, unknown or missing link (nothing to tell apart)."""
     response = page(request, "subject_gone.html", status_code=404)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(VISIT.name)
     return response
 
 
