@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from cases.context import CaseContext
 from cases.deadlines.calendar import due_after, end_of, is_working_day
 from cases.deadlines.steps import cancel_pending, write_ladder
-from cases.evidence_files import store_file
+from cases.evidence_files import add_item, store_file
 from cases.people.assignment import check_assignable, deactivate, put_on_case
 from cases.people.directory import person_by_handle
 from cases.procedure import commands as c
@@ -170,22 +170,12 @@ def record_statement(session: Session, ctx: CaseContext, cmd: c.RecordStatement)
     ctx.case.statement_text = cmd.statement
     evidence = []
     for name, attachment in cmd.attachments:
-        stored = store_file(session, ctx.case, ctx.policy.evidence, attachment, claimed_sha256=None)
-        item = Evidence(
-            case_id=pk(ctx.case),
+        item = add_item(
+            session, ctx.case, ctx.policy.evidence, attachment, filename=name,
             description=f"{STATEMENT_ATTACHMENT}：{name}" if name else STATEMENT_ATTACHMENT,
-            filename=name,
-            sha256=stored.sha256,
-            original_sha256=stored.original_sha256,
-            stored_name=stored.stored_name,
-            media_type=stored.media_type,
-            size_bytes=stored.size_bytes,
-            recorded_by=pk(ctx.actor),
-            recorded_at=ctx.now,
-        )
-        session.add(item)
-        session.flush()
-        evidence.append(item.id)
+            recorded_by=pk(ctx.actor), now=ctx.now,
+        )  # fmt: skip
+        evidence.append(pk(item))
     return {"by_subject": ctx.actor.id == ctx.case.subject_id, "evidence": evidence}
 
 
