@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.http.pages import public, status, subject
 from api.http.pages.render import HERE
+from api.http.procedure import routes as procedure
 
 
 def install(app: FastAPI) -> None:
@@ -16,3 +17,4 @@ def install(app: FastAPI) -> None:
     app.include_router(public.router)
     app.include_router(subject.router)
     app.include_router(status.router)
+    app.include_router(procedure.router)

@@ -1,0 +1,1 @@
+"""The procedure page: the stage machine drawn from the TRANSITIONS table (public)."""
