@@ -14,6 +14,7 @@ from api.http.deps import AppState
 from api.http.routes import (
     admin,
     cases,
+    due_date,
     evidence,
     health,
     messages,
@@ -69,7 +70,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     install_docs(app)
     problems.install(app)
     routers = (health, reports, reporter, cases, messages, evidence, admin, people, outbox)
-    for module in (*routers, subject_notice):
+    for module in (*routers, subject_notice, due_date):
         app.include_router(module.router)
     pages.install(app)
     return app
