@@ -68,11 +68,16 @@ def form_token_ok(request: Request, sent: str | None) -> bool:
     return bool(cookie and sent and secrets.compare_digest(cookie, sent))
 
 
+def _with_lang(request: Request, language: str) -> str:
+    return str(request.url.include_query_params(lang=language).query)
+
+
 def page(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """``template`` rendered in the page's language, with the committee's settings."""
     language, token = language_of(request), form_token(request)
+    other = "en" if language != "en" else "zh-CN"
     settings = app_state(request).settings
 
     def t(key: str, **values: object) -> str:
@@ -84,7 +89,9 @@ def page(
         {
             "t": t,
             "lang": language,
-            "other_lang": "en" if language != "en" else "zh-CN",
+            "other_lang": other,
+            # this very page in the other language, its other query parameters kept
+            "other_lang_url": f"{request.url.path}?{_with_lang(request, other)}",
             "colon": ": " if language == "en" else "：",
             "committee": settings.committee_name,
             "contact": settings.committee_contact,
