@@ -106,6 +106,45 @@ class Settings(BaseSettings):
         description="Public address quoted in messages (reporters follow their case there).",
     )
 
+    # Staff sign-in to the console (docs/operations.md → Sign-in).
+    session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="A console session ends after this long unused."
+    )
+    session_max_hours: float = Field(
+        default=12.0, gt=0, description="A console session ends this long after sign-in."
+    )
+    oidc_issuer: str = Field(
+        default="",
+        description="OpenID Connect issuer URL (its /.well-known/openid-configuration is "
+        "read); unset, OpenID Connect sign-in is off.",
+    )
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_scopes: str = Field(default="openid profile", description="Scopes asked for.")
+    oidc_handle_claim: str = Field(
+        default="preferred_username",
+        description="The ID token claim holding the person's handle (e.g. a staff number).",
+    )
+    oidc_name_zh: str = Field(default="统一身份认证", description="The sign-in button (zh-CN).")
+    oidc_name_en: str = Field(default="Campus single sign-on", description="The button (en).")
+    cas_server_url: str = Field(
+        default="",
+        description="CAS server base URL (…/cas/, where /login and /serviceValidate are); "
+        "unset, CAS sign-in is off.",
+    )
+    cas_version: Literal[2, 3] = Field(
+        default=3, description="CAS protocol: 2 (/serviceValidate) or 3 (/p3/serviceValidate)."
+    )
+    cas_handle_attribute: str = Field(
+        default="",
+        description="CAS attribute holding the person's handle; empty: cas:user itself.",
+    )
+    cas_name_zh: str = Field(default="统一身份认证（CAS）", description="The button (zh-CN).")
+    cas_name_en: str = Field(default="Campus sign-in (CAS)", description="The button (en).")
+    sso_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of each call to the OIDC or CAS server."
+    )
+
     @property
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite default under data_dir."""

@@ -4,7 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import cases.store.models  # noqa: F401  (registers the tables)
-from cases.store import reporter_side, subject_links  # noqa: F401  (tables of their own)
+from cases.store import reporter_side, staff_sessions, subject_links  # noqa: F401  (tables of their own)
 from cases.store.db import Database
 from config.settings import get_settings
 

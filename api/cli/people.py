@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from api.cli.common import fails_cleanly, load_state, out
 from api.cli.unit_files import read_units
 from cases.people import directory as people
 from cases.people.contacts import ContactChanges, update_person
+from cases.people.sessions import set_password
 from cases.procedure.vocabulary import Role
 from cases.store.db import UnitOfWork
 
@@ -90,6 +92,24 @@ def users_revoke(token_id: str) -> None:
     """Revoke a token by its id (the part after 'qf_')."""
     people.revoke(uow=UnitOfWork(load_state().db), public_id=token_id)
     out.print(f"revoked {token_id}")
+
+
+@users_app.command("password")
+@fails_cleanly
+def users_password(
+    handle: str,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a staff member's console password (asked twice, or read from --stdin); it ends
+    their open sessions."""
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    set_password(uow=UnitOfWork(load_state().db), handle=handle, password=password)
+    out.print(f"password set for {handle}")
 
 
 @users_app.command("relate")

@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.http import pages, problems
+from api.http import console, pages, problems
 from api.http.deps import AppState
 from api.http.routes import (
     admin,
@@ -73,6 +73,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     for module in (*routers, subject_notice, due_date):
         app.include_router(module.router)
     pages.install(app)
+    console.install(app)
     return app
 
 
