@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -57,6 +58,30 @@ class Pkce:
 
     challenges: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     verified: list[bool] = dataclasses.field(default_factory=list)
+    forge: str | None = None  # rewrite the ID token's handle, keeping the old signature
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _forged(app: Any, environ: dict[str, Any], start_response: Any, handle: str) -> list[bytes]:
+    """The token answer with the ID token's preferred_username changed to ``handle``."""
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[..., None]:
+        captured.update(status=status, headers=headers)
+        return lambda _data: None
+
+    token = json.loads(b"".join(app(environ, capture)))
+    head, payload, signature = token["id_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["preferred_username"] = handle
+    token["id_token"] = ".".join([head, _b64(json.dumps(claims).encode()), signature])
+    body = json.dumps(token).encode()
+    headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+    start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def enforcing_pkce(app: Any, seen: Pkce) -> Callable[..., Iterable[bytes]]:
@@ -74,13 +99,14 @@ def enforcing_pkce(app: Any, seen: Pkce) -> Callable[..., Iterable[bytes]]:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = BytesIO(body)
             verifier = parse_qs(body.decode()).get("code_verifier", [""])[0]
-            digest = hashlib.sha256(verifier.encode()).digest()
-            expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            expected = _b64(hashlib.sha256(verifier.encode()).digest())
             ok = bool(seen.challenges) and seen.challenges[-1] == (expected, "S256")
             seen.verified.append(ok)
             if not ok:
                 start_response("400 Bad Request", [("Content-Type", "application/json")])
                 return [b'{"error": "invalid_grant"}']
+            if seen.forge:
+                return _forged(app, environ, start_response, seen.forge)
         result: Iterable[bytes] = app(environ, start_response)
         return result
 
@@ -167,6 +193,16 @@ def test_openid_connect_refuses_a_return_with_another_state(
     oidc_client.cookies.delete("qf_sso", path="/signin")
     # Someone else's return (its code and state) in a browser that did not start it.
     assert oidc_client.get(_path(back), follow_redirects=False).status_code == 400
+    assert _sessions(state) == [] and SESSION_COOKIE not in oidc_client.cookies
+
+
+def test_openid_connect_refuses_an_id_token_that_does_not_verify(
+    oidc_client: TestClient, state: AppState, pkce: Pkce
+) -> None:
+    pkce.forge = "admin"  # the provider's signature over someone else's claims
+    back = _at_provider(oidc_client, "/signin/oidc", WANG.sub)
+    refused = oidc_client.get(_path(back), follow_redirects=False)
+    assert refused.status_code == 400 and "没有确认你的身份" in refused.text
     assert _sessions(state) == [] and SESSION_COOKIE not in oidc_client.cookies
 
 

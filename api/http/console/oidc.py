@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 from fastapi import Request
+from joserfc.errors import JoseError
 
 from api.http.deps import app_state
 from api.http.throttle import attached
@@ -25,7 +26,10 @@ with warnings.catch_warnings():
     from authlib.integrations.base_client import OAuthError
     from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 
-__all__ = ["OAuthError", "authorization", "client", "enabled", "verified_claims"]
+__all__ = ["REFUSED", "OAuthError", "authorization", "client", "enabled", "verified_claims"]
+# What a refused exchange raises: the provider's error answer, or an ID token that does not
+# verify (joserfc's errors: signature, claims).
+REFUSED = (OAuthError, JoseError)
 
 
 def enabled(settings: Settings) -> bool:

@@ -33,9 +33,9 @@ from cases.store.db import UnitOfWork
 router = APIRouter(include_in_schema=False)
 FLOW_COOKIE = "qf_sso"
 FLOW_SECONDS = 600
-# What a failed exchange may raise: the provider's refusal, a bad token (Authlib's JOSE
-# errors are ValueErrors), a server that cannot be reached.
-_FAILED = (oidc.OAuthError, cas.CasRefused, ValueError, KeyError)
+# What a failed exchange may raise besides httpx's errors: the provider's refusal, an ID
+# token that does not verify, an answer that is not what the protocol says.
+_FAILED = (*oidc.REFUSED, cas.CasRefused, ValueError, KeyError)
 
 
 def _fernet(secret: bytes) -> Fernet:
