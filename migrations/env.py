@@ -4,7 +4,11 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import cases.store.models  # noqa: F401  (registers the tables)
-from cases.store import reporter_side, staff_sessions, subject_links  # noqa: F401  (tables of their own)
+from cases.store import (
+    reporter_side,  # noqa: F401  (messages, survey answers)
+    staff_sessions,  # noqa: F401  (staff passwords and sessions)
+    subject_links,  # noqa: F401  (the subject's links)
+)
 from cases.store.db import Database
 from config.settings import get_settings
 

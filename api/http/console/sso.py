@@ -104,7 +104,7 @@ async def oidc_signin(request: Request, next: str | None = None) -> Response:
     redirect_uri = str(request.url_for("oidc_callback"))
     try:
         made = await oidc.authorization(request, redirect_uri)
-    except (httpx.HTTPError, *_FAILED):
+    except (httpx.HTTPError, RuntimeError, *_FAILED):  # RuntimeError: discovery incomplete
         return _failed(request, "sso.unavailable", 502)
     flow = {
         "kind": "oidc",
