@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.http.console import session, signin, sso
+from api.http.console import board, session, signin, signoff, sso
 from api.http.console.render import HERE
 
 
@@ -16,3 +16,5 @@ def install(app: FastAPI) -> None:
     session.install(app)
     app.include_router(signin.router)
     app.include_router(sso.router)
+    app.include_router(signoff.router)
+    app.include_router(board.router)
