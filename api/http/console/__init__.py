@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.http.console import board, session, signin, signoff, sso
+from api.http.console import admin, board, session, signin, signoff, sso
 from api.http.console.render import HERE
 
 
@@ -18,3 +18,4 @@ def install(app: FastAPI) -> None:
     app.include_router(sso.router)
     app.include_router(signoff.router)
     app.include_router(board.router)
+    app.include_router(admin.router)

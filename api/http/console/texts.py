@@ -6,6 +6,7 @@ footer) come from the pages' texts."""
 
 from __future__ import annotations
 
+from api.http.console.texts_admin import TEXTS_ADMIN
 from api.http.console.texts_board import TEXTS_BOARD
 from cases.procedure.policy import Label
 
@@ -91,3 +92,4 @@ TEXTS: dict[str, Label] = {
     "account.expired": _t("页面已过期，请重试。", "The page expired: please try again."),
 }
 TEXTS |= TEXTS_BOARD
+TEXTS |= TEXTS_ADMIN
