@@ -34,7 +34,7 @@ from cases.store.models import (
     Unit,
 )
 
-ASSIGNING = (Action.ASSIGN.value, Action.ACCEPT.value)  # the events that assign people
+ASSIGNING = (f"case.{Action.ASSIGN}", f"case.{Action.ACCEPT}")  # events that assign people
 OVERRIDDEN = '%"coi_override":"%'  # an assignment's override reason in canonical JSON
 
 
@@ -48,6 +48,7 @@ class CaseLine:
     unit: str
     due_at: datetime | None
     overdue: bool
+    unit_names: tuple[str, str] = ("", "")  # zh-CN, en
     disposition: str | None = None
     signed_by: str | None = None  # the advisor's name (a co-signature waiting)
 
@@ -94,6 +95,7 @@ class Proposal:
 
     rationale: str | None
     advisor: bool
+    unit_names: tuple[str, str]  # zh-CN, en
 
 
 def _context(
@@ -135,7 +137,7 @@ def proposals_to_sign(
     with uow:
         session = uow.session
         return [
-            _line(case, unit.code)
+            _line(case, unit)
             for case, unit in session.exec(query).all()
             if G.CASE_ADVISOR(_context(session, case, unit, viewer, policy, now))
         ]
@@ -159,15 +161,17 @@ def proposal_of(
         advisor = G.CASE_ADVISOR(ctx)
         if not (advisor or G.SECRETARY(ctx)):
             raise NotFound(f"no case {reference} that you can see", field="reference")
-        return Proposal(rationale=seen.case.proposal_rationale, advisor=advisor)
+        names = (seen.unit.name_zh, seen.unit.name_en)
+        return Proposal(rationale=seen.case.proposal_rationale, advisor=advisor, unit_names=names)
 
 
-def _line(case: ConductCase, unit: str, signed_by: str | None = None) -> CaseLine:
+def _line(case: ConductCase, unit: Unit, signed_by: str | None = None) -> CaseLine:
     return CaseLine(
         reference=case.reference,
         version=case.version,
         stage=case.stage,
-        unit=unit,
+        unit=unit.code,
+        unit_names=(unit.name_zh, unit.name_en),
         due_at=case.due_at,
         overdue=case.overdue,
         disposition=case.proposed_disposition,
@@ -221,7 +225,7 @@ def _cosigns(session: Session, viewer_id: int, policy: Policy, limit: int) -> li
     needing = [d.code for d in policy.dispositions if d.requires_cosign]
     signer = aliased(Person)
     rows = session.exec(
-        select(ConductCase, Unit.code, signer.name)
+        select(ConductCase, Unit, signer.name)
         .join(Unit, col(Unit.id) == ConductCase.unit_id)
         .join(signer, col(signer.id) == ConductCase.advisor_signed_by)
         .where(
@@ -233,7 +237,7 @@ def _cosigns(session: Session, viewer_id: int, policy: Policy, limit: int) -> li
         .order_by(col(ConductCase.due_at), col(ConductCase.id))
         .limit(limit)
     ).all()
-    return [_line(case, code, signed_by=name) for case, code, name in rows]
+    return [_line(case, unit, signed_by=name) for case, unit, name in rows]
 
 
 def _appeals(session: Session, viewer_id: int, limit: int) -> list[CaseLine]:
@@ -246,13 +250,13 @@ def _appeals(session: Session, viewer_id: int, limit: int) -> list[CaseLine]:
         )
     )
     rows = session.exec(
-        select(ConductCase, Unit.code)
+        select(ConductCase, Unit)
         .join(Unit, col(Unit.id) == ConductCase.unit_id)
         .where(scope_condition(viewer_id), ConductCase.stage == Stage.APPEAL_REVIEW, ~reviewer)
         .order_by(col(ConductCase.due_at), col(ConductCase.id))
         .limit(limit)
     ).all()
-    return [_line(case, code) for case, code in rows]
+    return [_line(case, unit) for case, unit in rows]
 
 
 def _overrides(session: Session, viewer_id: int, limit: int) -> list[Override]:
