@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import TypeVar
+from enum import StrEnum
+from typing import Any, TypeVar
 
+from sqlalchemy import case as when
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
@@ -15,9 +17,9 @@ from cases.people.access import scope_condition
 from cases.people.directory import unit_by_code
 from cases.procedure.clock import local_date, to_utc, utcnow
 from cases.procedure.errors import InvalidInput
-from cases.procedure.vocabulary import PARTIES
+from cases.procedure.vocabulary import PARTIES, Stage
 from cases.store.db import UnitOfWork
-from cases.store.models import CaseParty, ConductCase, Person, Unit
+from cases.store.models import CaseParty, ConductCase, Person, RoleGrant, Unit
 from cases.views import CaseSummary, summary_of
 
 
@@ -32,6 +34,15 @@ class CaseFilter:
     filed_to: datetime | None = None
     overdue: bool | None = None
     due_within: int | None = None  # working days from today
+
+
+class CaseSort(StrEnum):
+    """The order of a case list: newest filed first (the API's), soonest due first
+    (none due last), or by stage in the procedure's order (soonest due first within)."""
+
+    FILED = "filed"
+    DUE = "due"
+    STAGE = "stage"
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,29 @@ def decode_cursor(cursor: str) -> int:
         raise InvalidInput("not a cursor this service issued", field="cursor") from exc
 
 
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str) -> int:
+    """The position a sorted list's cursor points at; InvalidInput for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("o") or int(raw[1:]) < 0:
+            raise ValueError(raw)
+        return int(raw[1:])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("not a cursor this service issued", field="cursor") from exc
+
+
+_STAGE_ORDER = when({stage.value: i for i, stage in enumerate(Stage)}, value=ConductCase.stage)
+_NOT_DUE = when((col(ConductCase.due_at).is_(None), 1), else_=0)
+_ORDER: dict[CaseSort, tuple[Any, ...]] = {
+    CaseSort.DUE: (_NOT_DUE, col(ConductCase.due_at), col(ConductCase.id)),
+    CaseSort.STAGE: (_STAGE_ORDER, _NOT_DUE, col(ConductCase.due_at), col(ConductCase.id)),
+}
+
+
 def list_cases(
     *,
     uow: UnitOfWork,
@@ -62,18 +96,25 @@ def list_cases(
     filters: CaseFilter,
     cursor: str | None = None,
     limit: int = 50,
+    sort: CaseSort = CaseSort.FILED,
 ) -> Page:
-    """Cases the viewer may see, newest first, ``limit`` at a time."""
+    """Cases the viewer may see, newest first (or in ``sort``'s order), ``limit`` at a
+    time. Newest first pages by case id; the other orders by position in the list."""
     assert viewer.id is not None
     query = (
         select(ConductCase, Unit.code)
         .join(Unit, col(Unit.id) == ConductCase.unit_id)
         .where(scope_condition(viewer.id))
-        .order_by(col(ConductCase.id).desc())
         .limit(limit + 1)
     )
-    if cursor:
-        query = query.where(col(ConductCase.id) < decode_cursor(cursor))
+    offset = 0
+    if sort is CaseSort.FILED:
+        query = query.order_by(col(ConductCase.id).desc())
+        if cursor:
+            query = query.where(col(ConductCase.id) < decode_cursor(cursor))
+    else:
+        offset = decode_offset(cursor) if cursor else 0
+        query = query.order_by(*_ORDER[sort]).offset(offset)
     query = _filtered(query, filters)
     with uow:
         if filters.unit:
@@ -83,8 +124,28 @@ def list_cases(
     more = len(rows) > limit
     rows = rows[:limit]
     items = [summary_of(case, code) for case, code in rows]
+    if sort is not CaseSort.FILED:
+        return Page(items, encode_offset(offset + limit) if more else None)
     last_id = rows[-1][0].id if rows and more else None
     return Page(items, encode_cursor(last_id) if last_id is not None else None)
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    handle: str
+    name: str
+
+
+def staff_choices(*, uow: UnitOfWork) -> list[StaffChoice]:
+    """Active people holding a staff role, by handle: whom a form may name (the action
+    itself checks the person's role, scope and conflicts of interest)."""
+    with uow:
+        query = (
+            select(Person.handle, Person.name)
+            .where(col(Person.active), col(Person.id).in_(select(RoleGrant.person_id)))
+            .order_by(col(Person.handle))
+        )
+        return [StaffChoice(handle, name) for handle, name in uow.session.exec(query).all()]
 
 
 _Query = TypeVar("_Query", bound=Select)

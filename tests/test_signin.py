@@ -92,7 +92,7 @@ def test_a_password_opens_a_session_kept_only_as_its_hash(
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     home = client.get("/console")
     assert home.status_code == 200
-    assert "王调查" in home.text and "即将上线" in home.text  # the placeholder, said so
+    assert "王调查" in home.text and "我的待办" in home.text  # the inbox
     (session,) = _sessions(state)
     secret = client.cookies[SESSION_COOKIE]
     assert session.token_hash == hashlib.sha256(secret.encode()).hexdigest()

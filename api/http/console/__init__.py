@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.http.console import admin, board, session, signin, signoff, sso
+from api.http.console import admin, board, case_page, session, signin, signoff, sso
 from api.http.console.render import HERE
 
 
@@ -19,3 +19,4 @@ def install(app: FastAPI) -> None:
     app.include_router(signoff.router)
     app.include_router(board.router)
     app.include_router(admin.router)
+    app.include_router(case_page.router)

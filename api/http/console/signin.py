@@ -1,6 +1,6 @@
-"""Password sign-in, sign-out, the console's home (a placeholder until the inbox is
-built) and the account page with the person's API tokens. Every form carries the pages'
-double-submit token (api/http/pages/render.py)."""
+"""Password sign-in, sign-out and the account page with the person's API tokens (the
+console's home, the inbox: inbox.py). Every form carries the pages' double-submit token
+(api/http/pages/render.py)."""
 
 from __future__ import annotations
 
@@ -116,11 +116,6 @@ async def signout(request: Request) -> Response:
     response = RedirectResponse("/signin?bye", status_code=303)
     clear_session_cookie(request, response)
     return response
-
-
-@router.get("/console", response_class=HTMLResponse)
-def console_home(request: Request, staff: StaffUser) -> HTMLResponse:
-    return page(request, "inbox.html", staff=staff)
 
 
 def _account(request: Request, staff: Person, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from api.http.console.texts_admin import TEXTS_ADMIN
 from api.http.console.texts_board import TEXTS_BOARD
+from api.http.console.texts_case import TEXTS_CASE
 from cases.procedure.policy import Label
 
 
@@ -93,3 +94,4 @@ TEXTS: dict[str, Label] = {
 }
 TEXTS |= TEXTS_BOARD
 TEXTS |= TEXTS_ADMIN
+TEXTS |= TEXTS_CASE
