@@ -18,6 +18,7 @@ from api.http.routes import (
     evidence,
     health,
     messages,
+    metrics,
     outbox,
     people,
     reporter,
@@ -70,7 +71,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     install_docs(app)
     problems.install(app)
     routers = (health, reports, reporter, cases, messages, evidence, admin, people, outbox)
-    for module in (*routers, subject_notice, due_date):
+    for module in (*routers, subject_notice, due_date, metrics):
         app.include_router(module.router)
     pages.install(app)
     console.install(app)
