@@ -25,7 +25,7 @@ from cases.procedure.errors import Forbidden
 from cases.reporter_side import SurveyAnswerIn, answer_survey
 from cases.store.db import UnitOfWork
 from cases.store.models import ConductCase, Person, Unit
-from tests.conftest import bearer
+from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import act, file, people_with
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
@@ -513,6 +513,7 @@ SCOPES: list[tuple[Period, dict[str, str]]] = [
 ]
 
 
+@BOTH_DATABASES
 def test_every_figure_recounted_from_the_raw_rows(
     state: AppState, people: dict[str, Person]
 ) -> None:
