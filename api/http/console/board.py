@@ -7,6 +7,7 @@ through service.apply_action with the case version; a moved case is the clear me
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -38,6 +39,7 @@ FORMS: dict[Action, tuple[str, ...]] = {
     Action.ASSIGN: ("person", "override_reason"),
 }
 OVERDUE_SHOWN = 200
+REFERENCE = re.compile(r"QF-\d{4}-\d{5,}")  # what a done notice may name
 
 
 def _missing(request: Request, staff: Person) -> HTMLResponse:
@@ -84,8 +86,8 @@ def _board(request: Request, staff: Person, *, status: int = 200, **context: Any
 def board(request: Request, staff: StaffUser) -> HTMLResponse:
     done, reference = request.query_params.get("done"), request.query_params.get("case", "")
     notice = ""
-    if done in {a.value for a in FORMS}:
-        notice = text(request, f"board.done.{done}", reference=reference[:20])
+    if done in {a.value for a in FORMS} and REFERENCE.fullmatch(reference):
+        notice = text(request, f"board.done.{done}", reference=reference)
     return _board(request, staff, done=notice)
 
 
