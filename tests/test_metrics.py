@@ -566,14 +566,16 @@ def test_metrics_api_who_may_read_what(
     h.file("A", at(3, 2))
     h.accept("A", "inv.zhao", "formalism", "minor", at(3, 3))
     march = "from=2026-03-01&to=2026-03-31"
-    answer = client.get(f"/metrics?{march}", headers=bearer(tokens["sec.li"]))
+    answer = client.get(f"/performance?{march}", headers=bearer(tokens["sec.li"]))
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert [f["code"] for f in body["figures"]] == list(SCOPE_FIGURES)
     first = body["figures"][0]
     assert first["value"] == 1 and first["definition"]["zh-CN"] and first["definition"]["en"]
     assert [u["unit"] for u in body["units"]] == ["cs-su"]
-    own = client.get(f"/metrics?{march}&investigator=inv.zhao", headers=bearer(tokens["inv.zhao"]))
+    own = client.get(
+        f"/performance?{march}&investigator=inv.zhao", headers=bearer(tokens["inv.zhao"])
+    )
     assert own.status_code == 200 and own.json()["figures"][1]["value"] == 1
     for who, query in [
         ("inv.zhao", march),  # an investigator reads their own figures, not the committee's
@@ -581,7 +583,7 @@ def test_metrics_api_who_may_read_what(
         ("inv.wang", f"{march}&investigator=nobody.at.all"),  # refused before the name is looked up
         ("adv.cs-su", march),
     ]:
-        refused = client.get(f"/metrics?{query}", headers=bearer(tokens[who]))
+        refused = client.get(f"/performance?{query}", headers=bearer(tokens[who]))
         assert refused.status_code == 403, (who, query)
         assert refused.json()["field"] == "investigator"
     for query, field in [
@@ -590,9 +592,9 @@ def test_metrics_api_who_may_read_what(
         (f"{march}&investigator=nobody.at.all", "investigator"),
         (f"{march}&scope=all", "scope"),
     ]:
-        wrong = client.get(f"/metrics?{query}", headers=bearer(tokens["sec.li"]))
+        wrong = client.get(f"/performance?{query}", headers=bearer(tokens["sec.li"]))
         assert wrong.status_code == 422 and wrong.json()["field"] == field, (query, wrong.text)
-    assert client.get(f"/metrics?{march}").status_code == 401
+    assert client.get(f"/performance?{march}").status_code == 401
 
 
 def test_the_service_refuses_before_reading(state: AppState, people: dict[str, Person]) -> None:

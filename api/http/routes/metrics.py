@@ -1,4 +1,4 @@
-"""GET /metrics: the figures the committee is judged by (述职考评), each with its definition."""
+"""GET /performance: the figures the committee is judged by (述职考评), each with its definition."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cases.metrics.service import MetricsReport, metrics
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.errors import InvalidInput
 
-router = APIRouter(tags=["metrics"], dependencies=[Depends(reject_unknown_query)])
+router = APIRouter(tags=["performance"], dependencies=[Depends(reject_unknown_query)])
 
 
 def _period(first: date | None, last: date | None) -> Period:
@@ -25,7 +25,7 @@ def _period(first: date | None, last: date | None) -> Period:
 
 
 @router.get(
-    "/metrics",
+    "/performance",
     response_model=MetricsReport,
     summary="Figures for a period and a scope (the committee, a unit with the units under it, "
     "one investigator), each with its definition in zh-CN and en; secretaries and admins, "
