@@ -35,6 +35,12 @@ def record_event(
     other events that concern people go to the notification dispatcher directly.
     """
     assert case.id is not None
+    if stage_changed:  # the stage entered and its due time, as the timeline's own record
+        data = {
+            **data,
+            "stage": case.stage,
+            "due_at": case.due_at.isoformat() if case.due_at else None,
+        }
     event = append_event(
         session,
         chain=case_chain(case.id),

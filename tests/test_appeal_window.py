@@ -89,6 +89,8 @@ def test_the_window_ends_and_the_worker_closes_the_case(
         "because": "appeal_window_ended",
         "appeal_window_ended_at": window.appeal_window_ends_at.isoformat(),
         "decision": "warning",
+        "stage": "closed",  # every stage change records the stage entered and its due time
+        "due_at": None,
     }
     assert fire_due_steps(uow=UnitOfWork(state.db), policy=state.policy, now=utcnow()) == 0
 
