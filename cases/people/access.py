@@ -12,6 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from cases.people.secrets import token_hash
 from cases.procedure.errors import Forbidden, NotFound, Unauthenticated
 from cases.procedure.vocabulary import STAFF_ROLES, Role
+from cases.store.db import UnitOfWork
 from cases.store.models import ApiToken, CaseParty, ConductCase, Person, RoleGrant, Unit
 
 # Hot statements are built once with bind parameters: building a select costs more than
@@ -75,6 +76,14 @@ def roles_in_scope(session: Session, person_id: int, unit_path: str) -> frozense
 def global_roles(session: Session, person_id: int) -> frozenset[str]:
     """Every role the person holds anywhere."""
     return frozenset(session.exec(select(RoleGrant.role).where(RoleGrant.person_id == person_id)))
+
+
+def roles_held(*, uow: UnitOfWork, person: Person | None) -> frozenset[str]:
+    """Every role ``person`` holds anywhere (none for nobody): what the console offers."""
+    if person is None or person.id is None:
+        return frozenset()
+    with uow:
+        return global_roles(uow.session, person.id)
 
 
 def _handles(person_id: int) -> ColumnElement[bool]:

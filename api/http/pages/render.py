@@ -8,6 +8,7 @@ the cookie's, else zh-CN. Forms carry a token that must equal the ``qf_form`` co
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from api.http.deps import app_state
 from api.http.pages.texts import TEXTS
 from cases.procedure.labels import LANGUAGES
+from cases.procedure.policy import Label
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -76,22 +78,36 @@ def page(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """``template`` rendered in the page's language, with the committee's settings."""
+    return render(request, templates, TEXTS.__getitem__, template, status_code, context)
+
+
+def render(
+    request: Request,
+    environment: Jinja2Templates,
+    words: Callable[[str], Label],
+    template: str,
+    status_code: int,
+    context: dict[str, Any],
+) -> HTMLResponse:
+    """``template`` from ``environment`` in the page's language (``words`` gives a key's
+    text), with the committee's settings, the form token and the pages' headers."""
     language, token = language_of(request), form_token(request)
     other = "en" if language != "en" else "zh-CN"
     settings = app_state(request).settings
 
     def t(key: str, **values: object) -> str:
-        return TEXTS[key].text(language).format(**values)
+        return words(key).text(language).format(**values)
 
-    response = templates.TemplateResponse(
+    response = environment.TemplateResponse(
         request,
         template,
         {
             "t": t,
             "lang": language,
             "other_lang": other,
-            # this very page in the other language, its other query parameters kept
-            "other_lang_url": f"{request.url.path}?{_with_lang(request, other)}",
+            # this page in the other language, its query kept (relative: the path, which
+            # may hold a link's token, is never written into the page)
+            "other_lang_url": f"?{_with_lang(request, other)}",
             "colon": ": " if language == "en" else "：",
             "committee": settings.committee_name,
             "contact": settings.committee_contact,
