@@ -134,18 +134,23 @@ def list_cases(
 class StaffChoice:
     handle: str
     name: str
+    roles: frozenset[str]  # the roles they hold (in some unit)
 
 
 def staff_choices(*, uow: UnitOfWork) -> list[StaffChoice]:
-    """Active people holding a staff role, by handle: whom a form may name (the action
-    itself checks the person's role, scope and conflicts of interest)."""
+    """Active people holding a staff role, by handle, with their roles: whom a form may
+    name (the action itself checks the person's role, scope and conflicts of interest)."""
     with uow:
         query = (
-            select(Person.handle, Person.name)
-            .where(col(Person.active), col(Person.id).in_(select(RoleGrant.person_id)))
+            select(Person.handle, Person.name, RoleGrant.role)
+            .join(RoleGrant, col(RoleGrant.person_id) == Person.id)
+            .where(col(Person.active))
             .order_by(col(Person.handle))
         )
-        return [StaffChoice(handle, name) for handle, name in uow.session.exec(query).all()]
+        roles: dict[tuple[str, str], set[str]] = {}
+        for handle, name, role in uow.session.exec(query).all():
+            roles.setdefault((handle, name), set()).add(role)
+    return [StaffChoice(h, n, frozenset(r)) for (h, n), r in roles.items()]
 
 
 _Query = TypeVar("_Query", bound=Select)

@@ -47,7 +47,8 @@ def sign_in(page: Page, handle: str) -> None:
 def take(page: Page, action: str, fields: Mapping[str, str | list[str]] | None = None) -> None:
     """Open the action's form on the case page, fill it and send it."""
     form = page.locator(f"#action-{action}")
-    form.locator("summary").click()
+    if form.get_attribute("open") is None:
+        form.locator("summary").click()
     for name, value in (fields or {}).items():
         control = form.locator(f'[name="{name}"]')
         if control.evaluate("e => e.tagName") == "SELECT":
@@ -96,6 +97,9 @@ def test_an_investigator_accepts_a_case_through_its_form(
     sign_in(page, "inv.wang")
     page.goto("/console?whose=all")
     page.get_by_role("link", name=reference).click()
+    page.locator("#action-accept summary").click()
+    page.locator("#action-accept").scroll_into_view_if_needed()
+    screenshot("accept-form-zh")
     take(
         page,
         "accept",

@@ -150,8 +150,15 @@ def test_out_of_scope_is_the_same_404_and_reading_is_audited(
     missing = console.get("/console/cases/QF-2026-ZZZZ")
     assert outside.status_code == missing.status_code == 404
     assert outside.text == missing.text
-    acted = console.post(f"/console/cases/{reference}/decline", data={"version": "1"})
-    assert acted.status_code in (403, 404)  # no form token: refused before anything else
+    decline = {
+        "form_token": _token(console, "/console"),
+        "version": _version(state, reference),
+        "reason": "out_of_scope",
+        "explanation": "不属于受理范围",
+    }
+    acted = console.post(f"/console/cases/{reference}/decline", data=decline)
+    assert acted.status_code == 404 and acted.text == missing.text
+    assert _version(state, reference) == decline["version"]  # untouched
     as_(console, "inv.wang").get(f"/console/cases/{reference}")
     with UnitOfWork(state.db, write=False) as uow:
         reads = uow.session.exec(
@@ -238,3 +245,47 @@ def test_messages_are_shown_only_to_those_who_may_answer(
     assert sent.status_code == 303
     assert "请补充材料" in client.get(page).text
     assert 'id="messages"' not in as_(console, "ver.liu").get(page).text
+
+
+def test_a_refusal_is_shown_beside_the_field_it_names(
+    console: TestClient, state: AppState, people: dict[str, Person]
+) -> None:
+    reference = file(state)
+    carry_to(state, people, reference, Stage.VERIFICATION)
+    client = as_(console, "sec.li")
+    page = f"/console/cases/{reference}"
+    assign = {
+        "form_token": _token(client, page),
+        "version": _version(state, reference),
+        "capacity": "verifier",
+        "person": "inv.zhao",  # holds no verifier role
+    }
+    refused = client.post(f"{page}/assign", data=assign)
+    assert refused.status_code in (403, 409), refused.text
+    assert 'id="e-assign-person"' in refused.text
+    assert 'aria-invalid="true" aria-describedby="e-assign-person"' in refused.text
+    assert '<option value="inv.zhao" selected>' in refused.text  # what was chosen, kept
+
+
+def test_the_due_date_is_explained_on_its_own_page(
+    console: TestClient, state: AppState, people: dict[str, Person]
+) -> None:
+    reference = file(state)
+    client = as_(console, "inv.wang")
+    shown = client.get(f"/console/cases/{reference}/due-date?lang=en")
+    assert shown.status_code == 200
+    assert f"How {reference}&#39;s due date is counted" in shown.text
+    assert shown.text.count("<tr>") >= 4  # the heading and every day counted or skipped
+    assert as_(console, "adv.law-su").get(f"/console/cases/{reference}/due-date").status_code == 404
+
+
+def test_every_form_has_its_words_in_both_languages(state: AppState) -> None:
+    from api.http.console.action_forms import form_for
+    from api.http.console.texts import TEXTS
+    from cases.procedure.vocabulary import Action
+
+    for action in Action:
+        form = form_for(action, policy=state.policy, staff=[], language="en", t=TEXTS.__getitem__)
+        assert f"do.{action.value}" in TEXTS
+        # form_for looks each literal choice up ("choice.<value>"): a missing one raised
+        assert all(f"cf.{f.name}" in TEXTS for f in form.fields), action

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from cases.procedure import commands as c
 from cases.procedure.policy import Policy
-from cases.procedure.vocabulary import Action
+from cases.procedure.vocabulary import STAFF_ROLES, Action, Role
 from cases.queries import StaffChoice
 
 POLICY_CODES: dict[str, Callable[[Policy], list[Any]]] = {
@@ -29,7 +29,12 @@ POLICY_CODES: dict[str, Callable[[Policy], list[Any]]] = {
     "disposition": lambda policy: policy.dispositions,
     "recommended_disposition": lambda policy: policy.dispositions,
 }
-HANDLES = frozenset({"person", "investigators"})
+# Whom a handle field offers: investigators for "investigators"; anyone with a staff role
+# for "person" (assign: the capacity chosen beside it decides; the service checks).
+HANDLES: dict[str, frozenset[str]] = {
+    "investigators": frozenset({Role.INVESTIGATOR}),
+    "person": frozenset(STAFF_ROLES),
+}
 FILE_FIELD = "file"  # record-evidence: the item itself, stored by the service
 LONG = 200  # a string field longer than this is a textarea
 
@@ -87,12 +92,12 @@ def _field(
 ) -> FormField:
     kind_of = _bare(info.annotation)
     required = info.is_required()
-    people = [(p.handle, f"{p.name} ({p.handle})") for p in staff]
     if name in POLICY_CODES:
         codes = [(e.code, e.label.text(language)) for e in POLICY_CODES[name](policy)]
         return FormField(name, "select", required, choices=codes)
     if name in HANDLES:
         kind = "multiple" if get_origin(kind_of) is list else "select"
+        people = [(p.handle, f"{p.name} ({p.handle})") for p in staff if p.roles & HANDLES[name]]
         return FormField(name, kind, required, choices=people)
     if get_origin(kind_of) is Literal:
         values = [str(getattr(v, "value", v)) for v in get_args(kind_of)]
