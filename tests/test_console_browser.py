@@ -215,3 +215,27 @@ def test_one_case_from_intake_to_closure_by_four_people(
         expect(timeline).to_contain_text(event)
     screenshot("closed-zh")
     assert refused(page) == []
+
+
+def test_outside_their_scope_a_person_can_neither_open_nor_act_on_a_case(
+    page: Page, state: AppState, people: dict[str, Person], staff: tuple[str, ...]
+) -> None:
+    reference = file(state)  # a cs-su case
+    outsider = next(h for h in people if h.startswith("adv.") and h != "adv.cs-su")
+    set_password(uow=UnitOfWork(state.db), handle=outsider, password=PASSWORD)
+    sign_in(page, outsider)
+    opened = page.goto(f"/console/cases/{reference}")
+    assert opened is not None and opened.status == 404
+    assert "详细情况" not in page.content()  # nothing of the case (its details, say)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "qf_form")
+    acted = page.request.post(
+        f"/console/cases/{reference}/accept",
+        form={"form_token": token, "version": "1", "category": "cliques", "severity": "minor",
+              "investigators": "inv.wang"},
+    )  # fmt: skip
+    assert acted.status == 404
+    with UnitOfWork(state.db, write=False) as uow:
+        case = uow.session.exec(select(ConductCase).where(ConductCase.reference == reference))
+        assert case.one().stage == Stage.INTAKE  # nothing moved
+    sign_in(page, "inv.wang")  # someone in scope sees it
+    assert (shown := page.goto(f"/console/cases/{reference}")) is not None and shown.status == 200
