@@ -239,3 +239,4 @@ def test_outside_their_scope_a_person_can_neither_open_nor_act_on_a_case(
         assert case.one().stage == Stage.INTAKE  # nothing moved
     sign_in(page, "inv.wang")  # someone in scope sees it
     assert (shown := page.goto(f"/console/cases/{reference}")) is not None and shown.status == 200
+    assert "详细情况" in page.content()
