@@ -13,31 +13,27 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
+from api.http.console import acting
+from api.http.console.acting import posted
 from api.http.console.render import page, text
 from api.http.console.session import StaffUser
 from api.http.deps import app_state
 from api.http.pages.render import form_token_ok, language_of
 from cases.board import board_of, is_secretary
-from cases.procedure import commands as c
-from cases.procedure.errors import DomainError, NotFound, VersionConflict
+from cases.procedure.errors import NotFound
 from cases.procedure.labels import stage_label
 from cases.procedure.vocabulary import Action, Capacity
 from cases.queries import CaseFilter, list_cases
-from cases.service import apply_action
 from cases.store.db import UnitOfWork
 from cases.store.models import Person
 from cases.views import CaseSummary
 
 router = APIRouter(include_in_schema=False)
-# The board's forms: the action and the fields its command reads from the form.
-FORMS: dict[Action, tuple[str, ...]] = {
-    Action.GRANT_EXTENSION: ("due_on", "note"),
-    Action.REFUSE_EXTENSION: ("reason",),
-    Action.ASSIGN: ("person", "override_reason"),
-}
+# The board's forms (assign: the appeal reviewer; their fields: action_forms).
+FORMS = (Action.GRANT_EXTENSION, Action.REFUSE_EXTENSION, Action.ASSIGN)
 OVERDUE_SHOWN = 200
 REFERENCE = re.compile(r"QF-\d{4}-\d{5,}")  # what a done notice may name
 
@@ -91,62 +87,22 @@ def board(request: Request, staff: StaffUser) -> HTMLResponse:
     return _board(request, staff, done=notice)
 
 
-def _command(action: Action, form: dict[str, str]) -> c.Command:
-    """The action's command from its row's form (ValidationError for a bad field)."""
-    given = {name: form.get(name, "").strip() or None for name in FORMS[action]}
-    if action is Action.ASSIGN:
-        given["capacity"] = Capacity.APPEAL_REVIEWER
-        given["person"] = given["person"] or ""
-    if action is Action.REFUSE_EXTENSION:
-        given["reason"] = given["reason"] or ""
-    return c.COMMANDS[action].model_validate(given)
-
-
-def _invalid(request: Request, error: ValidationError) -> tuple[str, str]:
-    """The field a validation error names and its message."""
-    first = error.errors()[0]
-    name = str(first["loc"][0]) if first["loc"] else ""
-    kind = first["type"]
-    if kind == "string_too_long":
-        return name, text(request, "field.too_long", limit=first.get("ctx", {}).get("max_length"))
-    missing = "missing" in kind or "short" in kind
-    return name, text(request, "field.missing" if missing else "field.invalid")
-
-
-def _act(
-    request: Request, staff: Person, reference: str, action: Action, form: dict[str, str]
+async def _act(
+    request: Request, staff: Person, reference: str, action: Action, sent: FormData
 ) -> Response:
     """Carry out a board form's action; the board again with the message when refused."""
-    state = app_state(request)
-    values = {f"{reference}.{name}": form.get(name, "") for name in FORMS[action]}
-
-    def again(status: int, **context: Any) -> HTMLResponse:
-        return _board(request, staff, status=status, values=values, **context)
-
+    given = {"capacity": Capacity.APPEAL_REVIEWER.value} if action is Action.ASSIGN else {}
     try:
-        command = _command(action, form)
-    except ValidationError as invalid:
-        name, message = _invalid(request, invalid)
-        return again(422, errors={f"{reference}.{name}": message})
-    version = int(form["version"]) if form.get("version", "").isdigit() else 0
-    try:
-        apply_action(
-            uow=UnitOfWork(state.db),
-            policy=state.policy,
-            reference=reference,
-            actor=staff,
-            command=command,
-            expected_version=version,
+        refusal = await acting.act(
+            request, staff, reference, action, sent, given=given, refused_status=422
         )
     except NotFound:
-        return _missing(request, staff)
-    except VersionConflict:
-        return again(409, notice=text(request, "signoff.moved"), notice_case=reference)
-    except DomainError as refused:
-        if refused.field in FORMS[action]:
-            return again(422, errors={f"{reference}.{refused.field}": refused.detail})
-        return again(422, notice=refused.detail, notice_case=reference)
-    return RedirectResponse(f"/console/board?done={action}&case={reference}", status_code=303)
+        return await run_in_threadpool(_missing, request, staff)
+    if refusal is None:
+        return RedirectResponse(f"/console/board?done={action}&case={reference}", status_code=303)
+    on_top = reference if refusal.notice else None  # the notice names the row's case
+    again = refusal.keyed(f"{reference}.")
+    return await run_in_threadpool(_board, request, staff, notice_case=on_top, **again)
 
 
 @router.post("/console/board/{reference}/{action}", response_class=HTMLResponse)
@@ -155,8 +111,8 @@ async def board_submit(request: Request, staff: StaffUser, reference: str, actio
     secretary = await run_in_threadpool(is_secretary, uow=UnitOfWork(db, write=False), viewer=staff)
     if action not in {a.value for a in FORMS} or not secretary:
         return await run_in_threadpool(_missing, request, staff)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    if not form_token_ok(request, form.get("form_token")):
+    sent = await request.form()
+    if not form_token_ok(request, posted(sent, "form_token")):
         notice = text(request, "signoff.expired")
         return await run_in_threadpool(_board, request, staff, status=403, notice=notice)
-    return await run_in_threadpool(_act, request, staff, reference, Action(action), form)
+    return await _act(request, staff, reference, Action(action), sent)

@@ -16,26 +16,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
-from api.http.console import case_files, inbox
-from api.http.console.action_forms import (
-    ActionForm,
-    action_of_path,
-    form_for,
-    shown_values,
-    values_of,
-)
+from api.http.console import acting, case_files, inbox
+from api.http.console.acting import posted
+from api.http.console.action_forms import FILE_FIELD, ActionForm, action_of_path, form_for
 from api.http.console.render import page, text
 from api.http.console.session import StaffUser
 from api.http.deps import app_state
 from api.http.pages.render import field_errors, form_token_ok, language_of
 from api.http.uploads import refuse_oversized
 from cases import messages, service
-from cases.evidence_files import evidence_store
 from cases.messages import NewMessage
-from cases.procedure import commands as c
-from cases.procedure.errors import DomainError, Forbidden, NotFound, VersionConflict
+from cases.procedure.errors import DomainError, Forbidden, NotFound
 from cases.procedure.labels import event_label, stage_label
 from cases.procedure.vocabulary import Action, Stage
 from cases.queries import staff_choices
@@ -163,10 +156,10 @@ async def reply(request: Request, staff: StaffUser, reference: str) -> Response:
     form = await request.form()
     if not REFERENCE.match(reference):
         return not_found(request, staff)
-    if not form_token_ok(request, _str(form, "form_token")):
+    if not form_token_ok(request, posted(form, "form_token")):
         expired = Trouble("reply", text(request, "case.expired"), status=403)
         return await _case_page(request, staff, reference, expired)
-    body = _str(form, "body")
+    body = posted(form, "body")
     try:
         message = NewMessage(body=body)
         state = app_state(request)
@@ -201,61 +194,18 @@ async def act(request: Request, staff: StaffUser, reference: str, path: str) -> 
             large = Trouble(action.value, errors={"file": str(exc)}, status=413)
             return await _case_page(request, staff, reference, large)
     sent = await request.form()
-    if not form_token_ok(request, _str(sent, "form_token")):
+    if not form_token_ok(request, posted(sent, "form_token")):
         expired = Trouble(action.value, text(request, "case.expired"), status=403)
         return await _case_page(request, staff, reference, expired)
-    state = app_state(request)
-    form = form_for(action, policy=state.policy, staff=[], language="en", t=lambda key: key)
-    shown = shown_values(form, sent)
+    upload = sent.get(FILE_FIELD)
+    file = upload if isinstance(upload, UploadFile) else None
     try:
-        command = _command(request, action, form, sent)
-        version = int(_str(sent, "version") or "-1")
-        await run_in_threadpool(
-            service.apply_action,
-            uow=UnitOfWork(state.db),
-            policy=state.policy,
-            reference=reference,
-            actor=staff,
-            command=command,
-            expected_version=version,
-        )
-    except ValidationError as exc:
-        trouble = Trouble(action.value, errors=field_errors(request, exc), values=shown, status=422)
-        return await _case_page(request, staff, reference, trouble)
-    except VersionConflict:
-        moved = Trouble(action.value, text(request, "case.conflict"), values=shown, status=409)
-        return await _case_page(request, staff, reference, moved)
-    except NotFound as exc:
-        if exc.field in (None, "reference"):
-            return not_found(request, staff)
-        trouble = _domain_trouble(action, exc, shown)
-        return await _case_page(request, staff, reference, trouble)
-    except DomainError as exc:
-        return await _case_page(request, staff, reference, _domain_trouble(action, exc, shown))
-    return RedirectResponse(f"/console/cases/{reference}?done={action.value}", status_code=303)
-
-
-def _domain_trouble(action: Action, exc: DomainError, shown: dict[str, Any]) -> Trouble:
-    """The service's refusal: beside the field it names, else on top of the form."""
-    status = 403 if isinstance(exc, Forbidden) else 409
-    if exc.field and exc.field in shown:
-        return Trouble(action.value, errors={exc.field: str(exc)}, values=shown, status=status)
-    return Trouble(action.value, str(exc), values=shown, status=status)
-
-
-def _command(request: Request, action: Action, form: ActionForm, sent: FormData) -> c.Command:
-    """The posted form as the action's command (record-evidence with its file, if any)."""
-    command = c.COMMANDS[action].model_validate(values_of(form, sent))
-    upload = sent.get("file")
-    sent_name = upload.filename if isinstance(upload, UploadFile) else None
-    if isinstance(command, c.RecordEvidence) and isinstance(upload, UploadFile) and sent_name:
-        name = sent_name.replace("\\", "/").rsplit("/", 1)[-1][:200] or None
-        store = evidence_store(app_state(request).settings.data_dir)
-        named = command.model_copy(update={"filename": name})
-        return named.with_file(c.Attachment(content=upload.file, store=store))
-    return command
-
-
-def _str(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
+        refusal = await acting.act(request, staff, reference, action, sent, file=file)
+    except NotFound:
+        return not_found(request, staff)
+    if refusal is None:
+        return RedirectResponse(f"/console/cases/{reference}?done={action.value}", status_code=303)
+    trouble = Trouble(
+        action.value, refusal.notice, refusal.errors, refusal.values, status=refusal.status
+    )
+    return await _case_page(request, staff, reference, trouble)

@@ -13,31 +13,27 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
+from api.http.console import acting
+from api.http.console.acting import posted
 from api.http.console.render import page, text
 from api.http.console.session import StaffUser
 from api.http.deps import app_state
 from api.http.pages.render import form_token_ok, language_of
 from cases.board import proposal_of, proposals_to_sign
-from cases.procedure import commands as c
-from cases.procedure.errors import DomainError, NotFound, VersionConflict
+from cases.procedure.errors import NotFound
 from cases.procedure.labels import stage_label
 from cases.procedure.vocabulary import Action
-from cases.service import apply_action, read_case
+from cases.service import read_case
 from cases.store.db import UnitOfWork
 from cases.store.models import Person
 from cases.views import CaseDetail, TimelineEntry
 
 router = APIRouter(include_in_schema=False)
-# The page's forms: the action, its command and the field its text goes in.
-FORMS: dict[Action, tuple[type[c.Command], str]] = {
-    Action.SIGN_OFF: (c.SignOff, "comment"),
-    Action.CO_SIGN: (c.CoSign, "comment"),
-    Action.REFUSE: (c.Refuse, "comments"),
-}
-MAX_TEXT = 5000
+# The page's forms (each one text field: comment, or comments for refuse).
+FORMS = (Action.SIGN_OFF, Action.CO_SIGN, Action.REFUSE)
 
 
 @dataclass(frozen=True)
@@ -129,56 +125,18 @@ def signoff_case(request: Request, staff: StaffUser, reference: str) -> HTMLResp
     return _case_page(request, staff, reference, done=notice)
 
 
-def _command(action: Action, form: dict[str, str]) -> c.Command:
-    """The action's command from its form (ValidationError for a bad field)."""
-    command, name = FORMS[action]
-    value = form.get(name, "").strip()
-    return command.model_validate({name: value or None} if name == "comment" else {name: value})
-
-
-def _field_error(request: Request, error: ValidationError) -> str:
-    kind = error.errors()[0]["type"]
-    if kind == "string_too_long":
-        return text(request, "field.too_long", limit=MAX_TEXT)
-    return text(
-        request, "field.missing" if "missing" in kind or "short" in kind else "field.invalid"
-    )
-
-
-def _act(
-    request: Request, staff: Person, reference: str, action: Action, form: dict[str, str]
+async def _act(
+    request: Request, staff: Person, reference: str, action: Action, sent: FormData
 ) -> Response:
     """Carry out ``action`` from its form; the page again with the message when refused."""
-    state = app_state(request)
-    name = FORMS[action][1]
-    values = {f"{action}.{name}": form.get(name, "")}
-
-    def again(status: int, **context: Any) -> HTMLResponse:
-        return _case_page(request, staff, reference, status=status, values=values, **context)
-
     try:
-        command = _command(action, form)
-    except ValidationError as invalid:
-        return again(422, errors={f"{action}.{name}": _field_error(request, invalid)})
-    version = int(form["version"]) if form.get("version", "").isdigit() else 0
-    try:
-        apply_action(
-            uow=UnitOfWork(state.db),
-            policy=state.policy,
-            reference=reference,
-            actor=staff,
-            command=command,
-            expected_version=version,
-        )
+        refusal = await acting.act(request, staff, reference, action, sent, refused_status=422)
     except NotFound:
-        return _missing(request, staff)
-    except VersionConflict:
-        return again(409, notice=text(request, "signoff.moved"))
-    except DomainError as refused:
-        if refused.field == name:
-            return again(422, errors={f"{action}.{name}": refused.detail})
-        return again(422, notice=refused.detail)
-    return RedirectResponse(f"/console/signoff/{reference}?done={action}", status_code=303)
+        return await run_in_threadpool(_missing, request, staff)
+    if refusal is None:
+        return RedirectResponse(f"/console/signoff/{reference}?done={action}", status_code=303)
+    again = refusal.keyed(f"{action}.")
+    return await run_in_threadpool(_case_page, request, staff, reference, **again)
 
 
 @router.post("/console/signoff/{reference}/{action}", response_class=HTMLResponse)
@@ -187,10 +145,10 @@ async def signoff_submit(
 ) -> Response:
     if action not in {a.value for a in FORMS}:
         return await run_in_threadpool(_missing, request, staff)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    if not form_token_ok(request, form.get("form_token")):
+    sent = await request.form()
+    if not form_token_ok(request, posted(sent, "form_token")):
         notice = text(request, "signoff.expired")
         return await run_in_threadpool(
             _case_page, request, staff, reference, status=403, notice=notice
         )
-    return await run_in_threadpool(_act, request, staff, reference, Action(action), form)
+    return await _act(request, staff, reference, Action(action), sent)

@@ -56,11 +56,6 @@ TEXTS: dict[str, Label] = {
     ),
     "sso.back": _t("返回登录页", "Back to sign-in"),
     "inbox.heading": _t("我的待办", "My inbox"),
-    "inbox.coming": _t(
-        "工作台正在建设中：待办列表（我参与的案件、所处环节、剩余工作日）即将上线。",
-        "The console is being built: the inbox (the cases where you have a role, their "
-        "stage and working days left) is coming next.",
-    ),
     "inbox.hello": _t("你好，{name}。", "Hello, {name}."),
     "account.heading": _t("我的账号", "My account"),
     "account.who": _t("账号", "Account"),

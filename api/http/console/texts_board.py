@@ -18,11 +18,6 @@ TEXTS_BOARD: dict[str, Label] = {
     "board.col_due": _t("办理期限", "Due"),
     "board.col_disposition": _t("拟处理", "Proposed"),
     "signoff.overdue": _t("已超期", "overdue"),
-    "signoff.moved": _t(
-        "其他人已先一步办理了此案。页面已更新为最新情况，请核对后再操作。",
-        "Someone else moved the case first. The page now shows where it stands: check it "
-        "and try again.",
-    ),
     "signoff.expired": _t("页面已过期，请重试。", "The page expired: please try again."),
     "signoff.missing_heading": _t("找不到该页面", "Not found"),
     "signoff.missing": _t(
