@@ -290,7 +290,7 @@ def test_an_appeal_is_assigned_despite_a_conflict_and_the_override_is_listed(
     stale = _post(sec, path, "/console/board", version=str(int(version) - 1), person="rev.zhou")
     assert stale.status_code == 409 and "其他人已先一步办理了此案" in stale.text
     conflict = _post(sec, path, "/console/board", version=version, person="ver.cs")
-    assert conflict.status_code == 422 and f'id="e-{ref}-person"' in conflict.text  # beside it
+    assert conflict.status_code == 409 and f'id="e-{ref}-person"' in conflict.text  # beside it
     assert "same unit as the subject" in conflict.text
     assigned = _post(
         sec,

@@ -21,10 +21,11 @@ from api.http.console.action_forms import ActionForm, form_for, shown_values, va
 from api.http.console.render import text
 from api.http.deps import app_state
 from api.http.pages.render import field_errors
+from api.http.problems import status_of
 from cases import service
 from cases.evidence_files import evidence_store
 from cases.procedure import commands as c
-from cases.procedure.errors import DomainError, Forbidden, NotFound, VersionConflict
+from cases.procedure.errors import DomainError, NotFound, VersionConflict
 from cases.procedure.vocabulary import Action
 from cases.store.db import UnitOfWork
 from cases.store.models import Person
@@ -60,13 +61,12 @@ async def act(
     *,
     file: UploadFile | None = None,
     given: Mapping[str, str] | None = None,
-    refused_status: int | None = None,
 ) -> Refusal | None:
     """Carry out ``action`` on ``reference`` as ``staff`` from the posted form ``sent``
     (its ``version`` the case version the page showed; ``file`` the item of
     record-evidence). ``given``: fields the page sets itself, never shown (their messages
-    go on top). ``refused_status``: the status of the service's refusal (None: 403 when
-    forbidden, else 409). Raises NotFound when the case is not there for ``staff``."""
+    go on top). A refusal has the status the API gives it (an unknown person named in a
+    field: 422). Raises NotFound when the case is not there for ``staff``."""
     state = app_state(request)
     form = form_for(action, policy=state.policy, staff=[], language="en", t=lambda key: key)
     fields = {f.name for f in form.fields} - set(given or ())
@@ -90,7 +90,7 @@ async def act(
     except DomainError as exc:
         if isinstance(exc, NotFound) and exc.field in (None, "reference"):
             raise
-        status = refused_status or (403 if isinstance(exc, Forbidden) else 409)
+        status = 422 if isinstance(exc, NotFound) else status_of(exc)
         return _placed(status, {exc.field or "": exc.detail}, fields, shown)
     return None
 

@@ -93,9 +93,7 @@ async def _act(
     """Carry out a board form's action; the board again with the message when refused."""
     given = {"capacity": Capacity.APPEAL_REVIEWER.value} if action is Action.ASSIGN else {}
     try:
-        refusal = await acting.act(
-            request, staff, reference, action, sent, given=given, refused_status=422
-        )
+        refusal = await acting.act(request, staff, reference, action, sent, given=given)
     except NotFound:
         return await run_in_threadpool(_missing, request, staff)
     if refusal is None:

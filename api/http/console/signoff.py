@@ -130,7 +130,7 @@ async def _act(
 ) -> Response:
     """Carry out ``action`` from its form; the page again with the message when refused."""
     try:
-        refusal = await acting.act(request, staff, reference, action, sent, refused_status=422)
+        refusal = await acting.act(request, staff, reference, action, sent)
     except NotFound:
         return await run_in_threadpool(_missing, request, staff)
     if refusal is None:
