@@ -132,9 +132,12 @@ class Settings(BaseSettings):
         description="CAS server base URL (…/cas/, where /login and /serviceValidate are); "
         "unset, CAS sign-in is off.",
     )
-    cas_version: Literal[2, 3] = Field(
-        default=3, description="CAS protocol: 2 (/serviceValidate) or 3 (/p3/serviceValidate)."
-    )
+    # An int with bounds, not Literal[2, 3]: a value read from the environment is text,
+    # which a literal of ints refuses ("3" is not 3) and the children of `up` read it so.
+    cas_version: int = Field(
+        default=3, ge=2, le=3,
+        description="CAS protocol: 2 (/serviceValidate) or 3 (/p3/serviceValidate).",
+    )  # fmt: skip
     cas_handle_attribute: str = Field(
         default="",
         description="CAS attribute holding the person's handle; empty: cas:user itself.",

@@ -68,3 +68,22 @@ def test_status_says_orchestration_is_not_ready_while_prefect_does_not_answer(
         get_settings.cache_clear()
     assert "orchestration: NOT ready (Prefect unreachable)" in result.output, result.output
     assert "stuck in Prefect (done here, still running there): 0" in result.output
+
+
+def test_every_setting_reaches_a_child_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child of `up` reads its settings from the QINGFENG_* variables `up` writes: each
+    must read back to the same value (a CAS version once came back as text, and the
+    notifier child refused to start)."""
+    for name in [n for n in os.environ if n.startswith("QINGFENG_")]:
+        monkeypatch.delenv(name)
+    from api.stack.processes import settings_env
+    from config.settings import Settings
+
+    given = Settings(data_dir=tmp_path, cas_version=2, session_idle_minutes=15)
+    for name, value in settings_env(given).items():
+        monkeypatch.setenv(name, value)
+    child = Settings()
+    assert child.model_dump() == {**given.model_dump(), "database_url": child.database_url}
+    assert child.effective_database_url == given.effective_database_url
