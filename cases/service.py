@@ -128,23 +128,28 @@ def file_report(
         )
         _triage(session, case, policy, now)
         if sealed_receipt:  # the receipt goes at once; the stage run tells everyone else
-            prepare_deliveries(
-                session,
-                case,
-                policy,
-                stage=Stage.INTAKE,
-                event="filed",
-                event_seq=seq,
-                event_data=data,
-                now=now,
-                only=("reporter",),
-                sealed_receipt=sealed_receipt,
-            )
+            _send_receipt(session, case, policy, seq, data, sealed_receipt, now)
         filed = FiledReport(case.reference, case.version, case.stage, case.filed_at)
         if remember:
             remember(session, filed)
         uow.commit()
         return filed
+
+
+def _send_receipt(
+    session: Session,
+    case: ConductCase,
+    policy: Policy,
+    seq: int,
+    data: dict[str, object],
+    sealed_receipt: str,
+    now: datetime,
+) -> None:
+    """The reporter's delivery of the filing, with the receipt code sealed in it."""
+    prepare_deliveries(
+        session, case, policy, stage=Stage.INTAKE, event="filed", event_seq=seq,
+        event_data=data, now=now, only=("reporter",), sealed_receipt=sealed_receipt,
+    )  # fmt: skip
 
 
 def _report_files(
