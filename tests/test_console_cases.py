@@ -20,7 +20,7 @@ from cases.procedure.vocabulary import Stage
 from cases.queries import CaseFilter, CaseSort, list_cases
 from cases.service import read_case
 from cases.store.db import UnitOfWork
-from cases.store.models import AuditEvent, ConductCase, Person
+from cases.store.models import AuditEvent, ConductCase, Person, Unit
 from cases.views import CaseDetail
 from tests.helpers import SHA, act, carry_to, file
 from tests.test_signin import PASSWORD, sign_in
@@ -74,6 +74,10 @@ def test_the_inbox_lists_my_cases_with_stage_days_left_and_overdue(
     assert mine in shown.text and other not in shown.text  # intake: nobody's yet
     row = shown.text.split(f'id="case-{mine}"')[1].split("</tr>")[0]
     assert "调查" in row and "个工作日" in row
+    with UnitOfWork(state.db, write=False) as uow:
+        unit = uow.session.exec(select(Unit).where(Unit.code == "cs-su")).one()
+    assert unit.name_zh in row and ">cs-su<" not in row  # the unit by its name
+    assert '<option value="cs-su">' in shown.text  # the unit filter offers the tree
     everything = console.get("/console?whose=all&lang=en")
     assert mine in everything.text and other in everything.text
     assert "Working days left" in everything.text

@@ -28,6 +28,7 @@ from api.http.pages.render import field_errors, form_token_ok, language_of
 from api.http.uploads import refuse_oversized
 from cases import messages, service
 from cases.messages import NewMessage
+from cases.people.directory import unit_choices
 from cases.procedure.errors import DomainError, Forbidden, NotFound
 from cases.procedure.labels import event_label, stage_label
 from cases.procedure.vocabulary import Action, Stage
@@ -92,6 +93,14 @@ def _read(request: Request, staff: Person, reference: str) -> dict[str, Any]:
             e.step: e.label.text(language) if e.label else e.step for e in state.policy.escalation
         },
         "missing": "、".join(_missing_words(request, detail.triage.missing)),
+        "unit": next(
+            (
+                u.name_en if language == "en" else u.name_zh
+                for u in unit_choices(uow=UnitOfWork(state.db, write=False))
+                if u.code == detail.unit
+            ),
+            detail.unit,
+        ),
     }
     return {
         "case": detail,

@@ -17,6 +17,7 @@ from api.http.console.session import StaffUser
 from api.http.deps import app_state
 from api.http.pages.render import language_of
 from cases.deadlines.calendar import working_days_between
+from cases.people.directory import unit_choices
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.errors import InvalidInput
 from cases.procedure.labels import stage_label
@@ -121,6 +122,9 @@ def _list(request: Request, staff: Person, asked: InboxQuery) -> tuple[Page, str
 async def inbox(request: Request, staff: StaffUser) -> HTMLResponse:
     asked = InboxQuery.of(request)
     listed, notice = await run_in_threadpool(_list, request, staff, asked)
+    units = await run_in_threadpool(
+        unit_choices, uow=UnitOfWork(app_state(request).db, write=False)
+    )
     language = language_of(request)
     return page(
         request,
@@ -132,4 +136,6 @@ async def inbox(request: Request, staff: StaffUser) -> HTMLResponse:
         notice=notice,
         stages=[(s.value, stage_label(s, language)) for s in Stage],
         sorts=list(CaseSort),
+        units=units,
+        unit_names={u.code: u.name_en if language == "en" else u.name_zh for u in units},
     )

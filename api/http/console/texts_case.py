@@ -19,7 +19,7 @@ _INBOX: dict[str, Label] = {
     "inbox.mine": _t("我参与的", "Where I have a role"),
     "inbox.all": _t("我可查看的全部", "All I may see"),
     "inbox.stage": _t("环节", "Stage"),
-    "inbox.unit": _t("单位代码", "Unit code"),
+    "inbox.unit": _t("单位", "Unit"),
     "inbox.overdue_only": _t("只看已逾期", "Overdue only"),
     "inbox.any": _t("全部", "Any"),
     "inbox.filter": _t("筛选", "Filter"),
