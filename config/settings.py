@@ -37,6 +37,10 @@ class Settings(BaseSettings):
         default="校团委办公室 · 电话 010-00000000 · 邮箱 tuanwei@example.edu.cn",
         description="How people reach the committee, shown on every page.",
     )
+    cjk_fonts: Path = Field(
+        default=Path("/usr/share/fonts/opentype/noto"),
+        description="Where the Noto CJK fonts (Debian fonts-noto-cjk) are: PDFs embed them.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

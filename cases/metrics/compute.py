@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from cases.deadlines.calendar import WorkingCalendar
-from cases.metrics.definitions import WORK_STYLE
 from cases.metrics.events import SURVEY, Event, Period, Scope, action_event
 from cases.metrics.timeline import History, Visit, read_history
 from cases.procedure.policy import Policy
@@ -217,7 +216,7 @@ def response_rate(cases: Sequence[History], window: _Window) -> dict[str, Value]
 def unit_figures(cases: Sequence[History], window: _Window, policy: Policy) -> dict[str, Value]:
     filed = [h for h in cases if window.holds(h.visits[0].entered)]
     categories = Counter(h.category or UNCATEGORISED for h in filed)
-    work_style = {code: categories[code] for code in WORK_STYLE}
+    work_style = {code: categories[code] for code in policy.work_style_codes}
     decided = [h for h in cases if window.holds(h.finished_at)]
     findings = Counter(h.findings for h in decided if h.decision_stands)
     substantiated = {result.value: findings[result.value] for result in SUBSTANTIATED}

@@ -16,9 +16,6 @@ from enum import StrEnum
 
 from cases.procedure.policy import Label
 
-# The work-style categories (工作作风) of the policy's catalogue (config/policy.yaml).
-WORK_STYLE = ("cliques", "self_serving", "formalism")
-
 
 class Kind(StrEnum):
     """The shape of a figure's value."""

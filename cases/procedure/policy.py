@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from cases.procedure.strict import StrictModel
-from cases.procedure.vocabulary import STAFF_STAGES, Stage
+from cases.procedure.vocabulary import STAFF_STAGES, Role, Stage
 
 # Who a ladder step may tell: staff. The reporter may be unreachable (anonymous) and the
 # subject is not shown internal deadlines, so neither is a ladder audience.
@@ -42,8 +42,25 @@ class Entry(StrictModel):
     label: Label
 
 
+class Category(Entry):
+    work_style: bool = Field(
+        default=False,
+        description="A work-style (工作作风) category: counted apart in a unit's 述职考评 figures.",
+    )
+
+
 class Disposition(Entry):
     requires_cosign: bool = False
+    period_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=24,
+        description="How long the disposition stands (处分期限) before it is lifted; none: "
+        "it has no period.",
+    )
+    basis: Label | None = Field(
+        default=None, description="The rule it rests on, as the decision notice cites it."
+    )
 
 
 class StageDeadline(StrictModel):
@@ -232,10 +249,49 @@ class EvidenceFiles(StrictModel):
         return self
 
 
+class Papers(StrictModel):
+    """The formal papers of a case: the decision notice (处理决定书) and the case file (案卷)."""
+
+    notice_prefix: str = Field(
+        default="清风决",
+        min_length=1,
+        max_length=12,
+        description="The notice number's prefix: <prefix>〔<year>〕<n>号.",
+    )
+    basis: Label = Field(
+        default=Label.model_validate(
+            {"zh-CN": "《学生会工作人员管理办法》", "en": "the Rules for Student-Union Staff"}
+        ),
+        description="The rule a decision rests on, unless its disposition names its own.",
+    )
+    appeal_body: Label = Field(
+        default=Label.model_validate(
+            {"zh-CN": "校团委学生申诉处理工作组", "en": "the committee's appeal panel"}
+        ),
+        description="Where the subject appeals, as the notice tells them.",
+    )
+    casefile_roles: list[Role] = Field(
+        default_factory=lambda: [Role.SECRETARY, Role.ADMIN],
+        description="Who may export a closed case's file.",
+    )
+
+
+class ConductRecord(StrictModel):
+    """Looking up a person's record before appointing them to student-union work (严格选拔)."""
+
+    period_years: int = Field(
+        default=3, ge=1, le=10, description="How far back a lookup reaches, in years."
+    )
+    roles: list[Role] = Field(
+        default_factory=lambda: [Role.SECRETARY, Role.ADMIN],
+        description="Who may look a person up (each lookup is audited with its purpose).",
+    )
+
+
 class Policy(StrictModel):
     version: int = Field(ge=1)
     end_of_day: time
-    categories: list[Entry] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
     severities: list[Entry] = Field(min_length=1)
     dispositions: list[Disposition] = Field(min_length=1)
     deadlines: Deadlines
@@ -247,6 +303,8 @@ class Policy(StrictModel):
     reporter_view: ReporterView
     evidence: EvidenceFiles = EvidenceFiles()
     subject_link: SubjectLinks = SubjectLinks()
+    papers: Papers = Papers()
+    conduct_record: ConductRecord = ConductRecord()
 
     @field_validator("categories", "severities", "dispositions", "escalation")
     @classmethod
@@ -276,6 +334,10 @@ class Policy(StrictModel):
         if problems:
             raise ValueError(problems[0])  # it names its field, so the loader reports it there
         return self
+
+    @cached_property
+    def work_style_codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.categories if c.work_style)
 
     @cached_property
     def category_codes(self) -> frozenset[str]:
