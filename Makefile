@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export QINGFENG_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup browsers run migrate demo test lint typecheck pytest bench clean
+.PHONY: setup fonts browsers run migrate demo test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "qingfeng needs Python 3.11 or newer")'
@@ -18,19 +18,30 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The papers (decision notices, case files, reports) are PDFs set in Noto CJK, which they
+# embed: the service needs fonts-noto-cjk. Installed when missing.
+fonts:
+	@if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "installing fonts-noto-cjk for the PDF papers"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	fi
+
 # The browser tests drive Debian's chromium through Playwright (which cannot download its
 # own browser here); fonts-noto-cjk renders the zh-CN text. Installed when missing.
+# poppler-utils (pdftotext, pdffonts, pdftoppm) reads the PDFs back in the tests.
 browsers:
-	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
-	  echo "installing chromium and fonts-noto-cjk for the browser tests"; \
+	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null \
+	    || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "installing chromium, fonts-noto-cjk and poppler-utils for the tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	    apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
 	fi
 
 migrate: setup
 	$(BIN)/qingfeng migrate
 
-run: setup
+run: setup fonts
 	$(BIN)/qingfeng up
 
 demo: migrate
