@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, func, update
@@ -39,6 +40,7 @@ from cases.procedure.policy import APPEAL_WINDOW_STEP, Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
 from cases.store.models import ConductCase, Deadline, StepState, table_of
+from config.telemetry import STEP_LATENESS, STEPS_FIRED
 
 _STEPS = table_of(Deadline)
 _CASES = table_of(ConductCase)
@@ -144,6 +146,7 @@ def fire_due_steps(*, uow: UnitOfWork, policy: Policy, now: datetime, batch: int
             )
         _record(session, claimed, plan, now)
         close_after_window(session, plan.closing, policy=policy, now=now)
+        uow.after_commit(partial(_count_fired, claimed, plan, now))
         uow.commit()
     return len(claimed)
 
@@ -161,6 +164,14 @@ def _plan(claimed: Sequence[Row[Any]], now: datetime) -> _Plan:
         else:
             plan.fired.append(step)
     return plan
+
+
+def _count_fired(claimed: Sequence[Row[Any]], plan: _Plan, now: datetime) -> None:
+    """Count the steps that fired (not the skipped ones) and how late each was."""
+    for step in claimed:
+        if step.id not in plan.skipped:
+            STEPS_FIRED.labels(stage=step.stage, step=step.step).inc()
+            STEP_LATENESS.labels(stage=step.stage).observe((now - step.due_at).total_seconds())
 
 
 def _record(session: Session, claimed: Sequence[Row[Any]], plan: _Plan, now: datetime) -> None:

@@ -36,6 +36,7 @@ from cases.subject_view import SubjectCaseView, subject_view_of
 from cases.transitions import enter_stage, record_event
 from cases.triage import TRIAGE_EVENT, triage
 from cases.views import READ_EVENT, REFUSED_EVENT, CaseDetail, CaseState, detail_of, state_of
+from config.telemetry import ACTIONS
 
 R = TypeVar("R")
 # Writes what answers a repeat of the request (the API's idempotency record) in the
@@ -302,6 +303,7 @@ def apply_action(
         state = state_of(case, seen.unit.code, allowed=permitted_actions(ctx))
         if remember:
             remember(session, state)
+        uow.after_commit(ACTIONS.labels(action=command.action).inc)
         uow.commit()
         return state
 

@@ -23,7 +23,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.context import SyncClientContext
@@ -31,6 +31,7 @@ from prefect.flow_engine import run_flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Pending
 
+from config.telemetry import FLOW_RUNS_FAILED, FLOW_RUNS_STARTED
 from flows.stage import case_stage
 
 log = structlog.get_logger("qingfeng.runner")
@@ -116,10 +117,17 @@ class InProcessRunner:
         return claimed
 
     def _execute(self, run: FlowRun) -> None:
+        FLOW_RUNS_STARTED.labels(flow=case_stage.name).inc()
+        failed = True
         try:
-            run_flow(case_stage, flow_run=run, parameters=run.parameters, return_type="state")
+            state = run_flow(
+                case_stage, flow_run=run, parameters=run.parameters, return_type="state"
+            )
+            failed = not isinstance(state, State) or state.is_failed() or state.is_crashed()
         except Exception:
             log.exception("stage run failed to execute", flow_run=str(run.id))
         finally:
+            if failed:
+                FLOW_RUNS_FAILED.labels(flow=case_stage.name).inc()
             self._busy.release()
             self._wake.set()  # a thread is free: claim the next run now, not at the next poll

@@ -14,6 +14,7 @@ from pathlib import Path
 import structlog
 
 from api.stack.processes import Supervised
+from config import telemetry
 from flows.prefect_api import CLIENT_SETTINGS, reachable, wait_for_api
 
 log = structlog.get_logger("qingfeng.prefect")
@@ -43,6 +44,7 @@ class PrefectServer:
             or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
             "PREFECT_UI_API_URL": self.api_url,
         }
+        env.pop(telemetry.MULTIPROC_ENV, None)  # its own metrics are not ours to serve
         prefect = Path(sys.executable).with_name("prefect")
         self.child = Supervised(
             "prefect-server",

@@ -39,6 +39,7 @@ from pydantic import SecretStr
 
 from cases import signals
 from cases.outbox import WRITTEN
+from config import telemetry
 from config.settings import Settings
 
 log = structlog.get_logger("qingfeng.children")
@@ -122,6 +123,7 @@ class Supervised:
                 code = self.process.wait(timeout=self.check_seconds)
             except subprocess.TimeoutExpired:
                 continue
+            telemetry.process_ended(self.process.pid)
             if self._stop.wait(self.check_seconds):  # a pause: no busy loop of crashes
                 return
             log.error("a background process exited; starting it again", child=self.name, code=code)
