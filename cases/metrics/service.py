@@ -4,7 +4,9 @@ scope's cases in one query, then ``compute``; each figure beside its definition.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, JsonValue
@@ -39,6 +41,21 @@ OVERSIGHT = frozenset({Role.SECRETARY.value, Role.ADMIN.value})
 # The events the figures read: filing, every staff action, recorded due times, ratings.
 READ = (FILED, RECOMPUTED, SURVEY, *(action_event(a) for a in Action))
 TRIAGE_AND_ASSIGN = tuple(action_event(a) for a in (Action.ACCEPT, Action.DECLINE, Action.ASSIGN))
+
+
+class Phase(StrEnum):
+    """How far a reading has come, for a progress display: ``progress(phase, done, total)``."""
+
+    READING = "reading"  # the scope's events, in one query
+    COMPUTING = "computing"  # the figures from the events
+    UNITS = "units"  # each unit's figures in turn
+
+
+Progress = Callable[[Phase, int, int], None]
+
+
+def _silent(phase: Phase, done: int, total: int) -> None:
+    """No progress display."""
 
 
 class Figure(BaseModel):
@@ -86,9 +103,12 @@ def figure(code: str, value: Any) -> Figure:
     )
 
 
-def _allowed(session: Session, viewer: Person, investigator: str | None) -> None:
+def _allowed(session: Session, viewer: Person | None, investigator: str | None) -> None:
     """Secretaries and admins read any scope; an investigator reads their own figures
-    (decided before any name is looked up, so a refusal tells nothing about it)."""
+    (decided before any name is looked up, so a refusal tells nothing about it). No viewer:
+    the operator at the CLI, who has the database already and reads what an admin reads."""
+    if viewer is None:
+        return
     roles = global_roles(session, pk(viewer))
     if roles & OVERSIGHT:
         return
@@ -148,16 +168,20 @@ def _units(session: Session, paths: list[str]) -> dict[str, Unit]:
     return {u.path: u for u in session.exec(select(Unit).where(col(Unit.path).in_(paths)))}
 
 
-def _report(session: Session, figures: Figures) -> list[UnitFigures]:
+def _report(session: Session, figures: Figures, progress: Progress) -> list[UnitFigures]:
     units = _units(session, list(figures.units))
-    return [
-        UnitFigures(
-            unit=units[path].code,
-            name=Label.model_validate({"zh-CN": units[path].name_zh, "en": units[path].name_en}),
-            figures=[figure(code, values[code]) for code in UNIT_FIGURES],
+    report = []
+    for done, (path, values) in enumerate(figures.units.items(), start=1):
+        unit = units[path]
+        report.append(
+            UnitFigures(
+                unit=unit.code,
+                name=Label.model_validate({"zh-CN": unit.name_zh, "en": unit.name_en}),
+                figures=[figure(code, values[code]) for code in UNIT_FIGURES],
+            )
         )
-        for path, values in figures.units.items()
-    ]
+        progress(Phase.UNITS, done, len(figures.units))
+    return report
 
 
 def metrics(
@@ -165,13 +189,15 @@ def metrics(
     uow: UnitOfWork,
     policy: Policy,
     period: Period,
-    viewer: Person,
+    viewer: Person | None,
     unit: str | None = None,
     investigator: str | None = None,
     now: datetime | None = None,
+    progress: Progress = _silent,
 ) -> MetricsReport:
     """The figures of ``unit`` (and the units under it) and/or ``investigator`` (a handle)
-    over ``period``, for ``viewer``: Forbidden beyond what they may read."""
+    over ``period``, for ``viewer`` (None: the operator at the CLI): Forbidden beyond what
+    they may read. ``progress`` hears of each phase as it begins and each unit done."""
     as_of = min(period.end, now or utcnow())
     with uow:
         session = uow.session
@@ -181,7 +207,9 @@ def metrics(
         )
         path = unit_by_code(session, unit).path if unit else None
         scope = Scope(path, Investigator(pk(person), person.handle) if person else None)
+        progress(Phase.READING, 0, 1)
         events = read_events(session, scope, as_of)
+        progress(Phase.COMPUTING, 0, 1)
         figures = compute(
             events, policy=policy, calendar=current(), period=period, scope=scope, now=as_of
         )
@@ -192,5 +220,5 @@ def metrics(
             unit=unit,
             investigator=investigator,
             figures=[figure(code, figures.values[code]) for code in SCOPE_FIGURES],
-            units=_report(session, figures),
+            units=_report(session, figures, progress),
         )
