@@ -13,6 +13,7 @@ from cases.deadlines.steps import cancel_pending, lapse_extension_request, open_
 from cases.effects import on_enter
 from cases.notices import event_payload, notify
 from cases.outbox import STAGE_FLOW, enqueue, stage_flow_key
+from cases.papers.numbering import issue_if_decided
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.models import ConductCase
@@ -59,6 +60,10 @@ def record_event(
         stage_changed=stage_changed,
         policy=policy,
     )
+    issue_if_decided(  # the decision notice, when this event makes a decision stand
+        session, case, action=action, actor_id=actor_id, stage_changed=stage_changed,
+        now=now, policy=policy,
+    )  # fmt: skip
     return event.seq
 
 

@@ -68,6 +68,8 @@ OTHER_EVENTS: dict[str, Label] = {
     "message.to_reporter": _words("办案人员回复", "reply to the reporter"),
     "survey.answered": _words("满意度评价", "satisfaction survey answered"),
     "evidence.added_by_reporter": _words("举报人补充证据", "evidence added by the reporter"),
+    "decision_notice.issued": _words("印发处理决定书", "decision notice issued"),
+    "decision_notice.downloaded": _words("下载处理决定书", "decision notice downloaded"),
 }
 
 

@@ -22,17 +22,20 @@ from api.http.pages.render import field_errors, form_token_ok, language_of, page
 from api.http.pages.visits import Visit, VisitCookie
 from cases import service, subject_links
 from cases.evidence_files import MB, evidence_store
+from cases.papers.decision_notice import decision_notice, notice_in_force
 from cases.procedure import commands as c
 from cases.procedure.clock import local_text, utcnow
 from cases.procedure.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    NotNow,
     TooLarge,
     UnsupportedMediaType,
     VersionConflict,
 )
 from cases.procedure.labels import event_label, stage_label
+from cases.procedure.policy import Label
 from cases.store.db import UnitOfWork
 from cases.subject_links import SubjectSession
 from cases.subject_view import SubjectCaseView
@@ -40,6 +43,26 @@ from cases.subject_view import SubjectCaseView
 router = APIRouter(include_in_schema=False)
 VISIT = VisitCookie("qf_subject", "subject-session")
 HOME = "/subject"
+NOTICE_PDF = f"{HOME}/decision-notice.pdf"
+# The decision notice's words on the page (zh-CN, en).
+NOTICE_WORDS = {
+    "heading": Label.model_validate({"zh-CN": "处理决定书", "en": "Decision notice"}),
+    "number": Label.model_validate({"zh-CN": "文号", "en": "Number"}),
+    "dated": Label.model_validate({"zh-CN": "日期", "en": "Dated"}),
+    "download": Label.model_validate(
+        {"zh-CN": "下载处理决定书（PDF）", "en": "Download the decision notice (PDF)"}
+    ),
+    "none": Label.model_validate(
+        {"zh-CN": "尚未作出处理决定，暂无处理决定书。", "en": "No decision yet, so no notice."}
+    ),
+    "hint": Label.model_validate(
+        {
+            "zh-CN": "这是送达给你的正式决定书，请妥善保存；申诉期限自收到之日起计算。",
+            "en": "This is the formal notice served on you; keep it. The time to appeal "
+            "runs from the day you receive it.",
+        }
+    ),
+}
 
 
 def _visit(request: Request) -> SubjectSession:
@@ -150,6 +173,10 @@ def _subject_page(
     try:
         visit = _visit(request)
         view = _view(request, visit)
+        paper = notice_in_force(
+            uow=UnitOfWork(app_state(request).db, write=False), reference=visit.reference,
+            viewer=visit.person,
+        )  # fmt: skip
     except NotFound:
         return _gone(request)
     response = page(
@@ -157,6 +184,8 @@ def _subject_page(
         "subject.html",
         status_code=status_code,
         view=view,
+        paper=paper and {"number": paper[0], "dated": paper[1].isoformat(), "url": NOTICE_PDF},
+        notice_words={key: words.text(language_of(request)) for key, words in NOTICE_WORDS.items()},
         values=values or {},
         errors=errors or {},
         notice=notice,
@@ -165,6 +194,26 @@ def _subject_page(
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@router.get(NOTICE_PDF)
+def notice_pdf(request: Request) -> Response:
+    """The decision notice served on the subject, within their visit; never cached."""
+    state = app_state(request)
+    try:
+        visit = _visit(request)
+        paper = decision_notice(
+            uow=UnitOfWork(state.db), policy=state.policy, reference=visit.reference,
+            viewer=visit.person, committee=state.settings.committee_name,
+        )  # fmt: skip
+    except NotFound:
+        return _gone(request)
+    except NotNow:
+        none = NOTICE_WORDS["none"].text(language_of(request))
+        return _subject_page(request, notice=none, status_code=404)
+    disposition = f'attachment; filename="{paper.filename}"'
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return Response(paper.pdf, media_type="application/pdf", headers=headers)
 
 
 def _view(request: Request, visit: SubjectSession) -> SubjectCaseView:
