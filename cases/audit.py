@@ -236,7 +236,9 @@ def _first_head_break(session: Session, tails: dict[str, AuditEvent]) -> str | N
     for chain, head in sorted(heads.items()):
         tail = tails.get(chain)
         if head.seq and (tail is None or tail.seq != head.seq or tail.hash != head.hash):
-            return f"chain {chain}: its last events are missing (head is seq {head.seq})"
+            last = tail.seq if tail is not None else 0
+            missing = f"seq {last + 1}" + (f" to {head.seq}" if head.seq > last + 1 else "")
+            return f"chain {chain}: its last events are missing ({missing})"
     for chain in sorted(set(tails) - set(heads)):
         return f"chain {chain}: has no head record"
     case_ids = session.exec(select(ConductCase.id)).all()

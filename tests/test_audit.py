@@ -163,3 +163,67 @@ def test_reads_are_on_the_trail(state: AppState, people: dict[str, Person]) -> N
         uow=UnitOfWork(state.db), policy=state.policy, reference=ref, viewer=people["inv.wang"]
     )
     assert _verify(state).events == before + 1
+
+
+# Changes to a case's row that leave every chain intact: verify must still find them.
+ROW_CHANGES: dict[str, tuple[str, str]] = {
+    "decision": ("UPDATE conduct_case SET decision = 'removal' WHERE reference = '{ref}'",
+                 "decision is removal, its events say warning"),
+    "stage": ("UPDATE conduct_case SET stage = 'closed' WHERE reference = '{ref}'",
+              "stage is closed, its events say appeal_window"),
+    "version": ("UPDATE conduct_case SET version = version + 1 WHERE reference = '{ref}'",
+                "version is"),
+    "due time": ("UPDATE conduct_case SET due_at = '2030-01-01 10:00:00.000000' "
+                 "WHERE reference = '{ref}'", "due time is 2030-01-01"),
+    "an assignment": ("INSERT INTO case_party (case_id, person_id, capacity, active, since) "
+                      "SELECT c.id, p.id, 'investigator', 1, '2026-01-01' FROM conduct_case c, "
+                      "person p WHERE c.reference = '{ref}' AND p.handle = 'ver.liu'",
+                      "ver.liu is assigned as investigator, but no event assigned them"),
+}  # fmt: skip
+
+
+@pytest.fixture
+def decided(state: AppState, people: dict[str, Person]) -> str:
+    reference = file(state)
+    carry_to(state, people, reference, Stage.APPEAL_WINDOW)
+    return reference
+
+
+def _row_check(state: AppState) -> list[str]:
+    from cases.audit_state import state_problems
+
+    with UnitOfWork(state.db, write=False) as uow:
+        return state_problems(uow.session)
+
+
+def test_every_case_row_matches_its_events_after_a_lifecycle(
+    state: AppState, people: dict[str, Person], decided: str, trail: tuple[str, str]
+) -> None:
+    closed = file(state)
+    carry_to(state, people, closed, Stage.CLOSED)
+    assert _row_check(state) == []
+
+
+@pytest.mark.parametrize("what", list(ROW_CHANGES))
+def test_verify_finds_a_row_changed_behind_its_events(
+    what: str, state: AppState, db_file: Path, decided: str
+) -> None:
+    statement, says = ROW_CHANGES[what]
+    _sql(db_file, statement.format(ref=decided))
+    assert _verify(state).ok  # the chains are intact: only the row check can see it
+    problems = _row_check(state)
+    assert len(problems) == 1 and decided in problems[0] and says in problems[0], problems
+
+
+def test_verify_names_the_missing_last_events(state: AppState, db_file: Path, decided: str) -> None:
+    chain = _first_case_chain(db_file)
+    connection = sqlite3.connect(db_file)
+    (last,) = connection.execute(
+        "SELECT max(seq) FROM audit_event WHERE chain = ?", (chain,)
+    ).fetchone()
+    connection.close()
+    _sql(db_file, f"DELETE FROM audit_event WHERE chain = '{chain}' AND seq >= {last - 1}")
+    report = _verify(state)
+    assert report.problem == (
+        f"chain {chain}: its last events are missing (seq {last - 1} to {last})"
+    )

@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlmodel import col, select
 
 from cases import audit
+from cases.audit_state import state_problems
 from cases.demo import seed_organisation
 from cases.files import load_policy
 from cases.people.directory import add_person
@@ -370,6 +371,7 @@ class CaseLifecycle(RuleBasedStateMachine):
                 self._deadlines_follow_the_stage(s, case)
             report = audit.verify(s)
             assert report.ok, report.problem
+            assert state_problems(s) == []  # every row is what its events say
 
     def _deadlines_follow_the_stage(self, s: object, case: ConductCase) -> None:
         from sqlmodel import Session
