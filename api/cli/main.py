@@ -15,11 +15,13 @@ from rich.progress import Progress
 
 from api.cli.audit import audit_app
 from api.cli.calendar import calendar_app, deadlines_app
+from api.cli.casefile import casefile_app
 from api.cli.cases import cases_app
 from api.cli.common import fails_cleanly, load_state, out
 from api.cli.ops import notifier, runner, status
 from api.cli.outbox import outbox_app
 from api.cli.people import units_app, users_app
+from api.cli.report import report
 from cases.demo import run_demo
 from cases.files import load_policy
 from cases.store.db import UnitOfWork
@@ -41,11 +43,13 @@ for sub, name in (
     (calendar_app, "calendar"),
     (deadlines_app, "deadlines"),
     (outbox_app, "outbox"),
+    (casefile_app, "casefile"),
 ):
     app.add_typer(sub, name=name)
 app.command()(status)
 app.command()(runner)
 app.command()(notifier)
+app.command()(report)
 
 
 @app.command()

@@ -9,11 +9,14 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.http import console, pages, problems
+from api.http import console, pages, problems, prometheus
 from api.http.deps import AppState
 from api.http.routes import (
     admin,
+    casefile,
     cases,
+    conduct_record,
+    decision_notice,
     due_date,
     evidence,
     health,
@@ -71,10 +74,12 @@ def create_app(state: AppState | None = None) -> FastAPI:
     install_docs(app)
     problems.install(app)
     routers = (health, reports, reporter, cases, messages, evidence, admin, people, outbox)
-    for module in (*routers, subject_notice, due_date, metrics):
+    for module in (*routers, subject_notice, due_date, metrics, conduct_record, decision_notice):
         app.include_router(module.router)
+    app.include_router(casefile.router)
     pages.install(app)
     console.install(app)
+    prometheus.install(app)
     return app
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from api.http.console.texts_admin import TEXTS_ADMIN
 from api.http.console.texts_board import TEXTS_BOARD
 from api.http.console.texts_case import TEXTS_CASE
+from api.http.console.texts_conduct_record import TEXTS_CONDUCT_RECORD
+from api.http.console.texts_papers import TEXTS_PAPERS
 from cases.procedure.policy import Label
 
 
@@ -90,3 +92,5 @@ TEXTS: dict[str, Label] = {
 TEXTS |= TEXTS_BOARD
 TEXTS |= TEXTS_ADMIN
 TEXTS |= TEXTS_CASE
+TEXTS |= TEXTS_CONDUCT_RECORD
+TEXTS |= TEXTS_PAPERS
