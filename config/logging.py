@@ -14,7 +14,8 @@ def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(message)s")
     # Chatty libraries: one line per HTTP call or scheduler job is noise, not news.
-    for name in ("httpx", "apscheduler", "alembic.runtime.migration"):
+    # fontTools logs each font subset it makes for a PDF at INFO.
+    for name in ("httpx", "apscheduler", "alembic.runtime.migration", "fontTools"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

@@ -7,7 +7,6 @@ The file appears whole or not at all: written beside its place, then renamed."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import tempfile
@@ -144,8 +143,6 @@ def report(
     chosen = parse_period(period)
     target = _target(to, form, chosen, unit, investigator)
     state = load_state()
-    # fontTools logs each font subset at INFO; config/logging.py's chatty list is the place.
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
     viewer = person_as(state, as_) if as_ else None
     with Progress(console=err, transient=True) as progress:
         shown = _Shown(progress)

@@ -17,12 +17,9 @@ from config.settings import get_settings
 
 # The Simplified Chinese face inside Debian's Noto CJK collections (JP, KR, SC, TC, HK).
 SC_INDEX = 2
-FACES = {
-    "serif": "NotoSerifCJK-Regular.ttc",
-    "serif-bold": "NotoSerifCJK-Bold.ttc",
-    "sans": "NotoSansCJK-Regular.ttc",
-    "sans-bold": "NotoSansCJK-Bold.ttc",
-}
+# Two faces only: each costs about a second to load and to subset (65,000 glyphs), and a
+# formal paper is set in Song (serif) anyway.
+FACES = {"serif": "NotoSerifCJK-Regular.ttc", "serif-bold": "NotoSerifCJK-Bold.ttc"}
 
 
 class FontMissing(RuntimeError):
@@ -60,7 +57,7 @@ class Paper(FPDF):
 
     def footer(self) -> None:
         self.set_y(-14)
-        self.set_font("sans", size=8)
+        self.set_font("serif", size=8)
         self.cell(0, 6, f"{self.footer_text}  ·  {self.page_no()}/{{nb}}", align="C")
 
     def title_block(self, text: str, *, size: float = 20) -> None:
@@ -73,7 +70,7 @@ class Paper(FPDF):
     def heading(self, text: str) -> None:
         """A section heading."""
         self.ln(2)
-        self.set_font("sans", "B", 12)
+        self.set_font("serif", "B", 12)
         self.multi_cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font("serif", size=11)
 
@@ -96,7 +93,7 @@ class Paper(FPDF):
         size: float = 9.5,
     ) -> None:
         """A ruled table; ``widths`` are relative column widths."""
-        self.set_font("sans", size=size)
+        self.set_font("serif", size=size)
         with self.table(
             col_widths=tuple(widths) if widths else None,
             first_row_as_headings=headers is not None,

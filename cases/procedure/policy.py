@@ -271,8 +271,8 @@ class Papers(StrictModel):
         description="Where the subject appeals, as the notice tells them.",
     )
     casefile_roles: list[Role] = Field(
-        default_factory=lambda: [Role.SECRETARY, Role.ADMIN],
-        description="Who may export a closed case's file.",
+        default_factory=lambda: [Role.SECRETARY],
+        description="Who may export a closed case's file, of those who may read it.",
     )
 
 
