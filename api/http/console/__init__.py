@@ -6,9 +6,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.http.console import admin, board, case_page, session, signin, signoff, sso
-from api.http.console import conduct_record
-from api.http.console import decision_notice as decision_notice_page
+from api.http.console import (
+    admin,
+    board,
+    case_page,
+    conduct_record,
+    decision_notice,
+    figures,
+    session,
+    signin,
+    signoff,
+    sso,
+)
 from api.http.console.render import HERE
 
 
@@ -20,7 +29,8 @@ def install(app: FastAPI) -> None:
     app.include_router(sso.router)
     app.include_router(signoff.router)
     app.include_router(board.router)
+    app.include_router(figures.router)
     app.include_router(admin.router)
     app.include_router(case_page.router)
     app.include_router(conduct_record.router)
-    app.include_router(decision_notice_page.router)
+    app.include_router(decision_notice.router)

@@ -10,6 +10,7 @@ from api.http.console.texts_admin import TEXTS_ADMIN
 from api.http.console.texts_board import TEXTS_BOARD
 from api.http.console.texts_case import TEXTS_CASE
 from api.http.console.texts_conduct_record import TEXTS_CONDUCT_RECORD
+from api.http.console.texts_figures import TEXTS_FIGURES
 from api.http.console.texts_papers import TEXTS_PAPERS
 from cases.procedure.policy import Label
 
@@ -94,3 +95,4 @@ TEXTS |= TEXTS_ADMIN
 TEXTS |= TEXTS_CASE
 TEXTS |= TEXTS_CONDUCT_RECORD
 TEXTS |= TEXTS_PAPERS
+TEXTS |= TEXTS_FIGURES
