@@ -40,7 +40,6 @@ WORDS = {
     "uphold": "维持原处理",
     "change": "变更处理",
     "overturn": "撤销处理",
-    CASEFILE_EVENT: "导出案卷",
 }
 # The event data the timeline prints beside an event (the rest is in audit.jsonl).
 SHOWN_DATA = {

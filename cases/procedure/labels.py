@@ -70,6 +70,8 @@ OTHER_EVENTS: dict[str, Label] = {
     "evidence.added_by_reporter": _words("举报人补充证据", "evidence added by the reporter"),
     "decision_notice.issued": _words("印发处理决定书", "decision notice issued"),
     "decision_notice.downloaded": _words("下载处理决定书", "decision notice downloaded"),
+    "case.casefile_exported": _words("导出案卷", "case file exported"),
+    "person.conduct_record_looked_up": _words("查询处理记录", "conduct record looked up"),
 }
 
 
