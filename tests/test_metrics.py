@@ -510,6 +510,10 @@ SCOPES: list[tuple[Period, dict[str, str]]] = [
     (MARCH, {"unit": "cs-su"}),
     (MARCH, {"investigator": "inv.zhao"}),
     (EARLY_MARCH, {"investigator": "inv.wang"}),
+    # Periods after some cases closed: G (closed 10 March, rated the 11th), F (20th, 23rd).
+    (Period(date(2026, 3, 11), date(2026, 4, 30)), {}),
+    (Period(date(2026, 3, 21), date(2026, 4, 30)), {"unit": "cs-su"}),
+    (Period(date(2026, 4, 1), date(2026, 4, 30)), {}),
 ]
 
 
@@ -527,6 +531,39 @@ def test_every_figure_recounted_from_the_raw_rows(
         )
         for code, figures in units.items():
             assert figures == recount_unit(state, period, code, person), (period, scope, code)
+
+
+def test_reading_only_the_cases_a_period_counts_changes_no_figure(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    """The committee's and a unit's figures read only cases open at the period's start,
+    closed or rated in it: the same figures, unit lines included, as from every event."""
+    build(state, people)
+    for first in (date(2026, 3, 1), date(2026, 3, 11), date(2026, 3, 21), date(2026, 4, 1)):
+        period = Period(first, date(2026, 4, 30))
+        for unit_path, code in ((None, None), ("/1/4/", "cs-su")):
+            with UnitOfWork(state.db, write=False) as uow:
+                if code:
+                    unit = uow.session.exec(select(Unit).where(Unit.code == code)).one()
+                    unit_path = unit.path
+                scope = Scope(unit_path)
+                every = read_events(uow.session, scope, LATER)
+                counted = read_events(uow.session, scope, LATER, since=period.start)
+            assert len(counted) < len(every) or first == date(2026, 3, 1)
+            expected = compute(
+                every, policy=state.policy, calendar=current(), period=period, scope=scope,
+                now=LATER,
+            )  # fmt: skip
+            values, units = read(state, people, period, **({"unit": code} if code else {}))
+            assert values == expected.values, (first, code)
+            assert [u for u in units] == [_code(state, p) for p in expected.units], (first, code)
+            for path, figures in expected.units.items():
+                assert units[_code(state, path)] == figures, (first, code, path)
+
+
+def _code(state: AppState, path: str) -> str:
+    with UnitOfWork(state.db, write=False) as uow:
+        return uow.session.exec(select(Unit).where(Unit.path == path)).one().code
 
 
 def test_compute_is_pure_and_every_figure_has_its_definition() -> None:
@@ -573,6 +610,8 @@ def test_metrics_api_who_may_read_what(
     first = body["figures"][0]
     assert first["value"] == 1 and first["definition"]["zh-CN"] and first["definition"]["en"]
     assert [u["unit"] for u in body["units"]] == ["cs-su"]
+    named = client.get("/performance?period=2026-03", headers=bearer(tokens["sec.li"]))
+    assert named.json() == body  # the CLI's period words name the same days
     own = client.get(
         f"/performance?{march}&investigator=inv.zhao", headers=bearer(tokens["inv.zhao"])
     )
@@ -591,6 +630,8 @@ def test_metrics_api_who_may_read_what(
         (f"{march}&unit=nowhere", "unit"),
         (f"{march}&investigator=nobody.at.all", "investigator"),
         (f"{march}&scope=all", "scope"),
+        ("period=2026-13", "period"),
+        (f"period=2026&{march}", "period"),
     ]:
         wrong = client.get(f"/performance?{query}", headers=bearer(tokens["sec.li"]))
         assert wrong.status_code == 422 and wrong.json()["field"] == field, (query, wrong.text)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.http.deps import CurrentUser, PolicyDep, ReadUowDep, reject_unknown_query
 from cases.metrics.events import Period
+from cases.metrics.exports.period import parse_period
 from cases.metrics.service import MetricsReport, metrics
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.errors import InvalidInput
@@ -16,7 +17,11 @@ from cases.procedure.errors import InvalidInput
 router = APIRouter(tags=["performance"], dependencies=[Depends(reject_unknown_query)])
 
 
-def _period(first: date | None, last: date | None) -> Period:
+def _period(named: str | None, first: date | None, last: date | None) -> Period:
+    if named is not None:
+        if first or last:
+            raise InvalidInput("give either 'period' or 'from'/'to', not both", field="period")
+        return parse_period(named)
     last = last or local_date(utcnow())
     first = first or date(last.year, 1, 1)
     if last < first:
@@ -35,6 +40,14 @@ def read_metrics(
     user: CurrentUser,
     uow: ReadUowDep,
     policy: PolicyDep,
+    period: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="A year (2026), a quarter (2026-Q1), a month (2026-03) or days "
+            "(2026-01-01..2026-06-30), as `qingfeng report --period` takes; or from/to",
+        ),
+    ] = None,
     first: Annotated[
         date | None,
         Query(alias="from", description="First day (Asia/Shanghai); default: 1 January of 'to'"),
@@ -48,7 +61,7 @@ def read_metrics(
     return metrics(
         uow=uow,
         policy=policy,
-        period=_period(first, last),
+        period=_period(period, first, last),
         viewer=user,
         unit=unit,
         investigator=investigator,
