@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export QINGFENG_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup fonts browsers run migrate demo test lint typecheck pytest bench clean
+.PHONY: setup fonts browsers run migrate demo test lint typecheck pytest test-pg bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "qingfeng needs Python 3.11 or newer")'
@@ -59,6 +59,11 @@ pytest: setup browsers
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The same suite with every test's database on a real PostgreSQL server (tests/postgres.py
+# starts one from the installed binaries; apt-get install postgresql).
+test-pg: setup browsers
+	QINGFENG_TEST_DATABASE=postgres $(BIN)/pytest
 
 bench: setup
 	$(BIN)/python bench/actions.py

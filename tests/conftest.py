@@ -62,9 +62,11 @@ def postgres_template() -> Iterator[str]:
 
 
 _databases = iter(range(1, 1_000_000))
+# `make test-pg` (QINGFENG_TEST_DATABASE=postgres): every test's `state` on PostgreSQL.
+_DEFAULT_DATABASE = os.environ.get("QINGFENG_TEST_DATABASE", "sqlite")
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=[_DEFAULT_DATABASE])
 def state(
     request: pytest.FixtureRequest, tmp_path: Path, policy: Policy, template_db: Path
 ) -> Iterator[AppState]:
