@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.http import console, pages, problems, prometheus
+from api.http.body_limit import BodyLimit
+from api.http.security_headers import SecurityHeaders
 from api.http.deps import AppState
 from api.http.routes import (
     admin,
@@ -73,6 +75,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     app.state.qingfeng = state or build_state(get_settings())
     install_docs(app)
     problems.install(app)
+    app.add_middleware(BodyLimit)
     routers = (health, reports, reporter, cases, messages, evidence, admin, people, outbox)
     for module in (*routers, subject_notice, due_date, metrics, conduct_record, decision_notice):
         app.include_router(module.router)
@@ -80,6 +83,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     pages.install(app)
     console.install(app)
     prometheus.install(app)
+    app.add_middleware(SecurityHeaders)  # outermost: every response the app makes
     return app
 
 

@@ -93,7 +93,9 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
         max_length=200,
+        pattern=r"^[!-~]+$",  # visible ASCII: an empty or blank key is refused, not ignored
         description="Repeat a POST safely: same key and body, one effect, same response.",
     ),
 ]

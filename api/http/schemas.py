@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 from cases.views import CaseSummary
 
+MAX_ID = 2**63 - 1  # ids are 64-bit integers: a larger one in a path or query is a 422
+
 
 class ReportFiled(BaseModel):
     reference: str

@@ -11,6 +11,7 @@ touches a year that is not confirmed is *provisional*.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -20,15 +21,32 @@ from typing import Any
 
 import holidays
 import yaml
+from holidays.countries.china import China
 from pydantic import Field, ValidationError
 
 from cases.procedure.clock import SHANGHAI, local_date, to_utc
+from cases.procedure.errors import InvalidInput
 from cases.procedure.strict import StrictModel
 from config.settings import DEFAULT_CALENDAR_DIR
 
 
 class CalendarError(Exception):
     """An override file cannot be used; the message names the file, the field and why."""
+
+
+# The years the calendar has data for: the package's Chinese holidays (lunar dates).
+FIRST_YEAR: int = China.start_year
+LAST_YEAR: int = China.end_year
+
+
+class YearNotCovered(InvalidInput):
+    """A count reaches a year the calendar has no holiday data for (a 422, not a guess)."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"the working-day calendar covers {FIRST_YEAR} to {LAST_YEAR}; {year} is outside it"
+        )
+        self.year = year
 
 
 class YearState(StrEnum):
@@ -45,12 +63,12 @@ class YearOverride(StrictModel):
     closures: list[date] = Field(default_factory=list)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _package(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("CN", years=year)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _statutory(year: int) -> frozenset[date]:
     # Without the year's official notice only the statutory days are certain: the
     # package's substituted ("Day off …") and weekend-shifted ("observed") days are not.
@@ -68,6 +86,7 @@ class WorkingCalendar:
     directory: Path | None = None
     # Answers of this calendar only: a reload builds a new calendar, so nothing stale.
     _answers: dict[date, bool] = field(default_factory=dict, repr=False)
+    _exceptions: dict[int, tuple[list[date], list[date]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_dir(cls, directory: Path) -> WorkingCalendar:
@@ -96,6 +115,8 @@ class WorkingCalendar:
         return answer
 
     def _working(self, day: date) -> bool:
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise YearNotCovered(day.year)
         override = self.overrides.get(day.year)
         if override is not None:  # confirmed or not, the days a file lists apply
             if day in override.closures or day in override.days_off:
@@ -110,11 +131,44 @@ class WorkingCalendar:
         """The ``days``-th working day after ``start`` (negative counts backwards)."""
         step = 1 if days >= 0 else -1
         remaining, current = abs(days), start
-        while remaining:
+        if remaining and not FIRST_YEAR <= start.year <= LAST_YEAR:
+            raise YearNotCovered(start.year)
+        while remaining:  # whole years at a time while the count goes past them
+            ahead = current + timedelta(days=step)
+            edge = date(ahead.year, 12, 31) if step > 0 else date(ahead.year, 1, 1)
+            span = self.count(*sorted((ahead, edge)))
+            if span >= remaining:
+                break
+            remaining, current = remaining - span, edge
+        while remaining:  # then day by day, within one year
             current += timedelta(days=step)
             if self.is_working_day(current):
                 remaining -= 1
         return current
+
+    def count(self, first: date, last: date) -> int:
+        """Working days from ``first`` to ``last``, both included (0 if ``last`` is before):
+        the weekdays, less the weekdays off, plus the weekend days worked."""
+        total = 0
+        for year in range(first.year, last.year + 1):
+            low, high = max(first, date(year, 1, 1)), min(last, date(year, 12, 31))
+            off, worked = self._exceptions_of(year)
+            total += _weekdays(low, high) - _within(off, low, high) + _within(worked, low, high)
+        return max(total, 0)
+
+    def _exceptions_of(self, year: int) -> tuple[list[date], list[date]]:
+        """The year's weekdays off and weekend days worked, each sorted."""
+        if year not in self._exceptions:
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise YearNotCovered(year)
+            if year in self.overrides:  # the file's and the package's days: ask each day
+                days = [date(year, 1, 1) + timedelta(days=n) for n in range(_days_in(year))]
+                off = [d for d in days if d.weekday() < 5 and not self.is_working_day(d)]
+                worked = [d for d in days if d.weekday() >= 5 and self.is_working_day(d)]
+            else:  # no file: the statutory holidays on weekdays, no make-up days
+                off, worked = sorted(d for d in _statutory(year) if d.weekday() < 5), []
+            self._exceptions[year] = (off, worked)
+        return self._exceptions[year]
 
     def provisional(self, first: date, last: date) -> bool:
         """True when the days from ``first`` to ``last`` touch a year not confirmed."""
@@ -136,6 +190,24 @@ class WorkingCalendar:
     def same_files(self, other: WorkingCalendar) -> bool:
         """True when ``other`` was read from the same file contents."""
         return self.overrides == other.overrides
+
+
+def _days_in(year: int) -> int:
+    return (date(year + 1, 1, 1) - date(year, 1, 1)).days
+
+
+def _weekdays(first: date, last: date) -> int:
+    """Mondays to Fridays from ``first`` to ``last``, both included (0 if none)."""
+    if last < first:
+        return 0
+    weeks, rest = divmod((last - first).days + 1, 7)
+    start = first.weekday()
+    return weeks * 5 + sum((start + n) % 7 < 5 for n in range(rest))
+
+
+def _within(days: list[date], first: date, last: date) -> int:
+    """How many of the sorted ``days`` fall from ``first`` to ``last``."""
+    return bisect_right(days, last) - bisect_left(days, first)
 
 
 def _read(path: Path) -> YearOverride:
@@ -214,11 +286,7 @@ def working_days_between(start: date, end: date) -> int:
     """Working days after ``start`` up to and including ``end`` (negative if ``end`` is before)."""
     if end < start:
         return -working_days_between(end, start)
-    calendar, count, day = current(), 0, start
-    while day < end:
-        day += timedelta(days=1)
-        count += calendar.is_working_day(day)
-    return count
+    return current().count(start + timedelta(days=1), end) if end > start else 0
 
 
 def provisional(start: datetime, end: datetime | None) -> bool:

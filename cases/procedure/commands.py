@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, BinaryIO, ClassVar, Literal
 
@@ -13,26 +13,53 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
 
 from cases.procedure.clock import local_date, utcnow
+from cases.procedure.text import Handle, MultiLine, SingleLine, UnixNewlines
 from cases.procedure.vocabulary import Action, AppealOutcome, Capacity, FindingsResult
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Handle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Text = Annotated[
+    str,
+    UnixNewlines,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+    MultiLine,
+]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SingleLine
+]
+
+# Horizons of the days a command may name (calendar days, Asia/Shanghai). Constants for
+# now; they belong in the policy (extensions.max_ahead_days, records.earliest_day).
+EARLIEST_DAY = date(2000, 1, 1)  # no interview, item or deadline before this day
+MAX_DAYS_AHEAD = 5 * 366  # a due day asked for or granted is at most this far ahead
 
 
 def _not_in_future(day: date) -> date:
     if day > local_date(utcnow()):
         raise ValueError("must not be in the future (Asia/Shanghai)")
+    if day < EARLIEST_DAY:
+        raise ValueError(f"must not be before {EARLIEST_DAY.isoformat()}")
+    return day
+
+
+def _within_horizon(day: date) -> date:
+    last = local_date(utcnow()) + timedelta(days=MAX_DAYS_AHEAD)
+    if day > last:
+        raise ValueError(f"must be on or before {last.isoformat()} ({MAX_DAYS_AHEAD} days ahead)")
+    if day < EARLIEST_DAY:
+        raise ValueError(f"must not be before {EARLIEST_DAY.isoformat()}")
     return day
 
 
 PastDate = Annotated[date, AfterValidator(_not_in_future)]
+DueDate = Annotated[date, AfterValidator(_within_horizon)]
 Reasons = Annotated[
     list[Text], Field(min_length=1, max_length=20, description="One or more reasons.")
 ]
@@ -64,7 +91,9 @@ class FileReport(BaseModel):
     category: Code | None = Field(
         default=None, description="The reporter's choice from the policy's categories, if any."
     )
-    anonymous: bool = Field(default=True, description="Hide the reporter's identity from staff.")
+    anonymous: StrictBool = Field(
+        default=True, description="Hide the reporter's identity from staff (true or false)."
+    )
     reporter_name: Short | None = None
     reporter_contact: Short | None = None
 
@@ -232,12 +261,12 @@ class Close(Command):
 class RequestExtension(Command):
     action: ClassVar[Action] = Action.REQUEST_EXTENSION
     reason: Text
-    due_on: date = Field(description="The working day (Asia/Shanghai) the stage should be due.")
+    due_on: DueDate = Field(description="The working day (Asia/Shanghai) the stage should be due.")
 
 
 class GrantExtension(Command):
     action: ClassVar[Action] = Action.GRANT_EXTENSION
-    due_on: date | None = Field(
+    due_on: DueDate | None = Field(
         default=None, description="The new due day; the day asked for when left out."
     )
     note: Text | None = None

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Respon
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 
 from api.http import idempotency
 from api.http.deps import (
@@ -26,13 +26,13 @@ from api.http.deps import (
     etag,
     reject_unknown_query,
 )
-from api.http.schemas import CasePage
+from api.http.schemas import MAX_ID, CasePage
 from api.http.uploads import refuse_oversized
 from cases import service
 from cases.evidence_files import evidence_store
 from cases.procedure import commands as c
 from cases.procedure.vocabulary import Action, Stage
-from cases.queries import CaseFilter, list_cases
+from cases.queries import CaseFilter, decode_cursor, list_cases
 from cases.store.db import UnitOfWork
 from cases.store.models import Person
 from cases.subject_view import SubjectCaseView
@@ -45,6 +45,24 @@ Reference = Annotated[
 ]
 
 
+def _in_range(moment: datetime) -> datetime:
+    """A filter time within the years a case can be filed in (no overflow converting it)."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return moment
+
+
+def _issued_cursor(cursor: str | None) -> str | None:
+    """A cursor this service issued: it points after a case id (a 64-bit integer)."""
+    if cursor is not None and not 0 <= decode_cursor(cursor) <= MAX_ID:
+        raise ValueError("not a cursor this service issued")
+    return cursor
+
+
+FIRST_YEAR, LAST_YEAR = c.EARLIEST_DAY.year, 2100
+FiledTime = Annotated[datetime, AfterValidator(_in_range)]
+
+
 @router.get("", response_model=CasePage, summary="List cases you may see")
 def list_(
     user: CurrentUser,
@@ -54,13 +72,13 @@ def list_(
     category: str | None = None,
     severity: str | None = None,
     assignee: Annotated[str | None, Query(description="Handle of an assigned person")] = None,
-    filed_from: datetime | None = None,
-    filed_to: datetime | None = None,
+    filed_from: FiledTime | None = None,
+    filed_to: FiledTime | None = None,
     overdue: Annotated[bool | None, Query(description="Only (not) overdue cases")] = None,
     due_within: Annotated[
         int | None, Query(ge=0, le=60, description="Due within N working days (or overdue)")
     ] = None,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=40), AfterValidator(_issued_cursor)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
     filters = CaseFilter(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from api.http.deps import CurrentUser, ReadUowDep, UowDep, reject_unknown_query
+from api.http.schemas import MAX_ID
 from notifications import admin
 from notifications.admin import OutboxEntry
 
@@ -28,7 +29,7 @@ def list_outbox(
     user: CurrentUser,
     uow: ReadUowDep,
     state: Literal["pending", "sending", "done", "dead"] | None = None,
-    after: Annotated[int, Query(ge=0, description="Last id of the previous page.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Last id of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OutboxPage:
     items = admin.list_messages(uow=uow, viewer=user, state=state, after_id=after, limit=limit)
@@ -40,5 +41,7 @@ def list_outbox(
     response_model=OutboxEntry,
     summary="Queue a dead message again with fresh attempts (secretary, admin)",
 )
-def retry_outbox(message_id: int, user: CurrentUser, uow: UowDep) -> OutboxEntry:
+def retry_outbox(
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, uow: UowDep
+) -> OutboxEntry:
     return admin.retry_message(uow=uow, viewer=user, message_id=message_id)

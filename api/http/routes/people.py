@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import CurrentUser, UowDep, reject_unknown_query
-from cases.people.contacts import EMAIL_MAX, NAME_MAX, ContactChanges, update_person
+from cases.people.contacts import EMAIL_MAX, ContactChanges, update_person
+from cases.procedure.text import HANDLE_PATTERN, HANDLE_RULE, Name
 
 router = APIRouter(tags=["people"], dependencies=[Depends(reject_unknown_query)])
 
@@ -18,7 +19,7 @@ class PersonChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str | None, Field(max_length=NAME_MAX)] = None
+    name: Name | None = None
     email: Annotated[str | None, Field(max_length=EMAIL_MAX)] = None
     phone: Annotated[str | None, Field(max_length=40)] = None
     language: Annotated[str | None, Field(description="zh-CN or en", max_length=8)] = None
@@ -38,7 +39,10 @@ class PersonContacts(BaseModel):
     summary="Add or correct a person's contact details (admin; staff for their cases' people)",
 )
 def update_contacts(
-    handle: str, body: PersonChanges, user: CurrentUser, uow: UowDep
+    handle: Annotated[str, Path(pattern=HANDLE_PATTERN, description=HANDLE_RULE)],
+    body: PersonChanges,
+    user: CurrentUser,
+    uow: UowDep,
 ) -> PersonContacts:
     person = update_person(
         uow=uow, by=user, handle=handle, changes=ContactChanges(**body.model_dump())
