@@ -11,7 +11,6 @@ from fastapi.staticfiles import StaticFiles
 
 from api.http import console, pages, problems, prometheus
 from api.http.body_limit import BodyLimit
-from api.http.security_headers import SecurityHeaders
 from api.http.deps import AppState
 from api.http.routes import (
     admin,
@@ -83,7 +82,6 @@ def create_app(state: AppState | None = None) -> FastAPI:
     pages.install(app)
     console.install(app)
     prometheus.install(app)
-    app.add_middleware(SecurityHeaders)  # outermost: every response the app makes
     return app
 
 
