@@ -14,6 +14,7 @@ import typer
 from rich.progress import Progress
 
 from api.cli.audit import audit_app
+from api.cli.backup import backup, restore
 from api.cli.calendar import calendar_app, deadlines_app
 from api.cli.casefile import casefile_app
 from api.cli.cases import cases_app
@@ -50,6 +51,8 @@ app.command()(status)
 app.command()(runner)
 app.command()(notifier)
 app.command()(report)
+app.command()(backup)
+app.command()(restore)
 
 
 @app.command()
