@@ -541,12 +541,10 @@ def test_reading_only_the_cases_a_period_counts_changes_no_figure(
     build(state, people)
     for first in (date(2026, 3, 1), date(2026, 3, 11), date(2026, 3, 21), date(2026, 4, 1)):
         period = Period(first, date(2026, 4, 30))
-        for unit_path, code in ((None, None), ("/1/4/", "cs-su")):
+        for code in (None, "cs-su"):
             with UnitOfWork(state.db, write=False) as uow:
-                if code:
-                    unit = uow.session.exec(select(Unit).where(Unit.code == code)).one()
-                    unit_path = unit.path
-                scope = Scope(unit_path)
+                unit = uow.session.exec(select(Unit).where(Unit.code == code)).first()
+                scope = Scope(unit.path if unit else None)
                 every = read_events(uow.session, scope, LATER)
                 counted = read_events(uow.session, scope, LATER, since=period.start)
             assert len(counted) < len(every) or first == date(2026, 3, 1)
@@ -556,7 +554,7 @@ def test_reading_only_the_cases_a_period_counts_changes_no_figure(
             )  # fmt: skip
             values, units = read(state, people, period, **({"unit": code} if code else {}))
             assert values == expected.values, (first, code)
-            assert [u for u in units] == [_code(state, p) for p in expected.units], (first, code)
+            assert list(units) == [_code(state, p) for p in expected.units], (first, code)
             for path, figures in expected.units.items():
                 assert units[_code(state, path)] == figures, (first, code, path)
 

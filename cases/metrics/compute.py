@@ -90,12 +90,15 @@ def compute(
     period: Period,
     scope: Scope,
     now: datetime | None = None,
+    units: Iterable[str] = (),
 ) -> Figures:
-    """The figures of ``scope``'s cases over ``period`` (cut at ``now`` when it is earlier)."""
+    """The figures of ``scope``'s cases over ``period`` (cut at ``now`` when it is earlier).
+    ``units``: paths of units with cases whose events were left out (none count in the
+    period): each has its line too."""
     window = _Window(period.start, min(period.end, now) if now else period.end)
     found = histories(events, policy=policy, calendar=calendar, before=window.end)
     cases = [h for h in found if in_scope(h, scope)]
-    by_unit: dict[str, list[History]] = defaultdict(list)
+    by_unit: dict[str, list[History]] = defaultdict(list, {path: [] for path in units})
     for history in cases:
         by_unit[history.unit_path].append(history)
     return Figures(

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, JsonValue
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
@@ -36,6 +36,7 @@ from cases.procedure.policy import Label, Policy
 from cases.procedure.vocabulary import Action, Role
 from cases.store.db import UnitOfWork
 from cases.store.models import AuditEvent, ConductCase, Person, Unit, pk
+from cases.store.reporter_side import SurveyAnswer
 
 OVERSIGHT = frozenset({Role.SECRETARY.value, Role.ADMIN.value})
 # The events the figures read: filing, every staff action, recorded due times, ratings.
@@ -121,8 +122,40 @@ def _allowed(session: Session, viewer: Person | None, investigator: str | None) 
     )
 
 
-def read_events(session: Session, scope: Scope, before: datetime) -> list[Event]:
-    """The scope's cases' events the figures read, earlier than ``before``: one query."""
+def _counted_since(since: datetime, before: datetime) -> ColumnElement[bool]:
+    """Cases a period from ``since`` can count: filed before its end, and open at its start,
+    closed in it, or rated in it. A case closed earlier has no visit, event or rating in
+    the period (closing is final), so it adds nothing to any figure."""
+    rated = select(SurveyAnswer.case_id).where(
+        col(SurveyAnswer.answered_at) >= since, col(SurveyAnswer.answered_at) < before
+    )
+    return and_(
+        col(ConductCase.filed_at) < before,
+        or_(
+            col(ConductCase.closed_at).is_(None),
+            col(ConductCase.closed_at) >= since,
+            col(ConductCase.id).in_(rated),
+        ),
+    )
+
+
+def _unit_paths(session: Session, scope: Scope, before: datetime) -> list[str]:
+    """The units with a case filed before ``before`` in ``scope`` (each has a line in the
+    report, whether or not its cases are read)."""
+    filed = select(ConductCase.id).where(
+        col(ConductCase.unit_id) == Unit.id, col(ConductCase.filed_at) < before
+    )
+    query = select(Unit.path).where(filed.exists())
+    if scope.unit_path is not None:
+        query = query.where(col(Unit.path).startswith(scope.unit_path))
+    return list(session.exec(query))
+
+
+def read_events(
+    session: Session, scope: Scope, before: datetime, *, since: datetime | None = None
+) -> list[Event]:
+    """The scope's cases' events the figures read, earlier than ``before``: one query;
+    with ``since``, only of the cases a period from ``since`` can count."""
     query = (
         select_rows(
             col(AuditEvent.case_id),
@@ -142,6 +175,8 @@ def read_events(session: Session, scope: Scope, before: datetime) -> list[Event]
             ),
         )
     )
+    if since is not None:
+        query = query.where(_counted_since(since, before))
     if scope.unit_path is not None:
         query = query.where(col(Unit.path).startswith(scope.unit_path))
     if scope.investigator is not None:  # a superset; compute keeps the cases exactly
@@ -208,10 +243,20 @@ def metrics(
         path = unit_by_code(session, unit).path if unit else None
         scope = Scope(path, Investigator(pk(person), person.handle) if person else None)
         progress(Phase.READING, 0, 1)
-        events = read_events(session, scope, as_of)
+        # The committee's or a unit's: only the cases the period can count (an
+        # investigator's are found from their events, so all of those are read).
+        since = period.start if person is None else None
+        events = read_events(session, scope, as_of, since=since)
+        units = _unit_paths(session, scope, as_of) if since is not None else []
         progress(Phase.COMPUTING, 0, 1)
         figures = compute(
-            events, policy=policy, calendar=current(), period=period, scope=scope, now=as_of
+            events,
+            policy=policy,
+            calendar=current(),
+            period=period,
+            scope=scope,
+            now=as_of,
+            units=units,
         )
         return MetricsReport(
             period_from=period.first,
