@@ -119,6 +119,7 @@ def serve(state: AppState, *, on_ready: Callable[[str], None] = lambda _: None) 
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        server_header=False,  # no banner naming the software (issue 18)
     )
     server = uvicorn.Server(config)
     on_ready(f"http://{settings.host}:{settings.port}")
