@@ -14,6 +14,7 @@ from cases.people.access import global_roles
 from cases.procedure.clock import utcnow
 from cases.procedure.errors import Forbidden, InvalidInput, NotFound
 from cases.procedure.labels import LANGUAGES
+from cases.procedure.text import text_problem
 from cases.procedure.vocabulary import Capacity, Role
 from cases.store.db import UnitOfWork
 from cases.store.models import CaseParty, ConductCase, Person, RoleGrant, Unit
@@ -44,13 +45,16 @@ class ContactChanges:
         if not given:
             raise InvalidInput("nothing to change: give name, email, phone or language")
         for key, value in given.items():
-            _check(key, value)
+            check_field(key, value)
         return given
 
 
-def _check(key: str, value: str) -> None:
+def check_field(key: str, value: str) -> None:
+    """InvalidInput naming ``key`` unless ``value`` may be that contact field."""
     if key == "name" and not 0 < len(value) <= NAME_MAX:
         raise InvalidInput(f"a name is 1 to {NAME_MAX} characters", field="name")
+    if key == "name" and (problem := text_problem(value)) is not None:
+        raise InvalidInput(f"a name: {problem}", field="name")
     if key == "email" and value and (len(value) > EMAIL_MAX or not _EMAIL.fullmatch(value)):
         raise InvalidInput("not an email address (name@example.edu.cn)", field="email")
     if key == "phone" and value:

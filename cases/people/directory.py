@@ -10,9 +10,11 @@ from sqlmodel import Session, col, select
 
 from cases.audit import SYSTEM_CHAIN, append_event
 from cases.people.access import require_admin
+from cases.people.contacts import check_field
 from cases.people.secrets import new_token, token_hash
 from cases.procedure.clock import utcnow
 from cases.procedure.errors import InvalidInput, NotFound
+from cases.procedure.text import handle_problem
 from cases.procedure.vocabulary import Role
 from cases.store.db import UnitOfWork
 from cases.store.models import ApiToken, Person, Relationship, RoleGrant, Unit, pk
@@ -105,6 +107,11 @@ def add_person(
     with_token: bool = False,
 ) -> tuple[Person, str | None]:
     """Create a person with role grants ((role, unit code) pairs); optionally a first token."""
+    if (problem := handle_problem(handle)) is not None:
+        raise InvalidInput(f"handle {handle!r}: {problem}", field="handle")
+    check_field("name", name)
+    if email:
+        check_field("email", email)
     with uow:
         session = uow.session
         if session.exec(select(Person).where(Person.handle == handle)).first():
