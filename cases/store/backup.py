@@ -305,7 +305,8 @@ def libpq(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    bare = parsed.set(drivername="postgresql", password=None)
+    # URL.set(password=None) keeps the password; the tuple's own replace drops it.
+    bare = parsed._replace(drivername="postgresql", password=None)
     return bare.render_as_string(hide_password=False), env
 
 
