@@ -42,6 +42,12 @@ def record_event(
             "stage": case.stage,
             "due_at": case.due_at.isoformat() if case.due_at else None,
         }
+    # The decision notice, when this event makes a decision stand: issued, and so on the
+    # chain, just before the event itself (that event stays the case's last).
+    issue_if_decided(
+        session, case, action=action, actor_id=actor_id, stage_changed=stage_changed,
+        now=now, policy=policy,
+    )  # fmt: skip
     event = append_event(
         session,
         chain=case_chain(case.id),
@@ -60,10 +66,6 @@ def record_event(
         stage_changed=stage_changed,
         policy=policy,
     )
-    issue_if_decided(  # the decision notice, when this event makes a decision stand
-        session, case, action=action, actor_id=actor_id, stage_changed=stage_changed,
-        now=now, policy=policy,
-    )  # fmt: skip
     return event.seq
 
 

@@ -18,9 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from api.http.app import create_app
 from api.http.deps import AppState
 from cases import subject_links
 from cases.papers.decision_notice import decision_notice, period_end
+from cases.people.sessions import set_password
 from cases.procedure import commands as c
 from cases.procedure.clock import utcnow
 from cases.procedure.errors import VersionConflict
@@ -32,6 +34,7 @@ from cases.store.models import AuditEvent, ConductCase, Person
 from cases.store.papers import DecisionNotice
 from tests.conftest import BOTH_DATABASES, bearer
 from tests.helpers import PATH, act
+from tests.test_signin import PASSWORD, sign_in
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 REPORTER = "赵举报人"
@@ -157,7 +160,7 @@ def test_the_notice_is_audited_and_on_the_timeline(
         )
     issued = [json.loads(data) for action, data in actions if action == "decision_notice.issued"]
     assert issued == [{"number": "清风决〔2026〕1号", "kind": "decision", "disposition": "warning"}]
-    assert [a for a, _ in actions][-2:] == ["case.co_sign", "decision_notice.issued"]
+    assert [a for a, _ in actions][-2:] == ["decision_notice.issued", "case.co_sign"]
     detail = client.get(f"/cases/{reference}", headers=bearer(tokens["sec.li"])).json()
     (entry,) = [e for e in detail["timeline"] if e["action"] == "decision_notice.issued"]
     assert entry["actor"] and entry["data"]["number"] == "清风决〔2026〕1号"
@@ -302,3 +305,23 @@ def test_page_one_looks_like_a_formal_notice(
     page_one = ["-f", "1", "-l", "1", "-singlefile"]
     subprocess.run(["pdftoppm", "-png", "-r", "70", *page_one, str(path), str(target)], check=True)
     assert (ARTIFACTS / "decision-notice.png").stat().st_size > 10_000
+
+
+def test_the_console_case_page_links_it_within_scope(
+    state: AppState, people: dict[str, Person], tokens: dict[str, str]
+) -> None:
+    for handle in ("sec.li", "adv.law-su"):
+        set_password(uow=UnitOfWork(state.db), handle=handle, password=PASSWORD)
+    decided, undecided = _decided(state, people), _to_cosign(state, people, "乙部长", DECIDED)
+    with TestClient(create_app(state), client=("192.0.2.8", 50000)) as console:
+        sign_in(console, "sec.li")
+        link = f'href="/console/cases/{decided}/decision-notice"'
+        assert link in console.get(f"/console/cases/{decided}").text
+        assert "decision-notice" not in console.get(f"/console/cases/{undecided}").text
+        got = console.get(f"/console/cases/{decided}/decision-notice")
+        assert got.status_code == 200 and got.content.startswith(b"%PDF")
+        assert got.headers["cache-control"] == "no-store"
+        assert console.get(f"/console/cases/{undecided}/decision-notice").status_code == 404
+        console.cookies.clear()
+        sign_in(console, "adv.law-su")  # an advisor of another unit: out of scope
+        assert console.get(f"/console/cases/{decided}/decision-notice").status_code == 404
