@@ -83,25 +83,47 @@ def working_days(calendar: WorkingCalendar, start: datetime, end: datetime) -> i
     return count
 
 
-class _Reader:
-    def __init__(self, history: History, policy: Policy, calendar: WorkingCalendar) -> None:
-        self.history, self.policy, self.calendar = history, policy, calendar
-        self.requires_cosign = False
+class Days:
+    """Due times and working-day counts already worked out, by day: a year's cases enter
+    and leave stages on a few hundred days, so each count is made once per read."""
 
-    def due(self, stage: Stage, entered: datetime) -> datetime | None:
-        deadline = self.policy.deadlines.for_stage(stage)
-        if deadline is None:
-            return None
-        days = deadline.for_severity(self.history.severity)
-        day = self.calendar.add_working_days(local_date(entered), days)
-        return end_of(day, self.policy.end_of_day)
+    def __init__(self, policy: Policy, calendar: WorkingCalendar) -> None:
+        self.policy, self.calendar = policy, calendar
+        self._due: dict[tuple[Stage, str | None, date], datetime | None] = {}
+        self._took: dict[tuple[date, date], int] = {}
+
+    def due(self, stage: Stage, severity: str | None, entered: datetime) -> datetime | None:
+        """The end of the stage's allowance counted from ``entered`` (None: it has none)."""
+        key = (stage, severity, local_date(entered))
+        if key not in self._due:
+            deadline = self.policy.deadlines.for_stage(stage)
+            days = deadline.for_severity(severity) if deadline is not None else None
+            self._due[key] = (
+                None
+                if days is None
+                else end_of(self.calendar.add_working_days(key[2], days), self.policy.end_of_day)
+            )
+        return self._due[key]
+
+    def took(self, start: datetime, end: datetime) -> int:
+        """``working_days(start, end)``."""
+        key = (local_date(start), local_date(end))
+        if key not in self._took:
+            self._took[key] = working_days(self.calendar, start, end)
+        return self._took[key]
+
+
+class _Reader:
+    def __init__(self, history: History, policy: Policy, days: Days) -> None:
+        self.history, self.policy, self.days = history, policy, days
+        self.requires_cosign = False
 
     def enter(self, stage: Stage, at: datetime) -> None:
         visits = self.history.visits
         if visits:
             visits[-1].left = at
-            visits[-1].days = working_days(self.calendar, visits[-1].entered, at)
-        visits.append(Visit(stage, at, self.due(stage, at)))
+            visits[-1].days = self.days.took(visits[-1].entered, at)
+        visits.append(Visit(stage, at, self.days.due(stage, self.history.severity, at)))
 
     def read(self, event: Event) -> None:
         self.history.events.append(event)
@@ -163,10 +185,17 @@ class _Reader:
             history.visits[-1].due = end_of(due_on, self.policy.end_of_day)
 
 
-def read_history(events: Sequence[Event], *, policy: Policy, calendar: WorkingCalendar) -> History:
-    """The history of the one case ``events`` (in chain order) belong to."""
+def read_history(
+    events: Sequence[Event],
+    *,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    days: Days | None = None,
+) -> History:
+    """The history of the one case ``events`` (in chain order) belong to (``days``: counts
+    shared with the other cases of one read)."""
     history = History(case_id=events[0].case_id, unit_path=events[0].unit_path)
-    reader = _Reader(history, policy, calendar)
+    reader = _Reader(history, policy, days or Days(policy, calendar))
     for event in events:
         reader.read(event)
     return history
