@@ -21,6 +21,7 @@ from cases.people.access import case_for
 from cases.procedure.clock import utcnow
 from cases.procedure.errors import Forbidden, NotFound, NotNow
 from cases.procedure.policy import Policy
+from cases.procedure.text import MultiLine, UnixNewlines
 from cases.procedure.vocabulary import TRIAGE_ROLES, Capacity, Stage
 from cases.store.db import UnitOfWork
 from cases.store.models import CaseParty, ConductCase, Person, pk
@@ -29,7 +30,10 @@ from cases.store.reporter_side import CaseMessage
 FROM_REPORTER_EVENT = "message.from_reporter"
 TO_REPORTER_EVENT = "message.to_reporter"
 MessageText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    str,
+    UnixNewlines,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    MultiLine,
 ]
 
 

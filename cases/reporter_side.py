@@ -18,6 +18,7 @@ from cases.procedure.clock import utcnow
 from cases.procedure.commands import Attachment
 from cases.procedure.errors import NotFound, NotNow
 from cases.procedure.policy import Policy
+from cases.procedure.text import OptionalLines, UnixNewlines
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
 from cases.store.models import ConductCase, pk
@@ -34,8 +35,12 @@ NO_SUCH_RECEIPT = (
 )
 # Queried when the code is malformed, so a malformed code costs what a wrong one does.
 _NO_LOOKUP = "0" * 64
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Comment = Annotated[
+    str, UnixNewlines, StringConstraints(strip_whitespace=True, max_length=1000), OptionalLines
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), OptionalLines
+]
 
 
 class SurveyAnswerIn(BaseModel):

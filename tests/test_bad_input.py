@@ -407,3 +407,18 @@ def test_a_person_is_added_only_with_a_good_handle_name_and_email(state: AppStat
             add_person(uow=UnitOfWork(state.db), handle=handle, name=name, email=email)
         assert refused.value.field == field
     assert row_counts(state)["person"] == before
+
+
+def test_the_reporters_words_follow_the_same_text_rules() -> None:
+    from pydantic import ValidationError
+
+    from cases.messages import NewMessage
+    from cases.reporter_side import SurveyAnswerIn
+
+    for bad in ("\u202e反转", "\u200b\u200b", "a\x00b"):
+        with pytest.raises(ValidationError):
+            NewMessage(body=bad)
+        with pytest.raises(ValidationError):
+            SurveyAnswerIn(score=5, comment=bad)
+    assert SurveyAnswerIn(score=5, comment="").comment == ""
+    assert NewMessage(body="第一行\r\n第二行").body == "第一行\n第二行"

@@ -69,10 +69,15 @@ def _unix_newlines(value: object) -> object:
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
+def _optional_lines(value: str) -> str:
+    return _lines(value) if value else value
+
+
 # Annotated metadata: put SingleLine or MultiLine after the StringConstraints, and
 # UnixNewlines before them in a multi-line type.
 SingleLine = AfterValidator(_line)
 MultiLine = AfterValidator(_lines)
+OptionalLines = AfterValidator(_optional_lines)  # "" allowed (an optional comment)
 UnixNewlines = BeforeValidator(_unix_newlines)
 
 Handle = Annotated[
