@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, JsonValue
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
@@ -123,19 +123,17 @@ def _allowed(session: Session, viewer: Person | None, investigator: str | None) 
 
 
 def _counted_since(since: datetime, before: datetime) -> ColumnElement[bool]:
-    """Cases a period from ``since`` can count: filed before its end, and open at its start,
-    closed in it, or rated in it. A case closed earlier has no visit, event or rating in
-    the period (closing is final), so it adds nothing to any figure."""
+    """Cases a period from ``since`` can count: open at its start, closed in it or later,
+    or rated in it. A case closed earlier has no visit, event or rating in the period
+    (closing is final), so it adds nothing to any figure. (Those filed after ``before``
+    have no event before it.) Each term has its index: ix_case_closed_at, the rating's key."""
     rated = select(SurveyAnswer.case_id).where(
         col(SurveyAnswer.answered_at) >= since, col(SurveyAnswer.answered_at) < before
     )
-    return and_(
-        col(ConductCase.filed_at) < before,
-        or_(
-            col(ConductCase.closed_at).is_(None),
-            col(ConductCase.closed_at) >= since,
-            col(ConductCase.id).in_(rated),
-        ),
+    return or_(
+        col(ConductCase.closed_at).is_(None),
+        col(ConductCase.closed_at) >= since,
+        col(ConductCase.id).in_(rated),
     )
 
 

@@ -4,7 +4,8 @@ The case list filters by stage, category, severity or overdue and pages newest f
 (ORDER BY id DESC LIMIT n): an index of (filter, id) finds a page without reading, or
 sorting, every case that matches (stage = 'closed' is nearly all of them). ``due_at``
 serves 'due within N working days'; ``closed_at`` lets the figures read only the cases
-still open at a period's start or closed in it (measured by bench/scale.py).
+still open at a period's start or closed in it, ``survey_answer.answered_at`` those rated
+in it (measured by bench/scale.py).
 
 Revision ID: 0015
 Revises: 0014
@@ -33,8 +34,10 @@ INDEXES = {
 def upgrade() -> None:
     for name, columns in INDEXES.items():
         op.create_index(name, "conduct_case", columns)
+    op.create_index("ix_survey_answer_answered_at", "survey_answer", ["answered_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_survey_answer_answered_at", table_name="survey_answer")
     for name in reversed(INDEXES):
         op.drop_index(name, table_name="conduct_case")
