@@ -210,7 +210,7 @@ def _decision_part(paper: Paper, facts: NoticeFacts) -> None:
             f"依据{facts.basis}，决定将原处理决定变更为：{facts.disposition}。"
         )
     else:
-        paper.paragraph(f"依据{facts.basis}，决定给予{facts.name}{facts.disposition}处理。")
+        paper.paragraph(f"依据{facts.basis}，决定对{facts.name}作出如下处理：{facts.disposition}。")
     paper.heading("四、处理的期限")
     if facts.period_months:
         end = period_end(facts.effective_on, facts.period_months)
