@@ -27,6 +27,7 @@ from cases.demo import run_demo
 from cases.files import load_policy
 from cases.store.db import UnitOfWork
 from cases.store.migrate import upgrade
+from config.at_rest import private_process
 from config.settings import get_settings
 
 app = typer.Typer(
@@ -125,6 +126,7 @@ def policy_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
 
 
 def main() -> None:
+    private_process()  # owner-only files from here on, in this process and its children
     app(prog_name="qingfeng")
 
 

@@ -23,6 +23,7 @@ from cases.audit import write_checkpoint
 from cases.procedure.clock import utcnow
 from cases.store.db import UnitOfWork
 from config import telemetry
+from config.at_rest import make_private
 from flows.calendar_watch import CalendarWatch
 from flows.deadlines import DeadlineWorker
 
@@ -108,6 +109,7 @@ def background_services(state: AppState) -> list[Service]:
 def serve(state: AppState, *, on_ready: Callable[[str], None] = lambda _: None) -> None:
     """Start every service, serve the API until Ctrl-C, then stop everything."""
     settings = state.settings
+    make_private(settings)  # files left readable by an earlier umask: owner-only again
     # Before anything counts: every process of `up` writes its metrics where /metrics sums them.
     telemetry.share_between_processes(settings.data_dir / "prometheus")
     services = background_services(state)

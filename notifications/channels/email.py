@@ -1,12 +1,15 @@
 """E-mail through the configured SMTP server (plain, STARTTLS or implicit TLS), one
 connection per batch, or, with no server configured, into a pickup directory of .eml
-files (for a first start and demos). The Message-ID is derived from the message key, so
+files (for a first start and demos: not a mailbox; it keeps no receipt code and no link
+token, see docs/data-at-rest.md). The Message-ID is derived from the message key, so
 a copy sent twice after a crash is recognisably the same mail."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from email.policy import compat32
 from email.utils import formatdate
 from pathlib import Path
 
+from cases.people.secrets import RECEIPT_ALPHABET
 from notifications.channels.base import DeliveryError, Outgoing, Result
 
 
@@ -126,8 +130,22 @@ class SmtpSender:
         return message_id(message.key)
 
 
+# The secrets a mail may carry: the reporter's receipt code and the subject's link token
+# (in /s/<token>). The mail sent is their only copy: the pickup folder keeps them masked.
+_SYMBOL = f"[{RECEIPT_ALPHABET}]"
+RECEIPT_CODE = re.compile(rf"(?<![0-9A-Z]){_SYMBOL}{{4}}(?:-{_SYMBOL}{{4}}){{3}}(?![0-9A-Z])")
+LINK_TOKEN = re.compile(r"(/s/)[A-Za-z0-9_-]{16,}")
+MASKED_CODE, MASKED_TOKEN = "XXXX-XXXX-XXXX-XXXX", r"\1XXXXXXXX"
+
+
+def masked(text: str) -> str:
+    """``text`` with every receipt code and link token replaced by a mask."""
+    return LINK_TOKEN.sub(MASKED_TOKEN, RECEIPT_CODE.sub(MASKED_CODE, text))
+
+
 class PickupDirectory:
-    """Writes each mail as ``<message id>.eml`` into a directory instead of sending it."""
+    """Writes each mail as ``<message id>.eml`` (0600) into a directory (0700) instead of
+    sending it, its receipt codes and link tokens masked."""
 
     def __init__(self, directory: Path, sender: str) -> None:
         self.directory, self.sender = directory, sender
@@ -137,6 +155,7 @@ class PickupDirectory:
 
     def send(self, messages: list[Outgoing]) -> list[Result]:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.directory.chmod(0o700)
         results: list[Result] = []
         for message in messages:
             if not message.email:
@@ -145,6 +164,10 @@ class PickupDirectory:
             ident = message_id(message.key)
             path = self.directory / f"{ident.strip('<>').split('@')[0]}.eml"
             path.touch(mode=0o600)
-            path.write_bytes(compose(message, self.sender).as_bytes())
+            path.chmod(0o600)
+            kept = dataclasses.replace(
+                message, subject=masked(message.subject), body=masked(message.body)
+            )
+            path.write_bytes(compose(kept, self.sender).as_bytes())
             results.append(ident)
         return results
