@@ -29,6 +29,7 @@ from api.http.routes import (
     reports,
     subject_notice,
 )
+from api.http.security_headers import SecurityHeaders
 from cases.deadlines import calendar
 from cases.files import load_policy
 from cases.store.db import Database
@@ -82,6 +83,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     pages.install(app)
     console.install(app)
     prometheus.install(app)
+    app.add_middleware(SecurityHeaders)  # outermost: every response the app makes
     return app
 
 
