@@ -100,6 +100,26 @@ def test_a_personal_route_loses_a_cache_header_it_set_itself() -> None:
     assert not public_static("/staticky") and not public_static("/procedures")
 
 
+def test_a_server_error_carries_the_headers_too() -> None:
+    from fastapi import FastAPI
+
+    from api.http.security_headers import SecurityHeaders
+
+    app = FastAPI()
+
+    @app.get("/fails")
+    def fails() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_middleware(SecurityHeaders)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/fails")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    _common(answer)
+    assert answer.headers["cache-control"] == "no-store"
+
+
 def test_a_cross_origin_preflight_is_not_allowed(client: TestClient) -> None:
     preflight = client.options(
         "/reports",

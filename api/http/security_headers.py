@@ -21,6 +21,7 @@ answered without ``Access-Control-Allow-Origin`` and the browser refuses the cal
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -29,6 +30,12 @@ NO_STORE = "no-store"
 # Routes anyone may read and anyone may cache: the same bytes for every visitor.
 PUBLIC_STATIC_PREFIXES = ("/static/",)
 PUBLIC_STATIC = frozenset({"/procedure", "/procedure.json", "/procedure.css"})
+INTERNAL_ERROR = JSONResponse(
+    {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+     "detail": "the server failed; the error is logged"},
+    status_code=500,
+    media_type="application/problem+json",
+)  # fmt: skip
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -63,8 +70,12 @@ class SecurityHeaders:
         path, root = scope.get("path", ""), scope.get("root_path", "")
         cacheable = public_static(path.removeprefix(root) if root else path)
 
+        started = False
+
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in ALWAYS.items():
                     headers[name] = value
@@ -76,4 +87,11 @@ class SecurityHeaders:
                 del headers["server"]
             await send(message)
 
-        return await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            # Starlette's error page is made outside every middleware, so it would carry
+            # none of the headers: answer the 500 here, then let the server log the error.
+            if not started:
+                await INTERNAL_ERROR(scope, receive, with_headers)
+            raise
