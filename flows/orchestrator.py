@@ -3,12 +3,15 @@ in-process runner, and ticks the dispatcher and the periodic reconciler."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import structlog
 
@@ -21,6 +24,9 @@ if TYPE_CHECKING:
     from flows.runner import InProcessRunner
 
 log = structlog.get_logger("qingfeng.orchestration")
+# Set ("1") by `up` for the runner of its embedded Prefect server: the only runner there, so
+# a run Pending or Running when it starts died with its predecessor (a crash, a kill -9).
+SOLE_RUNNER = "QINGFENG_SOLE_RUNNER"
 
 
 class OrchestrationState(StrEnum):
@@ -87,6 +93,8 @@ class Orchestrator:
                 return
             self.status = OrchestrationState.WAITING
         deployments = deploy()
+        if os.environ.get(SOLE_RUNNER) == "1":  # now, not after the reconciler's 5 minutes
+            _restart_orphans(self.db, deployments.stage)
         runner = InProcessRunner(deployments.stage, threads=self.runner_threads)
         runner.start()
         self._runner = runner
@@ -108,3 +116,15 @@ class Orchestrator:
                 log.warning("orchestration tick failed; retrying", exc_info=True)
             self._dispatch_now.wait(self.dispatch_seconds)
             self._dispatch_now.clear()
+
+
+def _restart_orphans(db: Database, deployment: UUID) -> None:
+    """Schedule again the runs a dead predecessor left Pending or Running (or settle them,
+    where their work is done): as the reconciler does, with no grace and no waiting."""
+    from flows.reconcile import Reconciler
+
+    orphans = Reconciler(db, claimant=str(deployment), grace=timedelta(0), stuck_after=timedelta(0))
+    try:
+        orphans.tick()
+    except Exception:  # the periodic reconciler repairs them later
+        log.warning("cannot restart the runs of a previous runner", exc_info=True)

@@ -4,11 +4,13 @@ answers."""
 
 from __future__ import annotations
 
+import signal
+
 from api.stack.prefect_server import PrefectServer
 from api.stack.processes import ChildService
 from cases.outbox import STAGE_FLOW
 from config.settings import Settings
-from flows.orchestrator import OrchestrationState
+from flows.orchestrator import SOLE_RUNNER, OrchestrationState
 from flows.prefect_api import CLIENT_SETTINGS
 
 
@@ -19,7 +21,10 @@ class OrchestrationProcesses:
 
     def __init__(self, settings: Settings) -> None:
         self.server = PrefectServer(
-            settings.data_dir / "prefect", settings.prefect_port, settings.prefect_database_url
+            settings.data_dir / "prefect",
+            settings.prefect_port,
+            settings.prefect_database_url,
+            pid_file=settings.data_dir / "run" / "prefect-server.pid",
         )
         self.runner = ChildService(
             "runner",
@@ -28,7 +33,9 @@ class OrchestrationProcesses:
             env={
                 **CLIENT_SETTINGS,
                 "PREFECT_API_URL": self.server.api_url,
+                **({} if self.server.external else {SOLE_RUNNER: "1"}),
             },
+            death_signal=signal.SIGKILL,  # stage runs are crash-safe; see processes.py
         )
 
     @property

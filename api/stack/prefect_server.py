@@ -8,6 +8,7 @@ and nothing is started.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -23,8 +24,16 @@ log = structlog.get_logger("qingfeng.prefect")
 class PrefectServer:
     """Starts (or finds) the Prefect API; ``api_url`` is where it answers."""
 
-    def __init__(self, home: Path, port: int, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        port: int,
+        database_url: str | None = None,
+        *,
+        pid_file: Path | None = None,
+    ) -> None:
         self.home, self.port, self.database_url = home.resolve(), port, database_url
+        self.pid_file = pid_file
         self.external = os.environ.get("PREFECT_API_URL")
         self.api_url = self.external or f"http://127.0.0.1:{port}/api"
         self.child: Supervised | None = None
@@ -52,6 +61,9 @@ class PrefectServer:
             env=env,
             stdout=lambda: (self.home / "server.log").open("ab"),
             stop_seconds=15,
+            # Its orderly stop waits on its clients and services: unbounded with `up` gone.
+            death_signal=signal.SIGKILL,
+            pid_file=self.pid_file,
         )
         self.child.start()
 

@@ -6,11 +6,18 @@ staff requests get the CPU first. The mechanisms are the operating system's own:
 
 - Supervision: a watch thread per child waits on it and starts it again when it exits,
   until `up` stops it (SIGTERM, then SIGKILL after a grace period).
-- Dying with `up`: each child asks the kernel for SIGTERM when `up` dies
+- Dying with `up`: each child asks the kernel for a signal when `up` dies
   (``PR_SET_PDEATHSIG``, Linux; see ``background_child_setup``), so `kill -9` of `up` leaves no
-  child behind to run work beside the next `up`'s children.
+  child behind to run work beside the next `up`'s children: SIGKILL for a child whose
+  work is crash-safe and whose orderly stop may wait on others of its generation (the
+  runner's runs in flight report to a Prefect server dying beside it, and meanwhile it
+  claims runs from the next one), SIGTERM for the notifier (it finishes the batch it
+  sent, so nothing is sent twice). A child is its own process group's leader.
 - Wake-ups: after a commit that wrote work for a child, `up` sends it SIGUSR1; the child
   also polls on its own short interval, so a lost signal costs at most that interval.
+- A previous `up` killed where no death signal exists (or a child that escaped it): each
+  child's pid is kept in a file, and before its successor starts, whatever is left of
+  that child's process group is killed (``end_previous``).
 - Readiness: the child writes its status, with its pid, to the small file named by
   ``QINGFENG_STATUS_FILE`` (replaced atomically, on change); `up` reads it for /readyz
   and ignores a file left by a previous child. Nothing parses the child's output, which
@@ -34,6 +41,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+import psutil
 import structlog
 from pydantic import SecretStr
 
@@ -75,9 +83,13 @@ class Supervised:
         stdout: Callable[[], IO[bytes] | None] = lambda: None,
         check_seconds: float = 1.0,
         stop_seconds: float = 60.0,
+        death_signal: signal.Signals = signal.SIGTERM,
+        pid_file: Path | None = None,
     ) -> None:
         self.name, self.argv, self.env, self.stdout = name, list(argv), dict(env), stdout
         self.check_seconds, self.stop_seconds = check_seconds, stop_seconds
+        self.death_signal = death_signal  # what the child gets when `up` dies
+        self.pid_file = pid_file  # the child's pid, for its successor (see end_previous)
         self.process: subprocess.Popen[bytes] | None = None
         self.on_spawn: Callable[[], None] = lambda: None
         self._stop = threading.Event()
@@ -101,6 +113,8 @@ class Supervised:
         with self._lock:
             if self._stop.is_set():
                 return
+            if self.pid_file is not None:
+                end_previous(self.pid_file, self.name)
             self.on_spawn()
             stdout = self.stdout()
             self.process = subprocess.Popen(
@@ -110,21 +124,25 @@ class Supervised:
                 stdout=stdout,
                 stderr=subprocess.STDOUT if stdout is not None else None,
                 start_new_session=True,  # Ctrl-C reaches `up`, which stops us in order
-                preexec_fn=background_child_setup(),
+                preexec_fn=background_child_setup(self.death_signal),
             )
             if stdout is not None:
                 stdout.close()  # the child has its own copy
+            if self.pid_file is not None:
+                keep_pid(self.pid_file, self.process.pid)
         self._spawned.set()
 
     def _supervise(self) -> None:
+        # This thread ends only once its child has: the child's death signal follows the
+        # forking thread, so ending earlier would signal a child that is stopping in order.
         self._spawn()
-        while not self._stop.is_set() and self.process is not None:
+        while self.process is not None:
             try:
                 code = self.process.wait(timeout=self.check_seconds)
             except subprocess.TimeoutExpired:
                 continue
             telemetry.process_ended(self.process.pid)
-            if self._stop.wait(self.check_seconds):  # a pause: no busy loop of crashes
+            if self._stop.is_set() or self._stop.wait(self.check_seconds):  # no busy loop
                 return
             log.error("a background process exited; starting it again", child=self.name, code=code)
             self._spawn()
@@ -141,7 +159,7 @@ class Supervised:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._watch:  # after the child: its exit would send it a second SIGTERM
+        if self._watch:
             self._watch.join(timeout=self.check_seconds + 10)
 
 
@@ -157,6 +175,7 @@ class ChildService:
         wakes_on: Collection[str],
         env: Mapping[str, str] | None = None,
         check_seconds: float = 1.0,
+        death_signal: signal.Signals = signal.SIGTERM,
     ) -> None:
         self.command, self.wakes_on = command, frozenset(wakes_on)
         self.status_file = settings.data_dir / "run" / f"{command}.status"
@@ -170,6 +189,8 @@ class ChildService:
                 STATUS_FILE: str(self.status_file),
             },
             check_seconds=check_seconds,
+            death_signal=death_signal,
+            pid_file=settings.data_dir / "run" / f"{command}.pid",
         )
         self.child.on_spawn = self._forget_status
         self._unlisten: Callable[[], None] = lambda: None
@@ -256,9 +277,52 @@ def _write_status(path: Path, status: str) -> None:
         os.replace(partial, path)
 
 
-def background_child_setup() -> Callable[[], None]:
+def keep_pid(path: Path, pid: int) -> None:
+    """Write ``pid`` and its start time to ``path``, for ``end_previous``."""
+    with contextlib.suppress(OSError, psutil.Error):  # without it, only the sweep is lost
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(f"{pid} {psutil.Process(pid).create_time()}\n")
+        os.replace(partial, path)
+
+
+def end_previous(path: Path, name: str) -> None:
+    """Kill what is left of the process group of the child whose pid ``path`` keeps.
+
+    A child leads its own group (``start_new_session``), and what it starts joins it. The
+    kernel never reuses a pid while a group of that number exists: if the pid runs with
+    another start time, the group is long gone; if it does not run, every member of the
+    group that does is the child's.
+    """
+    try:
+        pid_text, started = path.read_text().split()
+        pid, created = int(pid_text), float(started)
+    except (OSError, ValueError):
+        return
+    with contextlib.suppress(psutil.NoSuchProcess):
+        if abs(psutil.Process(pid).create_time() - created) > 0.01:
+            return  # the pid is another process's now
+    left = [p for p in psutil.process_iter() if _group(p.pid) == pid]
+    for process in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    if left:
+        log.warning("a previous child was still running; killed it", child=name, count=len(left))
+        psutil.wait_procs(left, timeout=30)
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def background_child_setup(
+    death_signal: signal.Signals = signal.SIGTERM,
+) -> Callable[[], None]:
     """What a child does between fork and exec: yield the CPU to the API (background work
-    may lag, staff may not wait) and, on Linux, die with `qingfeng up` if it is killed.
+    may lag, staff may not wait) and, on Linux, get ``death_signal`` when `qingfeng up` dies.
 
     Everything is looked up here, in the parent: between fork and exec the child must not
     import or take locks another thread might have held.
@@ -268,12 +332,12 @@ def background_child_setup() -> Callable[[], None]:
         import ctypes
 
         prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    pr_set_pdeathsig, sigterm, parent = 1, signal.SIGTERM, os.getpid()
+    pr_set_pdeathsig, parent = 1, os.getpid()
 
     def in_child() -> None:
         os.nice(10)
         if prctl is not None:
-            prctl(pr_set_pdeathsig, sigterm)
+            prctl(pr_set_pdeathsig, int(death_signal))
             if os.getppid() != parent:  # `up` died before the request: nobody would ask
                 os._exit(1)
 
