@@ -15,10 +15,14 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import count
 from pathlib import Path
 
 import pytest
+import time_machine
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
 from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -27,14 +31,23 @@ from api.cli.backup import service_lock
 from api.cli.main import app
 from api.http.deps import AppState
 from cases.outbox import STAGE_FLOW
+from cases.procedure.clock import utcnow
 from cases.store import backup as store
 from cases.store.db import Database, UnitOfWork
 from cases.store.models import ConductCase, OutboxRow, Person
 from config.settings import Settings, get_settings
+from flows.dispatch import LEASE, Deployments
+from flows.reconcile import Reconciler
 from tests import postgres
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import PATH, act, file
 from tests.processes import wait_for
+from tests.test_orchestration import (  # the one Prefect server of the session
+    deployments,  # noqa: F401 - a fixture
+    dispatcher_for,
+    runs_of,
+    tagged,
+)
 
 runner = CliRunner()
 _restores = count(1)
@@ -286,3 +299,62 @@ def test_the_postgresql_password_travels_in_the_environment() -> None:
     conninfo, env = store.libpq("postgresql+psycopg://qf:s3cret@db.example:5433/qingfeng")
     assert conninfo == "postgresql://qf@db.example:5433/qingfeng"
     assert env["PGPASSWORD"] == "s3cret"
+
+
+@pytest.mark.slow
+def test_after_a_restore_the_reconciler_rebuilds_the_prefect_side(
+    state: AppState,
+    people: dict[str, Person],
+    tmp_path: Path,
+    cli_env: pytest.MonkeyPatch,
+    deployments: Deployments,  # noqa: F811 - the fixture imported above
+    request: pytest.FixtureRequest,
+) -> None:
+    """Runs were created in Prefect, then Prefect's database is lost (its runs deleted):
+    after restoring ours, the reconciler finds the runs missing and the dispatcher creates
+    them again."""
+    references = [file(state) for _ in range(2)]
+    assert dispatcher_for(state, deployments).tick() == 2
+    started = stage_rows(state.db.url)
+    assert {row_state for row_state, _ in started.values()} == {"started"}
+    use_database(cli_env, state.settings.data_dir, state.db.url)
+    out = tmp_path / "b.qfb"
+    assert cli("backup", "--out", str(out))[0] == 0
+    lost = set()
+    with get_client(sync_client=True) as client:
+        for reference in references:
+            for run in tagged(state, reference):
+                client.delete_flow_run(run.id)
+                lost.add(str(run.id))
+    assert lost
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    target = fresh_target(state, tmp_path, request)
+    use_database(cli_env, fresh, target)
+    code, output = cli("restore", str(out), "--yes")
+    assert code == 0 and "audit verify: OK" in output, output
+    settings = Settings(data_dir=fresh, database_url=target or f"sqlite:///{fresh / 'qingfeng.db'}")
+    restored = AppState(
+        settings=settings,
+        policy=state.policy,
+        db=Database(settings.effective_database_url),
+        secret=state.secret,
+    )
+    try:
+        assert stage_rows(restored.db.url) == started
+        later = utcnow() + timedelta(minutes=1)
+        assert Reconciler(restored.db).tick(now=later) == 2  # both runs missing
+        assert {s for s, _ in stage_rows(restored.db.url).values()} == {"pending"}
+        # The dispatcher creates them again (running them is test_orchestration's part),
+        # once the first dispatch's lease (kept in available_at) has run out.
+        with time_machine.travel(later + LEASE, tick=True):
+            assert dispatcher_for(restored, deployments).tick() == 2
+        again = stage_rows(restored.db.url)
+        assert {s for s, _ in again.values()} == {"started"}
+        for reference in references:
+            [run] = runs_of(restored, reference)
+            assert run.state_type is StateType.SCHEDULED
+            assert str(run.id) not in lost
+    finally:
+        restored.db.dispose()
