@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export QINGFENG_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup fonts browsers run migrate demo test lint typecheck pytest test-pg bench clean
+.PHONY: setup fonts browsers run migrate demo test lint typecheck pytest test-pg test-lanes bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "qingfeng needs Python 3.11 or newer")'
@@ -55,15 +55,20 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# The tests marked `lane` (the crash test, the API fuzzing) take minutes each: they run in
+# their own CI lane, `make test-lanes`.
 pytest: setup browsers
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not lane"
 
 test: lint typecheck pytest
 
 # The same suite with every test's database on a real PostgreSQL server (tests/postgres.py
 # starts one from the installed binaries; apt-get install postgresql).
 test-pg: setup browsers
-	QINGFENG_TEST_DATABASE=postgres $(BIN)/pytest
+	QINGFENG_TEST_DATABASE=postgres $(BIN)/pytest -m "not lane"
+
+test-lanes: setup browsers
+	$(BIN)/pytest -m lane
 
 bench: setup
 	$(BIN)/python bench/actions.py

@@ -41,7 +41,8 @@ from tests.helpers import SHA
 from tests.processes import PATIENCE, wait_for
 from tests.receivers import Mailbox, Received, http_receiver, smtp_server, standard_webhook
 
-pytestmark = pytest.mark.slow
+# Its own CI lane (make test-lanes): three `up` generations under load take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.lane]
 
 CASES = 8
 NO_CHANNEL = "no channel reaches this recipient"
