@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.http import console, pages, problems, prometheus
+from api.http import console, openapi, pages, problems, prometheus
 from api.http.body_limit import BodyLimit
 from api.http.deps import AppState
 from api.http.routes import (
@@ -83,6 +83,7 @@ def create_app(state: AppState | None = None) -> FastAPI:
     pages.install(app)
     console.install(app)
     prometheus.install(app)
+    openapi.install(app)  # every operation's answers told (api.http.openapi)
     app.add_middleware(SecurityHeaders)  # outermost: every response the app makes
     return app
 
