@@ -113,9 +113,6 @@ EXTRA: dict[Key, tuple[Answer, ...]] = {
     ("GET", "/cases/{reference}/decision-notice"): (
         Answer(409, "No decision stands yet (not-now)."),
     ),
-    ("POST", "/cases/{reference}/messages"): (
-        Answer(409, "Not now: the case is closed, or awaits the reporter."),
-    ),
 }
 # ... and answers a dependency could give that the operation never does.
 NEVER: dict[Key, frozenset[int]] = {
