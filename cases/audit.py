@@ -19,11 +19,13 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from cases.procedure.clock import to_utc
-from cases.store.db import core, insert_rows
+from cases.procedure.errors import Refusal
+from cases.store.db import Database, UnitOfWork, core, insert_rows
 from cases.store.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase, table_of
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
+REFUSED_EVENT = "action.refused"
 
 
 def case_chain(case_id: int) -> str:
@@ -197,6 +199,31 @@ def write_checkpoint(
     session.execute(_MARK_CHECKPOINTED, {"chains": [h.chain for h in moved]})
     session.add(checkpoint)
     return checkpoint
+
+
+def record_refusal(
+    db: Database,
+    *,
+    case_id: int,
+    actor_id: int | None,
+    action: str,
+    refusal: Refusal,
+    now: datetime,
+) -> None:
+    """Record a refused action on the case's chain, in a transaction of its own (after the
+    refused one rolled back). The true reason is kept for oversight; the answer may have
+    said less."""
+    with UnitOfWork(db) as uow:
+        append_event(
+            uow.session,
+            chain=case_chain(case_id),
+            case_id=case_id,
+            actor_id=actor_id,
+            action=REFUSED_EVENT,
+            at=now,
+            data={"action": action, "rule": refusal.rule, "reason": refusal.reason},
+        )
+        uow.commit()
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,8 @@ def _events_by_case(session: Session) -> Iterator[tuple[int, list[AuditEvent]]]:
         .order_by(col(AuditEvent.case_id), col(AuditEvent.seq))
         .execution_options(yield_per=5000)
     )
-    case_id, events = None, []
+    case_id: int | None = None
+    events: list[AuditEvent] = []
     for event in session.exec(query):
         if event.case_id != case_id and events:
             assert case_id is not None
@@ -137,7 +138,8 @@ def _active_assignments(session: Session) -> dict[int, set[tuple[str, str]]]:
 
 def state_problems(session: Session) -> list[str]:
     """Every case whose row differs from what its chain says, one line per difference."""
-    handles = {pk: handle for pk, handle in session.exec(select(Person.id, Person.handle))}
+    people = session.exec(select(Person.id, Person.handle))
+    handles = {person_id: handle for person_id, handle in people if person_id is not None}
     active = _active_assignments(session)
     chains = _events_by_case(session)
     chain = next(chains, None)

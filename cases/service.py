@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from cases.audit import append_event, case_chain
+from cases.audit import append_event, case_chain, record_refusal
 from cases.context import CaseContext
 from cases.deadlines.steps import open_stage
 from cases.effects import EFFECTS
@@ -30,12 +30,12 @@ from cases.procedure.policy import Policy
 from cases.procedure.rules import check_rule, next_stage, permitted_actions
 from cases.procedure.vocabulary import Capacity, Role, Stage
 from cases.reporter_side import MAX_REPORT_FILES, REPORTER_ADDED
-from cases.store.db import Database, UnitOfWork
+from cases.store.db import UnitOfWork
 from cases.store.models import CaseParty, ConductCase, Person, ReferenceCounter, Unit, pk
 from cases.subject_view import SubjectCaseView, subject_view_of
 from cases.transitions import enter_stage, record_event
 from cases.triage import TRIAGE_EVENT, triage
-from cases.views import READ_EVENT, REFUSED_EVENT, CaseDetail, CaseState, detail_of, state_of
+from cases.views import READ_EVENT, CaseDetail, CaseState, detail_of, state_of
 from config.telemetry import ACTIONS
 
 R = TypeVar("R")
@@ -322,28 +322,11 @@ def _carry_out(
     except Refusal as refusal:
         refusal.extra["allowed_actions"] = permitted_actions(ctx)  # this viewer's, now
         record = partial(
-            _record_refusal, uow.db, pk(ctx.case), ctx.actor.id, command.action, refusal, ctx.now
-        )
+            record_refusal, uow.db, case_id=pk(ctx.case), actor_id=ctx.actor.id,
+            action=command.action, refusal=refusal, now=ctx.now,
+        )  # fmt: skip
         uow.after_rollback(record)
         raise
-
-
-def _record_refusal(
-    db: Database, case_id: int, actor_id: int | None, action: str, refusal: Refusal, now: datetime
-) -> None:
-    # In a transaction of its own, after the refused one rolled back. The true reason is
-    # kept here, for oversight (secretary, admin); the answer may have said less.
-    with UnitOfWork(db) as uow:
-        append_event(
-            uow.session,
-            chain=case_chain(case_id),
-            case_id=case_id,
-            actor_id=actor_id,
-            action=REFUSED_EVENT,
-            at=now,
-            data={"action": action, "rule": refusal.rule, "reason": refusal.reason},
-        )
-        uow.commit()
 
 
 def _bump_version(case: ConductCase, expected: int) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from cases.audit import case_chain
+from cases.audit import REFUSED_EVENT, case_chain
 from cases.deadlines.calendar import provisional, working_days_between
 from cases.procedure.clock import local_date, utcnow
 from cases.store.models import (
@@ -27,7 +27,6 @@ from cases.store.models import (
 
 READ_EVENT = "case.read"
 READ_BY_REPORTER_EVENT = "case.read_by_reporter"  # the reporter looked with their code
-REFUSED_EVENT = "action.refused"
 HIDDEN_FROM_TIMELINE = (READ_EVENT, READ_BY_REPORTER_EVENT, REFUSED_EVENT)  # reads, refusals
 
 

@@ -398,14 +398,14 @@ def test_a_person_is_added_only_with_a_good_handle_name_and_email(state: AppStat
     from cases.procedure.errors import InvalidInput
 
     before = row_counts(state)["person"]
-    for handle, name, email, field in [
+    for handle, name, email, named in [
         ("../../etc/passwd", "某人", None, "handle"),
         ("stu.ok", "\u202e某人", None, "name"),
         ("stu.ok", "某人", "not-an-address", "email"),
     ]:
         with pytest.raises(InvalidInput) as refused:
             add_person(uow=UnitOfWork(state.db), handle=handle, name=name, email=email)
-        assert refused.value.field == field
+        assert refused.value.field == named
     assert row_counts(state)["person"] == before
 
 

@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlmodel import col, select
 
 from cases import audit
+from cases.audit import REFUSED_EVENT
 from cases.audit_state import state_problems
 from cases.demo import seed_organisation
 from cases.files import load_policy
@@ -35,7 +36,7 @@ from cases.store.models import (
     DeadlineExtension,
     Person,
 )
-from cases.views import READ_EVENT, REFUSED_EVENT
+from cases.views import READ_EVENT
 from config.settings import DEFAULT_POLICY_FILE
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from cases.audit import append_event, case_chain
+from cases.audit import append_event, case_chain, record_refusal
 from cases.evidence_files import evidence_store
 from cases.papers.casefile_pdf import (
     CASEFILE_EVENT,
@@ -36,7 +36,7 @@ from cases.procedure.clock import utcnow
 from cases.procedure.errors import Forbidden, GuardFailed, NotNow, Refusal
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import Capacity, Stage
-from cases.store.db import Database, UnitOfWork
+from cases.store.db import UnitOfWork
 from cases.store.models import (
     AuditEvent,
     CaseParty,
@@ -46,7 +46,6 @@ from cases.store.models import (
     Person,
     pk,
 )
-from cases.views import REFUSED_EVENT
 
 EXPORT_ACTION = "export_casefile"  # what a refusal's audit event names
 REPORTER = "举报人"
@@ -130,24 +129,12 @@ def _refused(
     uow: UnitOfWork, case: ConductCase, actor: Person, now: datetime, refusal: Refusal
 ) -> Refusal:
     """``refusal``, recorded on the case's chain once the transaction has rolled back."""
-    uow.after_rollback(partial(_record_refusal, uow.db, pk(case), actor.id, refusal, now))
+    record = partial(
+        record_refusal, uow.db, case_id=pk(case), actor_id=actor.id, action=EXPORT_ACTION,
+        refusal=refusal, now=now,
+    )  # fmt: skip
+    uow.after_rollback(record)
     return refusal
-
-
-def _record_refusal(
-    db: Database, case_id: int, actor_id: int | None, refusal: Refusal, now: datetime
-) -> None:
-    with UnitOfWork(db) as uow:
-        append_event(
-            uow.session,
-            chain=case_chain(case_id),
-            case_id=case_id,
-            actor_id=actor_id,
-            action=REFUSED_EVENT,
-            at=now,
-            data={"action": EXPORT_ACTION, "rule": refusal.rule, "reason": refusal.reason},
-        )
-        uow.commit()
 
 
 def _member_name(n: int, item: Evidence, hide_name: bool) -> str:
