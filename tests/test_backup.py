@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+import typer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from sqlalchemy import text
@@ -254,6 +255,8 @@ def test_restore_refuses_while_the_service_runs(
     settings = Settings(data_dir=state.settings.data_dir, database_url=state.db.url)
     with service_lock(settings):
         code, output = cli("restore", str(out), "--yes")
+        with pytest.raises(typer.Exit), service_lock(settings):
+            pass  # a second `up` on the same data stops before it starts anything
     assert code == 2
     assert f"{out}: not restored: the service is running" in " ".join(output.split())
     # A child of `up` reporting its status (this process: alive) counts as running too.

@@ -32,8 +32,12 @@ def service_lock(settings: Settings) -> Iterator[None]:
     """Held by `qingfeng up` for as long as it serves: `restore` refuses while it is."""
     path = settings.data_dir / "run" / UP_LOCK
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a second `up` fails here
+    with path.open("a") as handle:  # not inherited by children: it ends with `up` itself
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print_error(f"{settings.data_dir}: another `qingfeng up` is serving this data")
+            raise typer.Exit(2) from None
         try:
             yield
         finally:

@@ -14,7 +14,7 @@ import typer
 from rich.progress import Progress
 
 from api.cli.audit import audit_app
-from api.cli.backup import backup, restore
+from api.cli.backup import backup, restore, service_lock
 from api.cli.calendar import calendar_app, deadlines_app
 from api.cli.casefile import casefile_app
 from api.cli.cases import cases_app
@@ -86,7 +86,8 @@ def up(no_migrate: Annotated[bool, typer.Option(help="Skip migrating first.")] =
             + (f"\n  Prefect:   {prefect} (UI; one run per case: conduct-case)" if prefect else "")
         )
 
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutdown
+    # The lock tells `qingfeng restore` the service runs; uvicorn re-raises Ctrl-C after shutdown.
+    with service_lock(settings), contextlib.suppress(KeyboardInterrupt):
         serve(state, on_ready=ready)
     out.print("qingfeng stopped")
 
