@@ -121,7 +121,7 @@ def api(url: str, workdir: Path) -> Iterator[tuple[int, int]]:
 
 
 def measure(
-    url: str, workdir: Path, token: str, requests: int, reports: int = 3
+    url: str, workdir: Path, token: str, requests: int, reports: int = 3, year: int | None = None
 ) -> dict[str, float]:
     """List p99 (ms), report median (ms) and the API's peak RSS (MB) on one database."""
     figures: dict[str, float] = {}
@@ -154,7 +154,7 @@ def measure(
         figures["list_p50"] = statistics.median(timings)
         figures["list_p99"] = statistics.quantiles(timings, n=100)[98]
         figures["rss_list"] = rss.memory_info().rss / 2**20
-        year = date.today().year - 1
+        year = year or date.today().year - 1
         report = []
         for _ in range(reports):
             began = time.perf_counter()
@@ -192,6 +192,9 @@ def run(name: str, urls: dict[int, str], workdir: Path, args: argparse.Namespace
         if args.reuse:  # written by an earlier run: a new token for the secretary
             db = Database(url)
             tokens[size] = create_token(uow=UnitOfWork(db), handle="sec.li", name="scale")[1]
+            with db.reader.connect() as conn:
+                held = conn.exec_driver_sql("SELECT count(*), max(filed_at) FROM conduct_case")
+                console.print(f"  {url}: cases, last filed:", held.one())
             db.dispose()
             continue
         console.print(f"[bold]{name}, {size:,} cases[/bold]")
@@ -201,7 +204,7 @@ def run(name: str, urls: dict[int, str], workdir: Path, args: argparse.Namespace
     found = {}
     for size, url in urls.items():
         upgrade(url)  # a migration added since the cases were written
-        found[size] = measure(url, workdir, tokens[size], args.requests, args.reports)
+        found[size] = measure(url, workdir, tokens[size], args.requests, args.reports, args.year)
         console.print(f"  {name}, {size:,}:", {k: round(v, 1) for k, v in found[size].items()})
     return found
 
@@ -241,6 +244,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=15, help="filing spread over N years")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--reports", type=int, default=3, help="year reports (the median)")
+    parser.add_argument("--year", type=int, default=None, help="the report's year (last year)")
     parser.add_argument(
         "--reuse", type=Path, default=None, help="SQLite: measure the scale-N.db files in DIR"
     )
