@@ -335,6 +335,9 @@ def _params() -> list[Any]:
     ]
 
 
+# Every cell over HTTP takes minutes (the papers are real PDFs): its own CI lane. The two
+# tests above, that every route has rows, stay in `make test`.
+@pytest.mark.lane
 @pytest.mark.parametrize(("method", "path"), _params())
 def test_the_matrix(world: World, method: str, path: str) -> None:
     row = TABLE[(method, path)]
