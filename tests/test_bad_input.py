@@ -422,3 +422,16 @@ def test_the_reporters_words_follow_the_same_text_rules() -> None:
             SurveyAnswerIn(score=5, comment=bad)
     assert SurveyAnswerIn(score=5, comment="").comment == ""
     assert NewMessage(body="第一行\r\n第二行").body == "第一行\n第二行"
+
+
+def test_a_malformed_path_is_a_422_before_the_version_check(
+    client: TestClient, tokens: dict[str, str], state: AppState
+) -> None:
+    ref = file(state)
+    staff = bearer(tokens["sec.li"])
+    bad = client.post("/cases/bad/decline", json={"reason": "x"}, headers=staff)
+    assert bad.status_code == 422 and bad.json()["field"] == "reference", bad.text
+    well_formed = client.post(f"/cases/{ref}/decline", json={"reason": "x"}, headers=staff)
+    assert well_formed.status_code == 428  # then If-Match is asked for
+    huge = client.get(f"/cases/{ref}/evidence/{2**63}/file", headers=staff)
+    assert huge.status_code == 422 and huge.json()["field"] == "evidence_id", huge.text

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -101,7 +101,14 @@ IdempotencyKey = Annotated[
 ]
 
 
+Reference = Annotated[
+    str,
+    Path(pattern=r"^QF-\d{4}-[A-Z0-9]{1,12}$", description="Case reference, QF-<year>-<number>"),
+]
+
+
 async def expected_version(
+    reference: Reference,  # validated first: a malformed path is a 422 before If-Match is read
     if_match: Annotated[
         str | None, Header(alias="If-Match", description="The case's ETag from GET /cases/{ref}")
     ] = None,

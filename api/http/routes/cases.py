@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -21,6 +21,7 @@ from api.http.deps import (
     IfMatch,
     PolicyDep,
     ReadUowDep,
+    Reference,
     StateDep,
     UowDep,
     etag,
@@ -39,10 +40,6 @@ from cases.subject_view import SubjectCaseView
 from cases.views import CaseDetail, CaseState
 
 router = APIRouter(prefix="/cases", tags=["cases"], dependencies=[Depends(reject_unknown_query)])
-Reference = Annotated[
-    str,
-    Path(pattern=r"^QF-\d{4}-[A-Z0-9]{1,12}$", description="Case reference, QF-<year>-<number>"),
-]
 
 
 def _in_range(moment: datetime) -> datetime:

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 
 from api.http.deps import CurrentUser, StateDep, UowDep, reject_unknown_query
 from api.http.routes.cases import Reference
+from api.http.schemas import MAX_ID
 from cases.evidence_files import evidence_file, evidence_store
 
 router = APIRouter(prefix="/cases", tags=["cases"], dependencies=[Depends(reject_unknown_query)])
@@ -23,7 +24,9 @@ router = APIRouter(prefix="/cases", tags=["cases"], dependencies=[Depends(reject
 )
 def download(
     reference: Reference,
-    evidence_id: Annotated[int, PathParam(ge=1, description="The item's id (its audit event's)")],
+    evidence_id: Annotated[
+        int, PathParam(ge=1, le=MAX_ID, description="The item's id (its audit event's)")
+    ],
     user: CurrentUser,
     uow: UowDep,
     state: StateDep,
