@@ -19,10 +19,11 @@ from sqlmodel import Session, col, select
 
 from cases.audit import append_event, case_chain
 from cases.people.access import case_for
-from cases.procedure.errors import NotFound
+from cases.procedure.errors import Forbidden, NotFound
 from cases.procedure.policy import Policy
+from cases.procedure.vocabulary import Capacity, Role
 from cases.store.db import UnitOfWork
-from cases.store.models import ConductCase, Person, pk
+from cases.store.models import CaseParty, ConductCase, Person, pk
 from cases.store.subject_links import SubjectLink
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: read aloud or copied from paper, a code is typed right.
@@ -157,10 +158,25 @@ def record_hand_over(*, uow: UnitOfWork, staff: Person, link_id: int, now: datet
 
 
 def _staff_case(session: Session, staff: Person, reference: str) -> ConductCase:
-    """The case if ``staff`` may read it and is not one of its parties (NotFound otherwise)."""
-    case = case_for(session, staff, reference).case
+    """The case if ``staff`` may hand the subject a notice: its investigators and the
+    secretaries over it (NotFound if they cannot read it, Forbidden if they may only read)."""
+    seen = case_for(session, staff, reference)
+    case = seen.case
     if staff.id in (case.subject_id, case.reporter_id):
         raise NotFound(f"no case {reference} that you can see", field="reference")
+    investigates = session.exec(
+        select(CaseParty.id).where(
+            CaseParty.case_id == case.id,
+            CaseParty.person_id == staff.id,
+            CaseParty.capacity == Capacity.INVESTIGATOR.value,
+            col(CaseParty.active),
+        )
+    ).first()
+    if investigates is None and Role.SECRETARY.value not in seen.roles:
+        raise Forbidden(
+            "only the case's investigators and the secretary hand the subject a notice",
+            field="reference",
+        )
     return case
 
 

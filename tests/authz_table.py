@@ -238,9 +238,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{CASE}/messages"): acts(S.INVESTIGATION, investigator="both", secretary="both"),
     ("POST", f"{CASE}/messages"): acts(S.INVESTIGATION, investigator="both", secretary="both"),
     ("GET", f"{CASE}/evidence/{{evidence_id}}/file"): reads(),
-    ("GET", f"{CASE}/subject-notice"): reads(),
+    # The subject's hand-over notice (a fresh link): the case's investigators and the
+    # secretary; others who may read the case are refused.
+    ("GET", f"{CASE}/subject-notice"): reads(
+        investigator=(OK, 403, 404), verifier=(403, 403, 404), advisor=(403, 403, 404)
+    ),
     ("POST", "/subject-notices/{notice}/handed-over"): acts(
-        S.INVESTIGATION, investigator="both", verifier="both", advisor="both", secretary="both"
+        S.INVESTIGATION, investigator="own", secretary="both"
     ),
     ("GET", f"{CASE}/due-date"): reads(),
     ("GET", f"{CASE}/decision-notice"): reads(S.CLOSED),
