@@ -78,21 +78,25 @@ def file_report(
 ) -> JSONResponse:
     try:
         with throttle.filing(request, policy, state.secret):
-            return _file(report, user, uow, policy, state, key)
+            return _file(report, request, user, uow, policy, state, key)
     except throttle.Refused as refused:
         return too_many(request, refused.seconds, refused.limit)
 
 
 def _file(
     report: FileReport,
+    request: Request,
     user: Person | None,
     uow: UnitOfWork,
     policy: Policy,
     state: AppState,
     key: str | None,
 ) -> JSONResponse:
-    principal = f"person:{user.id}" if user else "anonymous"
-    # With a key, the code is derived from it, so a replay can show it again without storing it.
+    # An anonymous key replays only for the client secret it came with (api.http.idempotency).
+    caller = idempotency.anonymous_caller(request, state.secret, key) if key and not user else None
+    principal = f"person:{user.id}" if user else caller.principal if caller else "anonymous"
+    # With a key, the code is derived from it and the key space, so a replay can show it again
+    # without storing it (and only to the caller that holds that space).
     code = derived_receipt_code(state.secret, principal, key) if key else receipt_code()
 
     def answer(filed: service.FiledReport) -> idempotency.Outcome:
@@ -105,7 +109,7 @@ def _file(
         ).model_dump(mode="json")
         return 201, body, {"ETag": etag(filed.version), "Location": f"/cases/{filed.reference}"}
 
-    return idempotency.call(
+    response = idempotency.call(
         db=state.db,
         principal=principal,
         key=key,
@@ -125,6 +129,9 @@ def _file(
         store=lambda body: {**body, "receipt_code": None},
         restore=lambda body: {**body, "receipt_code": code},
     )
+    if caller:
+        idempotency.hand_over(response, request, caller)
+    return response
 
 
 @router.post(
