@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.http import throttle
 from cases.people.access import authenticate
 from cases.procedure.errors import (
     InvalidInput,
@@ -69,13 +70,16 @@ PolicyDep = Annotated[Policy, Depends(get_policy)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def optional_user(state: StateDep, credentials: Credentials) -> Person | None:
+def optional_user(request: Request, state: StateDep, credentials: Credentials) -> Person | None:
     # Sync on purpose: it queries the database, so FastAPI runs it on the thread pool.
     # The dependencies that only compute are async: no thread hop for them.
     if credentials is None:
         return None
     with UnitOfWork(state.db, write=False) as uow:
-        return authenticate(uow.session, credentials.credentials)
+        person = authenticate(uow.session, credentials.credentials)
+        # Too old a token is a 401; over its per-minute limit, a 429 with Retry-After.
+        throttle.token_admitted(request, uow.session, credentials.credentials)
+        return person
 
 
 async def current_user(user: Annotated[Person | None, Depends(optional_user)]) -> Person:

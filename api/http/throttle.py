@@ -22,22 +22,35 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any, Literal, TypeVar
 
 from fastapi import Request
+from sqlmodel import Session, col, select
+from starlette.exceptions import HTTPException
 
-from cases.procedure.errors import DomainError, NotFound
+from cases.people.secrets import token_hash
+from cases.procedure.clock import utcnow
+from cases.procedure.errors import DomainError, NotFound, Unauthenticated
 from cases.procedure.policy import Policy
+from cases.store.models import ApiToken
 
 Clock = Callable[[], float]
 T = TypeVar("T")
 _MAX_CLIENTS = 10_000  # beyond this, the quietest clients are forgotten first
+# Requests per personal access token within a minute; to become policy
+# ``api.per_token_per_minute`` (cases/procedure/policy.py), this is its default.
+API_PER_TOKEN_PER_MINUTE = 600
+# Days a personal access token is good for after it is made; to become policy
+# ``api.token_max_age_days``, this is its default.
+TOKEN_MAX_AGE_DAYS = 365
 # 429 answers, zh-CN then en; which limit was reached, never anything about a code.
 BUSY = {
     "client": "本地址一小时内提交的举报已达上限，请稍后再试。"
@@ -48,6 +61,8 @@ BUSY = {
     " / Too many wrong receipt codes; wait before trying again.",
     "subject_code": "验证码错误次数过多，请稍后再试。"
     " / Too many wrong notice codes; wait before trying again.",
+    "token": "此令牌一分钟内的请求已达上限，请稍后再试。"
+    " / Too many requests with this token within a minute; try again later.",
 }
 Code = Literal["receipt", "subject_code"]  # the codes looked up: each has its own delay
 
@@ -286,3 +301,36 @@ def looked_up(
     except NotFound:
         backoff.failed(client)
         raise
+
+
+def token_limit(request: Request) -> RateLimit:
+    """The app's per-token request limit (``API_PER_TOKEN_PER_MINUTE``), keyed by the
+    token's public id; only the per-token count applies (no overall one)."""
+    return attached(
+        request.app.state,
+        "token_limit",
+        lambda: RateLimit(per_client=API_PER_TOKEN_PER_MINUTE, overall=sys.maxsize, window=60.0),
+    )
+
+
+def token_admitted(request: Request, session: Session, token: str) -> None:
+    """A token already authenticated, checked for age (Unauthenticated once older than
+    ``TOKEN_MAX_AGE_DAYS``) and counted against its per-minute limit (HTTPException 429
+    with Retry-After when over it; nothing counted then)."""
+    found = session.exec(
+        select(ApiToken.public_id, ApiToken.created_at).where(
+            col(ApiToken.secret_hash) == token_hash(token)
+        )
+    ).first()
+    if found is None:
+        raise Unauthenticated("the token is unknown, revoked, or its owner is inactive")
+    public_id, created_at = found
+    made = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+    if utcnow() - made > timedelta(days=TOKEN_MAX_AGE_DAYS):
+        raise Unauthenticated(
+            f"the token is older than {TOKEN_MAX_AGE_DAYS} days and has expired; "
+            "make a new one at /account (or ask an administrator)"
+        )
+    wait, which = token_limit(request).admit(public_id)
+    if which is not None:
+        raise HTTPException(429, detail=BUSY["token"], headers={"Retry-After": retry_after(wait)})
