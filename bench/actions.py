@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -63,6 +64,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def unthrottled_policy(workdir: Path) -> Path:
+    """The policy with the per-token limit lifted: the bench drives one token from every
+    client, as no person would (policy api.per_token_per_minute)."""
+    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    policy["api"]["per_token_per_minute"] = 1_000_000
+    target = workdir / "policy.yaml"
+    target.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+    return target
 
 
 def start(
@@ -259,6 +270,7 @@ def bench_service(workdir: Path, args: argparse.Namespace) -> Rows:
     port = free_port()
     env = {
         "QINGFENG_DATA_DIR": str(workdir),
+        "QINGFENG_POLICY_FILE": str(unthrottled_policy(workdir)),
         "QINGFENG_DATABASE_URL": url,
         "QINGFENG_PORT": str(port),
         "QINGFENG_LOG_LEVEL": "WARNING",

@@ -14,7 +14,6 @@ import time_machine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.http import throttle
 from api.http.app import create_app
 from api.http.deps import AppState
 from api.http.throttle import RateLimit
@@ -59,9 +58,11 @@ def test_a_token_over_its_limit_a_minute_waits_with_429_and_retry_after(
         assert _me(api, tokens["inv.wang"]) == 200
 
 
-def test_the_default_limit_is_the_module_constant(api: TestClient, tokens: dict[str, str]) -> None:
+def test_the_default_limit_is_the_policys(
+    api: TestClient, tokens: dict[str, str], state: AppState
+) -> None:
     with time_machine.travel(utcnow(), tick=False):
-        limit = throttle.API_PER_TOKEN_PER_MINUTE
+        limit = state.policy.api.per_token_per_minute
         sent = [_me(api, tokens["inv.wang"]) for _ in range(limit + 1)]
     assert sent[:limit] == [200] * limit and sent[limit] == 429
 
@@ -75,9 +76,11 @@ def test_an_unknown_token_is_not_counted_against_anyone(
         assert _me(api, tokens["inv.wang"]) == 200
 
 
-def test_a_token_expires_when_older_than_the_limit(api: TestClient, tokens: dict[str, str]) -> None:
+def test_a_token_expires_when_older_than_the_limit(
+    api: TestClient, tokens: dict[str, str], state: AppState
+) -> None:
     made = utcnow()
-    days = throttle.TOKEN_MAX_AGE_DAYS
+    days = state.policy.api.token_max_age_days
     with time_machine.travel(made + timedelta(days=days, hours=-1), tick=False):
         assert _me(api, tokens["inv.wang"]) == 200
     with time_machine.travel(made + timedelta(days=days, hours=1), tick=False):

@@ -45,12 +45,6 @@ from cases.store.models import ApiToken
 Clock = Callable[[], float]
 T = TypeVar("T")
 _MAX_CLIENTS = 10_000  # beyond this, the quietest clients are forgotten first
-# Requests per personal access token within a minute; to become policy
-# ``api.per_token_per_minute`` (cases/procedure/policy.py), this is its default.
-API_PER_TOKEN_PER_MINUTE = 600
-# Days a personal access token is good for after it is made; to become policy
-# ``api.token_max_age_days``, this is its default.
-TOKEN_MAX_AGE_DAYS = 365
 # 429 answers, zh-CN then en; which limit was reached, never anything about a code.
 BUSY = {
     "client": "本地址一小时内提交的举报已达上限，请稍后再试。"
@@ -303,19 +297,25 @@ def looked_up(
         raise
 
 
+def _policy(request: Request) -> Policy:
+    policy: Policy = request.app.state.qingfeng.policy  # the AppState (api/http/deps.py)
+    return policy
+
+
 def token_limit(request: Request) -> RateLimit:
-    """The app's per-token request limit (``API_PER_TOKEN_PER_MINUTE``), keyed by the
-    token's public id; only the per-token count applies (no overall one)."""
+    """The app's per-token request limit (policy ``api.per_token_per_minute``), keyed by
+    the token's public id; only the per-token count applies (no overall one)."""
+    per_minute = _policy(request).api.per_token_per_minute
     return attached(
         request.app.state,
         "token_limit",
-        lambda: RateLimit(per_client=API_PER_TOKEN_PER_MINUTE, overall=sys.maxsize, window=60.0),
+        lambda: RateLimit(per_client=per_minute, overall=sys.maxsize, window=60.0),
     )
 
 
 def token_admitted(request: Request, session: Session, token: str) -> None:
     """A token already authenticated, checked for age (Unauthenticated once older than
-    ``TOKEN_MAX_AGE_DAYS``) and counted against its per-minute limit (HTTPException 429
+    policy ``api.token_max_age_days``) and counted against its per-minute limit (HTTPException 429
     with Retry-After when over it; nothing counted then)."""
     found = session.exec(
         select(ApiToken.public_id, ApiToken.created_at).where(
@@ -326,9 +326,10 @@ def token_admitted(request: Request, session: Session, token: str) -> None:
         raise Unauthenticated("the token is unknown, revoked, or its owner is inactive")
     public_id, created_at = found
     made = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-    if utcnow() - made > timedelta(days=TOKEN_MAX_AGE_DAYS):
+    max_age = _policy(request).api.token_max_age_days
+    if utcnow() - made > timedelta(days=max_age):
         raise Unauthenticated(
-            f"the token is older than {TOKEN_MAX_AGE_DAYS} days and has expired; "
+            f"the token is older than {max_age} days and has expired; "
             "make a new one at /account (or ask an administrator)"
         )
     wait, which = token_limit(request).admit(public_id)

@@ -288,6 +288,17 @@ class ConductRecord(StrictModel):
     )
 
 
+class ApiLimits(StrictModel):
+    """The staff API's personal access tokens: how often one may call, how long one lasts."""
+
+    per_token_per_minute: int = Field(
+        default=600, ge=1, le=1_000_000, description="Requests per token per minute; then 429."
+    )
+    token_max_age_days: int = Field(
+        default=365, ge=1, le=3650, description="Days a token works after it is made."
+    )
+
+
 class Policy(StrictModel):
     version: int = Field(ge=1)
     end_of_day: time
@@ -305,6 +316,7 @@ class Policy(StrictModel):
     subject_link: SubjectLinks = SubjectLinks()
     papers: Papers = Papers()
     conduct_record: ConductRecord = ConductRecord()
+    api: ApiLimits = ApiLimits()
 
     @field_validator("categories", "severities", "dispositions", "escalation")
     @classmethod
