@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_
 from sqlalchemy import case as when
-from sqlmodel import col, select
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlmodel import Session, col, select
 
 from cases.deadlines.calendar import add_working_days, end_of
-from cases.people.access import scope_condition
 from cases.people.directory import unit_by_code
 from cases.procedure.clock import local_date, to_utc, utcnow
 from cases.procedure.errors import InvalidInput
-from cases.procedure.vocabulary import PARTIES, Stage
+from cases.procedure.vocabulary import PARTIES, STAFF_ROLES, Capacity, Stage
 from cases.store.db import UnitOfWork
 from cases.store.models import CaseParty, ConductCase, Person, RoleGrant, Unit
 from cases.views import CaseSummary, summary_of
@@ -99,27 +102,30 @@ def list_cases(
     sort: CaseSort = CaseSort.FILED,
 ) -> Page:
     """Cases the viewer may see, newest first (or in ``sort``'s order), ``limit`` at a
-    time. Newest first pages by case id; the other orders by position in the list."""
+    time. Newest first pages by case id; the other orders by position in the list.
+
+    Every condition is on the case row alone (unit ids read once, EXISTS on one case's
+    parties), so newest first walks one index of (filter, id) down and stops at a page."""
     assert viewer.id is not None
-    query = (
-        select(ConductCase, Unit.code)
-        .join(Unit, col(Unit.id) == ConductCase.unit_id)
-        .where(scope_condition(viewer.id))
-        .limit(limit + 1)
-    )
-    offset = 0
-    if sort is CaseSort.FILED:
-        query = query.order_by(col(ConductCase.id).desc())
-        if cursor:
-            query = query.where(col(ConductCase.id) < decode_cursor(cursor))
-    else:
-        offset = decode_offset(cursor) if cursor else 0
-        query = query.order_by(*_ORDER[sort]).offset(offset)
-    query = _filtered(query, filters)
     with uow:
-        if filters.unit:
-            unit = unit_by_code(uow.session, filters.unit)
-            query = query.where(col(Unit.path).startswith(unit.path))
+        conditions, sorted_by_id = _planned(uow.session, filters, viewer.id)
+        case_id = col(ConductCase.id) if sorted_by_id else _Unindexed(col(ConductCase.id))
+        # The page's ids first (a sort, if any, sorts ids), then those cases and units.
+        ids = select(ConductCase.id).where(*conditions).limit(limit + 1)
+        offset, order = 0, _ORDER.get(sort, (col(ConductCase.id).desc(),))
+        if sort is CaseSort.FILED:
+            ids = ids.order_by(case_id.desc())
+            if cursor:
+                ids = ids.where(case_id < decode_cursor(cursor))
+        else:
+            offset = decode_offset(cursor) if cursor else 0
+            ids = ids.order_by(*order).offset(offset)
+        query = (
+            select(ConductCase, Unit.code)
+            .join(Unit, col(Unit.id) == ConductCase.unit_id)
+            .where(col(ConductCase.id).in_(ids.scalar_subquery()))
+            .order_by(*order)
+        )
         rows = uow.session.exec(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -153,39 +159,186 @@ def staff_choices(*, uow: UnitOfWork) -> list[StaffChoice]:
     return [StaffChoice(h, n, frozenset(r)) for (h, n), r in roles.items()]
 
 
-_Query = TypeVar("_Query", bound=Select)
+class _Unindexed(ColumnElement[Any]):
+    """``+column`` on SQLite, which keeps its planner off the column's indexes (elsewhere
+    the column itself): only the filter chosen to drive a list keeps its index."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
 
 
-def _filtered(query: _Query, filters: CaseFilter) -> _Query:
-    """``query`` narrowed by every filter that needs no lookup (all but the unit)."""
-    if filters.stage:
-        query = query.where(ConductCase.stage == filters.stage)
-    if filters.category:
-        query = query.where(ConductCase.category == filters.category)
-    if filters.severity:
-        query = query.where(ConductCase.severity == filters.severity)
-    if filters.filed_from:
-        query = query.where(col(ConductCase.filed_at) >= to_utc(filters.filed_from))
-    if filters.filed_to:
-        query = query.where(col(ConductCase.filed_at) < to_utc(filters.filed_to))
-    if filters.overdue is not None:
-        query = query.where(col(ConductCase.overdue) == filters.overdue)
-    if filters.due_within is not None:
-        horizon = end_of(add_working_days(local_date(utcnow()), filters.due_within), time.max)
-        query = query.where(col(ConductCase.due_at) <= horizon, ConductCase.stage != "closed")
-    if filters.assignee:
-        query = query.where(col(ConductCase.id).in_(_assigned_to(filters.assignee)))
-    return query
+@compiles(_Unindexed)
+def _plain(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
 
 
-def _assigned_to(handle: str) -> SelectOfScalar[int]:
-    """The ids of the cases ``handle`` is actively assigned to (in a staff capacity)."""
-    return (
-        select(CaseParty.case_id)
-        .join(Person, col(Person.id) == CaseParty.person_id)
-        .where(
-            Person.handle == handle,
-            col(CaseParty.active),
-            col(CaseParty.capacity).notin_(PARTIES),
+@compiles(_Unindexed, "sqlite")
+def _unary_plus(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
+
+
+_Column = Callable[[Any], Any]  # a column, or the same column kept off its indexes
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One filter as a condition on the case row, given how to write its columns;
+    ``ordered``: its index yields the matching cases in id order (an equality)."""
+
+    condition: Callable[[_Column], ColumnElement[bool]]
+    ordered: bool
+    driving: ColumnElement[bool] | None = None  # another form when it drives the list
+    rows: Any = None  # a select of what to count instead of the cases it matches
+
+
+# A filter that matches fewer cases than this drives the list on SQLite (its index is
+# read, the rest checked per row); counting up to it reads at most this many entries.
+_FEW = 2000
+# A date range matching at most this many cases bounds the walk down the ids by the
+# lowest and highest id it matches (reading that many index entries to find them).
+_SPAN = 20_000
+
+
+def _planned(
+    session: Session, filters: CaseFilter, viewer_id: int
+) -> tuple[list[ColumnElement[bool]], bool]:
+    """The list's conditions, and whether its index walk keeps id order. SQLite's planner
+    has no statistics: left alone it walks the broadest (filter, id) index even when
+    another filter matches a handful of cases (or none). So on SQLite the filter that
+    matches fewest, if few, drives; the others are written off their indexes."""
+    paths = {i: path for i, path in session.exec(select(Unit.id, Unit.path)).all() if i is not None}
+    terms = _terms(session, filters, paths)
+    driver, conditions = None, [_scope(session, viewer_id, paths)]
+    if terms and session.get_bind().dialect.name == "sqlite":
+        counts = {name: _count_upto(session, term) for name, term in terms.items()}
+        driver = min(counts, key=counts.__getitem__) if min(counts.values()) < _FEW else None
+        if driver is None:
+            conditions += [_id_span(session, t) for t in terms.values() if not t.ordered]
+    for name, term in terms.items():
+        if name == driver:
+            conditions.append(term.driving if term.driving is not None else term.condition(_same))
+        else:
+            keep = driver is None and term.ordered
+            conditions.append(term.condition(_same if keep else _Unindexed))
+    ordered = driver is None or terms[driver].ordered
+    return [c for c in conditions if c is not None], ordered
+
+
+def _same(column: Any) -> Any:
+    return column
+
+
+def _count_upto(session: Session, term: _Term) -> int:
+    """How many cases the term matches, counted up to ``_FEW``."""
+    rows = (
+        term.rows if term.rows is not None else select(ConductCase.id).where(term.condition(_same))
+    )
+    matching = rows.limit(_FEW).subquery()
+    return session.exec(select(func.count()).select_from(matching)).one()
+
+
+def _id_span(session: Session, term: _Term) -> ColumnElement[bool] | None:
+    """The ids between the lowest and highest the (range) term matches, if it matches
+    at most ``_SPAN`` cases: the same cases, but the walk down the ids starts at the
+    range's newest instead of the newest of all."""
+    matching = select(ConductCase.id).where(term.condition(_same)).limit(_SPAN + 1).subquery()
+    counted = select(func.count(), func.min(matching.c.id), func.max(matching.c.id))
+    held, low, high = session.exec(counted).one()
+    if held > _SPAN or low is None:
+        return None
+    return col(ConductCase.id).between(low, high)
+
+
+def _terms(session: Session, f: CaseFilter, paths: dict[int, str]) -> dict[str, _Term]:
+    """Each filter given, as a term on the case row (the unit and assignee looked up)."""
+    terms: dict[str, _Term] = {}
+    for name, value in (("stage", f.stage), ("category", f.category), ("severity", f.severity)):
+        if value:
+            terms[name] = _Term(_equals(col(getattr(ConductCase, name)), value), True)
+    if f.overdue is not None:
+        terms["overdue"] = _Term(_equals(col(ConductCase.overdue), f.overdue), True)
+    if f.filed_from or f.filed_to:
+        terms["filed"] = _Term(lambda c: and_(*_filed(c(col(ConductCase.filed_at)), f)), False)
+    if f.due_within is not None:
+        horizon = end_of(add_working_days(local_date(utcnow()), f.due_within), time.max)
+        terms["due"] = _Term(_due_by(horizon), False)
+    if f.unit:
+        wanted = _under(paths, [unit_by_code(session, f.unit).path])
+        if len(wanted) < len(paths):
+            ids = _unit_in(wanted)
+            terms["unit"] = _Term(lambda c: ids(c(col(ConductCase.unit_id))), len(wanted) == 1)
+    if f.assignee:
+        terms["assignee"] = _assigned_to(session, f.assignee)
+    return terms
+
+
+def _equals(column: Any, value: object) -> Callable[[_Column], ColumnElement[bool]]:
+    return lambda c: c(column) == value
+
+
+def _due_by(horizon: datetime) -> Callable[[_Column], ColumnElement[bool]]:
+    """Open, and due by ``horizon`` (or overdue)."""
+    return lambda c: and_(
+        c(col(ConductCase.due_at)) <= horizon, col(ConductCase.stage) != Stage.CLOSED
+    )
+
+
+def _filed(column: Any, f: CaseFilter) -> list[ColumnElement[bool]]:
+    bounds = []
+    if f.filed_from:
+        bounds.append(column >= to_utc(f.filed_from))
+    if f.filed_to:
+        bounds.append(column < to_utc(f.filed_to))
+    return bounds
+
+
+def _scope(session: Session, viewer_id: int, paths: dict[int, str]) -> ColumnElement[bool] | None:
+    """Cases in the units under the viewer's staff grants (None when that is every unit)
+    or that they handle: the units' ids read here, once, not matched per case."""
+    staff = [r.value for r in STAFF_ROLES]
+    granted = session.exec(
+        select(Unit.path)
+        .join(RoleGrant, col(RoleGrant.unit_id) == Unit.id)
+        .where(RoleGrant.person_id == viewer_id, col(RoleGrant.role).in_(staff))
+    ).all()
+    in_scope = _under(paths, granted)
+    if len(in_scope) == len(paths):
+        return None
+    handled = exists(
+        select(CaseParty.id).where(
+            CaseParty.case_id == ConductCase.id,
+            CaseParty.person_id == viewer_id,
+            col(CaseParty.capacity) != Capacity.REPORTER,
         )
     )
+    return or_(_unit_in(in_scope)(col(ConductCase.unit_id)), handled) if in_scope else handled
+
+
+def _under(paths: dict[int, str], tops: Sequence[str]) -> list[int]:
+    """The ids of the units at or below any of the paths ``tops``, in id order."""
+    return sorted(i for i, path in paths.items() if path.startswith(tuple(tops)))
+
+
+def _unit_in(ids: list[int]) -> Callable[[Any], ColumnElement[bool]]:
+    """One unit: an equality, so the unit's index yields its cases in id order."""
+    return lambda column: column == ids[0] if len(ids) == 1 else column.in_(ids)
+
+
+def _assigned_to(session: Session, handle: str) -> _Term:
+    """The case has ``handle`` actively assigned (in a staff capacity): an EXISTS on the
+    case's parties, or (driving the list) the ids of their few cases."""
+    person_id = session.exec(select(Person.id).where(Person.handle == handle)).first()
+    if person_id is None:
+        return _Term(lambda c: false(), True, false())
+    assigned = (
+        col(CaseParty.person_id) == person_id,
+        col(CaseParty.active),
+        col(CaseParty.capacity).notin_(PARTIES),
+    )
+    one_case = exists(select(CaseParty.id).where(CaseParty.case_id == ConductCase.id, *assigned))
+    their_cases = col(ConductCase.id).in_(select(CaseParty.case_id).where(*assigned))
+    return _Term(lambda c: one_case, True, their_cases, select(CaseParty.id).where(*assigned))

@@ -91,6 +91,7 @@ class ConductCase(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_stage_unit", "stage", "unit_id"),
         Index("ix_case_subject_category", "subject_id", "category"),
+        Index("ix_case_unit_id_id", "unit_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, max_length=20)
