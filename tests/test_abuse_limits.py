@@ -47,7 +47,8 @@ def test_a_token_over_its_limit_a_minute_waits_with_429_and_retry_after(
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.headers["Retry-After"] == "60"
         body = refused.json()
-        assert body["status"] == 429
+        assert body["status"] == 429 and body["type"] == "/problems/too-many-requests"
+        assert body["limit"] == "token" and body["retry_after"] == 60  # as the intake's 429
         assert "此令牌一分钟内的请求已达上限" in body["detail"]
         assert "Too many requests with this token" in body["detail"]
         assert _me(api, tokens["ver.liu"]) == 200  # another token counts apart

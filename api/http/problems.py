@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.http import throttle
 from cases.procedure import errors
 
 PROBLEM = "application/problem+json"
@@ -51,6 +52,21 @@ def problem(
     if instance:
         body["instance"] = instance
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def too_many(request: Request, refused: throttle.Refused) -> JSONResponse:
+    """The one 429: which limit, and when to come back (Retry-After), in zh-CN and en."""
+    after = throttle.retry_after(refused.seconds)
+    return problem(
+        429,
+        "too-many-requests",
+        "Too many requests",
+        throttle.BUSY[refused.limit],
+        instance=request.url.path,
+        headers={"Retry-After": after},
+        limit=refused.limit,
+        retry_after=int(after),
+    )
 
 
 def status_of(exc: errors.DomainError) -> int:
@@ -104,6 +120,10 @@ def install(app: FastAPI) -> None:
             field=problems[0]["field"] if problems else None,
             errors=problems,
         )
+
+    @app.exception_handler(throttle.Refused)
+    async def _refused(request: Request, exc: throttle.Refused) -> JSONResponse:
+        return too_many(request, exc)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

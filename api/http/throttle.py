@@ -34,7 +34,6 @@ from typing import Any, Literal, TypeVar
 
 from fastapi import Request
 from sqlmodel import Session, col, select
-from starlette.exceptions import HTTPException
 
 from cases.people.secrets import token_hash
 from cases.procedure.clock import utcnow
@@ -315,7 +314,7 @@ def token_limit(request: Request) -> RateLimit:
 
 def token_admitted(request: Request, session: Session, token: str) -> None:
     """A token already authenticated, checked for age (Unauthenticated once older than
-    policy ``api.token_max_age_days``) and counted against its per-minute limit (HTTPException 429
+    policy ``api.token_max_age_days``) and counted against its per-minute limit (Refused, the 429,
     with Retry-After when over it; nothing counted then)."""
     found = session.exec(
         select(ApiToken.public_id, ApiToken.created_at).where(
@@ -334,4 +333,4 @@ def token_admitted(request: Request, session: Session, token: str) -> None:
         )
     wait, which = token_limit(request).admit(public_id)
     if which is not None:
-        raise HTTPException(429, detail=BUSY["token"], headers={"Retry-After": retry_after(wait)})
+        raise Refused(wait, "token")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.http import throttle
 from api.http.deps import AppState, PolicyDep, StateDep, reject_unknown_query
-from api.http.routes.reports import TOO_MANY, too_many
+from api.http.routes.reports import TOO_MANY
 from api.http.uploads import LimitedUploadRoute
 from cases import messages, reporter_side
 from cases.evidence_files import evidence_store
@@ -43,18 +43,15 @@ class Recorded(BaseModel):
     id: int = Field(description="The new message's or item's number.")
 
 
-def _case_id(request: Request, state: AppState, code: str) -> int | JSONResponse:
-    """The case the code opens, or the 429 answer when this client must wait first."""
-    try:
-        return throttle.looked_up(
-            request,
-            state.secret,
-            lambda: reporter_side.open_receipt(
-                uow=UnitOfWork(state.db, write=False), secret=state.secret, receipt_code=code
-            ),
-        )
-    except throttle.Refused as refused:
-        return too_many(request, refused.seconds, refused.limit)
+def _case_id(request: Request, state: AppState, code: str) -> int:
+    """The case the code opens (Refused, the 429, when this client must wait first)."""
+    return throttle.looked_up(
+        request,
+        state.secret,
+        lambda: reporter_side.open_receipt(
+            uow=UnitOfWork(state.db, write=False), secret=state.secret, receipt_code=code
+        ),
+    )
 
 
 @router.post(
@@ -68,8 +65,6 @@ def write_to_team(
     sent: ReporterMessageIn, request: Request, policy: PolicyDep, state: StateDep
 ) -> Recorded | JSONResponse:
     case_id = _case_id(request, state, sent.receipt_code)
-    if isinstance(case_id, JSONResponse):
-        return case_id
     number = messages.send_from_reporter(
         uow=UnitOfWork(state.db), policy=policy, case_id=case_id,
         message=messages.NewMessage(body=sent.body),
@@ -86,8 +81,6 @@ def add_evidence(
     description: Annotated[str, Form(max_length=200)] = "",
 ) -> Recorded | JSONResponse:
     case_id = _case_id(request, state, receipt_code)
-    if isinstance(case_id, JSONResponse):
-        return case_id
     number = reporter_side.add_evidence(
         uow=UnitOfWork(state.db),
         policy=policy,
@@ -124,8 +117,6 @@ router.add_api_route(
 )
 def rate(sent: SurveyIn, request: Request, state: StateDep) -> Response:
     case_id = _case_id(request, state, sent.receipt_code)
-    if isinstance(case_id, JSONResponse):
-        return case_id
     answer = reporter_side.SurveyAnswerIn(score=sent.score, comment=sent.comment)
     reporter_side.answer_survey(uow=UnitOfWork(state.db), case_id=case_id, answer=answer)
     return Response(status_code=204)

@@ -21,7 +21,6 @@ from api.http.deps import (
     etag,
     reject_unknown_query,
 )
-from api.http.problems import problem
 from api.http.schemas import ReportFiled
 from cases import service
 from cases.people.secrets import derived_receipt_code, receipt_code, seal
@@ -46,20 +45,6 @@ class ReceiptQuery(BaseModel):
     )
 
 
-def too_many(request: Request, wait: float, which: str) -> JSONResponse:
-    after = throttle.retry_after(wait)
-    return problem(
-        429,
-        "too-many-requests",
-        "Too many requests",
-        throttle.BUSY[which],
-        instance=request.url.path,
-        headers={"Retry-After": after},
-        limit=which,
-        retry_after=int(after),
-    )
-
-
 @router.post(
     "/reports",
     status_code=201,
@@ -76,11 +61,8 @@ def file_report(
     state: StateDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    try:
-        with throttle.filing(request, policy, state.secret):
-            return _file(report, request, user, uow, policy, state, key)
-    except throttle.Refused as refused:
-        return too_many(request, refused.seconds, refused.limit)
+    with throttle.filing(request, policy, state.secret):  # Refused: the one 429 (problems.py)
+        return _file(report, request, user, uow, policy, state, key)
 
 
 def _file(
@@ -151,15 +133,12 @@ def report_status(
     policy: PolicyDep,
     state: StateDep,
 ) -> ReporterCaseView | JSONResponse:
-    try:
-        view = throttle.looked_up(
-            request,
-            state.secret,
-            lambda: reporter_view(
-                uow=uow, policy=policy, secret=state.secret, receipt_code=query.receipt_code
-            ),
-        )
-    except throttle.Refused as refused:
-        return too_many(request, refused.seconds, refused.limit)
+    view = throttle.looked_up(
+        request,
+        state.secret,
+        lambda: reporter_view(
+            uow=uow, policy=policy, secret=state.secret, receipt_code=query.receipt_code
+        ),
+    )
     response.headers["Cache-Control"] = "no-store"
     return view
