@@ -27,8 +27,7 @@ class CasePage(BaseModel):
 class TokenCreated(BaseModel):
     id: str
     token: str | None = Field(
-        description="Shown on filing; only its hash is stored. A replay by the same caller (same "
-        "Idempotency-Key, same qf_client cookie or token) shows it again.",
+        description="Shown once; only its hash is stored (null on an idempotent replay)."
     )
 
 
