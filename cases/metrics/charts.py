@@ -15,15 +15,14 @@ from sqlmodel import Session, col, select
 
 from cases.deadlines.calendar import current
 from cases.metrics.compute import _Window, histories, in_scope, on_time_rates, stage_durations
-from cases.metrics.events import Investigator, Period, Scope
-from cases.metrics.service import _allowed, read_events
+from cases.metrics.events import Period
+from cases.metrics.service import allowed_scope, read_events
 from cases.metrics.timeline import History
-from cases.people.directory import person_by_handle, unit_by_code
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.policy import Label, Policy
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
-from cases.store.models import Person, Unit, pk
+from cases.store.models import Person, Unit
 
 # Working days a stay took, in buckets: (lowest, highest); None: no upper bound.
 DAY_BUCKETS: tuple[tuple[int, int | None], ...] = (
@@ -163,12 +162,7 @@ def charts(
     as_of = min(period.end, now or utcnow())
     with uow:
         session = uow.session
-        _allowed(session, viewer, investigator)
-        person = (
-            person_by_handle(session, investigator, field="investigator") if investigator else None
-        )
-        path = unit_by_code(session, unit).path if unit else None
-        scope = Scope(path, Investigator(pk(person), person.handle) if person else None)
+        scope = allowed_scope(session, viewer, unit, investigator)
         events = read_events(session, scope, as_of)
         found = histories(events, policy=policy, calendar=current(), before=as_of)
         cases = [h for h in found if in_scope(h, scope)]

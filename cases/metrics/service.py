@@ -149,6 +149,17 @@ def _unit_paths(session: Session, scope: Scope, before: datetime) -> list[str]:
     return list(session.exec(query))
 
 
+def allowed_scope(
+    session: Session, viewer: Person | None, unit: str | None, investigator: str | None
+) -> Scope:
+    """The scope a reader asks for, once they may read it (Forbidden first, then the names
+    looked up: NotFound naming ``unit`` or ``investigator``)."""
+    _allowed(session, viewer, investigator)
+    person = person_by_handle(session, investigator, field="investigator") if investigator else None
+    path = unit_by_code(session, unit).path if unit else None
+    return Scope(path, Investigator(pk(person), person.handle) if person else None)
+
+
 def read_events(
     session: Session, scope: Scope, before: datetime, *, since: datetime | None = None
 ) -> list[Event]:
@@ -234,16 +245,11 @@ def metrics(
     as_of = min(period.end, now or utcnow())
     with uow:
         session = uow.session
-        _allowed(session, viewer, investigator)
-        person = (
-            person_by_handle(session, investigator, field="investigator") if investigator else None
-        )
-        path = unit_by_code(session, unit).path if unit else None
-        scope = Scope(path, Investigator(pk(person), person.handle) if person else None)
+        scope = allowed_scope(session, viewer, unit, investigator)
         progress(Phase.READING, 0, 1)
         # The committee's or a unit's: only the cases the period can count (an
         # investigator's are found from their events, so all of those are read).
-        since = period.start if person is None else None
+        since = period.start if scope.investigator is None else None
         events = read_events(session, scope, as_of, since=since)
         units = _unit_paths(session, scope, as_of) if since is not None else []
         progress(Phase.COMPUTING, 0, 1)
