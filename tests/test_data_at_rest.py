@@ -13,6 +13,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
+import pytest
 
 from config.at_rest import sqlite_file
 from notifications.channels.base import Outgoing
@@ -69,6 +70,8 @@ def _answers(port: int) -> bool:
         return False
 
 
+# A whole `up` (minutes on a busy machine): the long lane, make test-lanes.
+@pytest.mark.lane
 def test_migrate_and_up_under_umask_000_keep_everything_owner_only(tmp_path: Path) -> None:
     data, port = tmp_path / "data", free_port()
     _readable_leftovers(data)

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from cases.demo import seed_organisation
@@ -130,6 +131,8 @@ def _lifecycle(url: str, db: Database, policy: Policy, token: str, mailbox: Mail
     return [code, code.replace("-", ""), link]
 
 
+# A whole `up` (minutes on a busy machine): the long lane, make test-lanes.
+@pytest.mark.lane
 def test_a_report_s_whole_life_leaves_nothing_personal_in_any_log(
     tmp_path: Path, policy: Policy
 ) -> None:
