@@ -258,8 +258,10 @@ def serve_until_signalled(*, wake: Callable[[], None], status: Callable[[], str]
             if int(WAKE) in got:
                 wake()
     finally:
+        # Stopping: further stop signals (a supervisor's and PR_SET_PDEATHSIG's burst) are
+        # ignored, not handed back to the default handler, which would kill the stop midway.
         for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if signum in STOP else handler)
         signal.set_wakeup_fd(previous)
         receiver.close()
         sender.close()
