@@ -56,10 +56,13 @@ def test_another_anonymous_caller_with_the_same_key_and_body_gets_neither_refere
         assert taken.headers["content-type"] == "application/problem+json"
         assert taken.json()["type"] == "/problems/idempotency-key-taken"
         assert taken.json()["field"] == "Idempotency-Key"
+        assert taken.json()["instance"] == "/reports"  # a whole problem, as documented
         assert filed["reference"] not in taken.text
         assert filed["receipt_code"] not in taken.text
         assert "Idempotent-Replayed" not in taken.headers
     assert _cases(state) == 1  # nothing filed twice
+    documented = client.get("/openapi.json").json()["paths"]["/reports"]["post"]["responses"]
+    assert "idempotency-key-taken" in documented["409"]["description"]
 
 
 def test_the_original_callers_retry_replays_the_same_answer_and_its_code_works(

@@ -40,9 +40,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from api.http.problems import problem
 from cases.procedure.clock import utcnow
-from cases.procedure.errors import IdempotencyMismatch, VersionConflict
+from cases.procedure.errors import IdempotencyKeyTaken, IdempotencyMismatch, VersionConflict
 from cases.store.db import Database, UnitOfWork
 from cases.store.models import IdempotencyRecord
 
@@ -112,17 +111,6 @@ def _taken(db: Database, key: str, print_: str) -> bool:
     return found is not None
 
 
-def _refused() -> JSONResponse:
-    return problem(
-        409,
-        "idempotency-key-taken",
-        "Idempotency key used by another caller",
-        "this Idempotency-Key and body were already sent by another caller; its answer "
-        f"replays only with the {CLIENT_COOKIE} cookie that request held",
-        field="Idempotency-Key",
-    )
-
-
 def _replay(record: IdempotencyRecord, print_: str, restore: Replay | None) -> JSONResponse:
     if record.fingerprint != print_:
         raise IdempotencyMismatch(
@@ -160,7 +148,11 @@ def call(
     if found is not None:
         return _replay(found, print_(), restore)
     if principal.startswith(CLIENT_SPACE) and _taken(db, key, print_()):
-        return _refused()
+        raise IdempotencyKeyTaken(
+            "this Idempotency-Key and body were already sent by another caller; its answer "
+            f"replays only with the {CLIENT_COOKIE} cookie that request held",
+            field="Idempotency-Key",
+        )
     answer: list[Outcome] = []
 
     def remember(session: Session, result: R) -> None:

@@ -113,6 +113,13 @@ EXTRA: dict[Key, tuple[Answer, ...]] = {
     ("GET", "/cases/{reference}/decision-notice"): (
         Answer(409, "No decision stands yet (not-now)."),
     ),
+    ("POST", "/reports"): (
+        Answer(
+            409,
+            "Another anonymous caller already sent this Idempotency-Key and body "
+            "(idempotency-key-taken); its answer replays only with its qf_client cookie.",
+        ),
+    ),
 }
 # ... and answers a dependency could give that the operation never does.
 NEVER: dict[Key, frozenset[int]] = {

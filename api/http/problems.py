@@ -29,6 +29,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.VersionConflict: 412,
     errors.PreconditionRequired: 428,
     errors.IdempotencyMismatch: 422,
+    errors.IdempotencyKeyTaken: 409,
 }
 
 

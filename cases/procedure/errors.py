@@ -123,3 +123,9 @@ class PreconditionRequired(DomainError):
 
 class IdempotencyMismatch(DomainError):
     kind, title = "idempotency-key-reused", "Idempotency key reused with a different request"
+
+
+class IdempotencyKeyTaken(DomainError):
+    """Another anonymous caller sent this key and body; its answer is not for you."""
+
+    kind, title = "idempotency-key-taken", "Idempotency key used by another caller"
