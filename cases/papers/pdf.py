@@ -6,12 +6,16 @@ none can fall back to a font without Chinese glyphs."""
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import SubsetMap, TTFFont
 
 from config.settings import get_settings
 
@@ -20,6 +24,11 @@ SC_INDEX = 2
 # Two faces only: each costs about a second to load and to subset (65,000 glyphs), and a
 # formal paper is set in Song (serif) anyway.
 FACES = {"serif": "NotoSerifCJK-Regular.ttc", "serif-bold": "NotoSerifCJK-Bold.ttc"}
+
+# Each face parsed once per process (its maps of 65,000 glyphs: most of that second), then
+# shared by every paper; guarded, as papers are built in several threads at once.
+_parsed: dict[tuple[Path, str], TTFFont] = {}
+_parsing = threading.Lock()
 
 
 class FontMissing(RuntimeError):
@@ -36,6 +45,15 @@ def font_files(directory: Path | None = None) -> dict[str, Path]:
     return files
 
 
+def _parsed_face(path: Path, fontkey: str, style: str) -> TTFFont:
+    with _parsing:
+        if (path, fontkey) not in _parsed:
+            parsed = TTFFont(FPDF(), path, fontkey, style, collection_font_number=SC_INDEX)
+            parsed.close()  # papers open the file themselves
+            _parsed[(path, fontkey)] = parsed
+        return _parsed[(path, fontkey)]
+
+
 class Paper(FPDF):
     """One document: A4, 20 mm margins, page numbers in the footer."""
 
@@ -46,14 +64,27 @@ class Paper(FPDF):
         self.set_auto_page_break(auto=True, margin=18)
         for face, path in font_files().items():
             family, _, bold = face.partition("-")
-            self.add_font(
-                family, style="B" if bold else "", fname=path, collection_font_number=SC_INDEX
-            )
+            self._add_face(family, "B" if bold else "", path)
         self.set_title(title)
         self.set_creator("qingfeng")
         self.set_creation_date(created)
         self.add_page()
         self.set_font("serif", size=11)
+
+    def _add_face(self, family: str, style: str, path: Path) -> None:
+        """``add_font`` from the face parsed once: its read-only maps (characters to glyphs
+        and widths) are shared; the font file handle (which embedding subsets in place),
+        the subset and the page-size bookkeeping are this paper's own."""
+        font = copy.copy(_parsed_face(path, f"{family}{style}", style))
+        font.i = len(self.fonts) + 1
+        font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, fontNumber=SC_INDEX, lazy=True)
+        font.subset = SubsetMap(font)
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font._hbfont = None
+        self.fonts[font.fontkey] = font
+        if font.is_cff and font.is_cid_keyed:
+            self._set_min_pdf_version("1.6")  # as add_font does for CID-keyed CFF
 
     def footer(self) -> None:
         self.set_y(-14)
