@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from cases.procedure.clock import to_utc
 from cases.procedure.errors import Refusal
 from cases.store.db import Database, UnitOfWork, core, insert_rows
+from cases.store.figures import mark_dirty
 from cases.store.models import AuditChainHead, AuditCheckpoint, AuditEvent, ConductCase, table_of
 
 GENESIS = "0" * 64
@@ -158,6 +159,7 @@ def append_events(session: Session, new: list[NewEvent]) -> list[Appended]:
         heads[item.chain] = (row["seq"], row["hash"])
         rows.append(row)
     insert_rows(session, AuditEvent, rows)
+    mark_dirty(session, {r["case_id"] for r in rows if r["case_id"] is not None})
     moved = [
         {"head_chain": chain, "head_seq": seq, "head_hash": digest}
         for chain, (seq, digest) in heads.items()

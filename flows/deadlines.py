@@ -2,6 +2,7 @@
 safety interval); the database holds the steps, so nothing is lost across restarts.
 
 One wake-up job, moved to the next due time after every run; never one job per deadline.
+It also brings the 述职 figures' projection up to date each minute (cases.metrics.projection).
 The passes of one worker never overlap: ``run`` holds a lock, and ``start`` schedules the
 first pass (the catch-up after downtime) instead of running one beside the job it has
 just scheduled. Passes of several workers (instances on one database) may overlap:
@@ -19,8 +20,10 @@ import structlog
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from cases.deadlines.calendar import current
 from cases.deadlines.steps import listen_for_new_steps
 from cases.firing import fire_due_steps, next_pending_due
+from cases.metrics import projection
 from cases.procedure.clock import utcnow
 from cases.procedure.policy import Policy
 from cases.store.db import Database, UnitOfWork
@@ -31,6 +34,7 @@ SOON = timedelta(milliseconds=10)
 # A pass that found due steps but could fire none: another instance's pass or a staff
 # action holds their cases. Look again a little later rather than every SOON.
 HELD_RETRY = timedelta(seconds=1)
+FIGURES_SECONDS = 60.0  # how often the figures' projection is brought up to date
 
 
 class DeadlineWorker:
@@ -52,6 +56,14 @@ class DeadlineWorker:
             "interval",
             seconds=self.safety_seconds,
             id="deadline-safety",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.refresh_figures,
+            "interval",
+            seconds=FIGURES_SECONDS,
+            id="figures-refresh",
             max_instances=1,
             coalesce=True,
         )
@@ -82,6 +94,11 @@ class DeadlineWorker:
             if total:
                 log.info("deadline steps fired", count=total)
             self.wake_at_next(fired_nothing=not total)
+
+    def refresh_figures(self) -> None:
+        """Bring the 述职 figures' projection up to date, so a report has little left."""
+        if not self._stopping.is_set():
+            projection.refresh(db=self.db, policy=self.policy, calendar=current())
 
     def wake_at_next(self, *, fired_nothing: bool = False) -> None:
         if self._stopping.is_set():

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import cases.store.models  # noqa: F401  (registers the tables)
 from cases.store import (
+    figures,  # noqa: F401  (the 述职 figures' projection)
     papers,  # noqa: F401  (decision notices and their numbers)
     reporter_side,  # noqa: F401  (messages, survey answers)
     staff_sessions,  # noqa: F401  (staff passwords and sessions)

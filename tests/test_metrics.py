@@ -18,7 +18,8 @@ from cases.firing import fire_due_steps
 from cases.metrics.compute import Figures, compute
 from cases.metrics.definitions import DEFINITIONS, SCOPE_FIGURES, UNIT_FIGURES
 from cases.metrics.events import Event, Investigator, Period, Scope
-from cases.metrics.service import metrics, read_events
+from cases.metrics.reading import read_events
+from cases.metrics.service import metrics
 from cases.procedure import commands as c
 from cases.procedure.clock import SHANGHAI, to_utc
 from cases.procedure.errors import Forbidden
@@ -531,37 +532,6 @@ def test_every_figure_recounted_from_the_raw_rows(
         )
         for code, figures in units.items():
             assert figures == recount_unit(state, period, code, person), (period, scope, code)
-
-
-def test_reading_only_the_cases_a_period_counts_changes_no_figure(
-    state: AppState, people: dict[str, Person]
-) -> None:
-    """The committee's and a unit's figures read only cases open at the period's start,
-    closed or rated in it: the same figures, unit lines included, as from every event."""
-    build(state, people)
-    for first in (date(2026, 3, 1), date(2026, 3, 11), date(2026, 3, 21), date(2026, 4, 1)):
-        period = Period(first, date(2026, 4, 30))
-        for code in (None, "cs-su"):
-            with UnitOfWork(state.db, write=False) as uow:
-                unit = uow.session.exec(select(Unit).where(Unit.code == code)).first()
-                scope = Scope(unit.path if unit else None)
-                every = read_events(uow.session, scope, LATER)
-                counted = read_events(uow.session, scope, LATER, since=period.start)
-            assert len(counted) < len(every) or first == date(2026, 3, 1)
-            expected = compute(
-                every, policy=state.policy, calendar=current(), period=period, scope=scope,
-                now=LATER,
-            )  # fmt: skip
-            values, units = read(state, people, period, **({"unit": code} if code else {}))
-            assert values == expected.values, (first, code)
-            assert list(units) == [_code(state, p) for p in expected.units], (first, code)
-            for path, figures in expected.units.items():
-                assert units[_code(state, path)] == figures, (first, code, path)
-
-
-def _code(state: AppState, path: str) -> str:
-    with UnitOfWork(state.db, write=False) as uow:
-        return uow.session.exec(select(Unit).where(Unit.path == path)).one().code
 
 
 def test_compute_is_pure_and_every_figure_has_its_definition() -> None:

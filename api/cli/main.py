@@ -19,6 +19,7 @@ from api.cli.calendar import calendar_app, deadlines_app
 from api.cli.casefile import casefile_app
 from api.cli.cases import cases_app
 from api.cli.common import fails_cleanly, load_state, out
+from api.cli.metrics import metrics_app
 from api.cli.ops import notifier, runner, status
 from api.cli.outbox import outbox_app
 from api.cli.people import units_app, users_app
@@ -46,6 +47,7 @@ for sub, name in (
     (deadlines_app, "deadlines"),
     (outbox_app, "outbox"),
     (casefile_app, "casefile"),
+    (metrics_app, "metrics"),
 ):
     app.add_typer(sub, name=name)
 app.command()(status)

@@ -46,7 +46,7 @@ class Language(StrEnum):
 
 
 STEPS = {
-    Phase.READING: "reading events",
+    Phase.READING: "bringing the figure rows up to date",
     Phase.COMPUTING: "computing the figures",
     Phase.UNITS: "each unit",
 }

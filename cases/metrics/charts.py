@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from cases.deadlines.calendar import current
-from cases.metrics.compute import _Window, histories, in_scope, on_time_rates, stage_durations
+from cases.metrics.compute import Window, histories, in_scope, on_time_rates, stage_durations
 from cases.metrics.events import Period
-from cases.metrics.service import allowed_scope, read_events
+from cases.metrics.reading import read_events
+from cases.metrics.service import allowed_scope
 from cases.metrics.timeline import History
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.policy import Label, Policy
@@ -85,20 +86,20 @@ def _midnight(year: int, month: int) -> datetime:
     return Period(day, day).start
 
 
-def months_of(window: _Window) -> list[tuple[str, _Window]]:
+def months_of(window: Window) -> list[tuple[str, Window]]:
     """Each calendar month the window touches, with the part of the window inside it."""
     opened = local_date(window.start)
     year, month = opened.year, opened.month
-    found: list[tuple[str, _Window]] = []
+    found: list[tuple[str, Window]] = []
     while (first := _midnight(year, month)) < window.end:
         label = f"{year:04d}-{month:02d}"
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        part = _Window(max(first, window.start), min(_midnight(year, month), window.end))
+        part = Window(max(first, window.start), min(_midnight(year, month), window.end))
         found.append((label, part))
     return found
 
 
-def entries(cases: Sequence[History], window: _Window) -> list[MonthEntries]:
+def entries(cases: Sequence[History], window: Window) -> list[MonthEntries]:
     """Per month: the cases that entered each stage in it."""
     months = []
     for month, part in months_of(window):
@@ -120,7 +121,7 @@ def bucket_of(days: int) -> int:
     )
 
 
-def distributions(cases: Sequence[History], window: _Window) -> list[StageDays]:
+def distributions(cases: Sequence[History], window: Window) -> list[StageDays]:
     found = []
     for stage, took in stage_durations(cases, window).items():
         counts = [0] * len(DAY_BUCKETS)
@@ -130,7 +131,7 @@ def distributions(cases: Sequence[History], window: _Window) -> list[StageDays]:
     return found
 
 
-def unit_rates(session: Session, cases: Sequence[History], window: _Window) -> list[UnitOnTime]:
+def unit_rates(session: Session, cases: Sequence[History], window: Window) -> list[UnitOnTime]:
     """Each unit with cases in scope, in tree order: its on-time rate over all staff stages."""
     by_unit: dict[str, list[History]] = defaultdict(list)
     for history in cases:
@@ -166,7 +167,7 @@ def charts(
         events = read_events(session, scope, as_of)
         found = histories(events, policy=policy, calendar=current(), before=as_of)
         cases = [h for h in found if in_scope(h, scope)]
-        window = _Window(period.start, as_of)
+        window = Window(period.start, as_of)
         return Charts(
             period_from=period.first,
             period_to=period.last,

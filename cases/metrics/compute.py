@@ -37,7 +37,7 @@ class Figures:
 
 
 @dataclass(frozen=True)
-class _Window:
+class Window:
     start: datetime
     end: datetime  # the period's end: its last midnight, or now when that is earlier
 
@@ -98,7 +98,7 @@ def compute(
     """The figures of ``scope``'s cases over ``period`` (cut at ``now`` when it is earlier).
     ``units``: paths of units with cases whose events were left out (none count in the
     period): each has its line too."""
-    window = _Window(period.start, min(period.end, now) if now else period.end)
+    window = Window(period.start, min(period.end, now) if now else period.end)
     found = histories(events, policy=policy, calendar=calendar, before=window.end)
     cases = [h for h in found if in_scope(h, scope)]
     by_unit: dict[str, list[History]] = defaultdict(list, {path: [] for path in units})
@@ -112,12 +112,12 @@ def compute(
     )
 
 
-def _counts(cases: Sequence[History], window: _Window) -> Counter[str]:
+def _counts(cases: Sequence[History], window: Window) -> Counter[str]:
     """Events in the window, by action (one pass over every event)."""
     return Counter(e.action for h in cases for e in h.events if window.holds(e.at))
 
 
-def scope_figures(cases: Sequence[History], window: _Window) -> dict[str, Value]:
+def scope_figures(cases: Sequence[History], window: Window) -> dict[str, Value]:
     counts = _counts(cases, window)
 
     def count(*actions: Action) -> int:
@@ -148,7 +148,7 @@ def _staff_visits(history: History) -> list[Visit]:
     return [v for v in history.visits if v.stage in STAFF_STAGES]
 
 
-def completion_rate(cases: Sequence[History], window: _Window) -> dict[str, Value]:
+def completion_rate(cases: Sequence[History], window: Window) -> dict[str, Value]:
     owed = [
         h
         for h in cases
@@ -169,7 +169,7 @@ def _past(due: datetime | None, end: datetime) -> bool:
     return due is not None and due < end
 
 
-def on_time_rates(cases: Sequence[History], window: _Window) -> dict[str, Value]:
+def on_time_rates(cases: Sequence[History], window: Window) -> dict[str, Value]:
     counted: dict[Stage, list[bool]] = {stage: [] for stage in STAFF_STAGES}
     for visit in (v for h in cases for v in _staff_visits(h)):
         if visit.left is not None and window.holds(visit.left):
@@ -181,7 +181,7 @@ def on_time_rates(cases: Sequence[History], window: _Window) -> dict[str, Value]
     return rates | {"overall": rate(sum(every), len(every))}
 
 
-def stage_durations(cases: Sequence[History], window: _Window) -> dict[Stage, list[int]]:
+def stage_durations(cases: Sequence[History], window: Window) -> dict[Stage, list[int]]:
     """Working days of each stay that left a staff stage in the period, by stage."""
     days: dict[Stage, list[int]] = {stage: [] for stage in STAFF_STAGES}
     for visit in (v for h in cases for v in _staff_visits(h)):
@@ -190,11 +190,11 @@ def stage_durations(cases: Sequence[History], window: _Window) -> dict[Stage, li
     return days
 
 
-def _stage_days(cases: Sequence[History], window: _Window, measure: Any) -> dict[str, Value]:
+def _stage_days(cases: Sequence[History], window: Window, measure: Any) -> dict[str, Value]:
     return {stage.value: measure(d) for stage, d in stage_durations(cases, window).items()}
 
 
-def appeal_outcomes(cases: Sequence[History], window: _Window) -> dict[str, int]:
+def appeal_outcomes(cases: Sequence[History], window: Window) -> dict[str, int]:
     decided = action_event(Action.DECIDE_APPEAL)
     found = Counter(
         e.data["outcome"]
@@ -205,26 +205,26 @@ def appeal_outcomes(cases: Sequence[History], window: _Window) -> dict[str, int]
     return {outcome.value: found[outcome.value] for outcome in AppealOutcome}
 
 
-def _scores(cases: Sequence[History], window: _Window) -> list[int]:
+def _scores(cases: Sequence[History], window: Window) -> list[int]:
     return [score for h in cases for at, score in h.scores if window.holds(at)]
 
 
-def satisfaction_mean(cases: Sequence[History], window: _Window) -> float | None:
+def satisfaction_mean(cases: Sequence[History], window: Window) -> float | None:
     scores = _scores(cases, window)
     return sum(scores) / len(scores) if scores else None
 
 
-def satisfaction_distribution(cases: Sequence[History], window: _Window) -> dict[str, int]:
+def satisfaction_distribution(cases: Sequence[History], window: Window) -> dict[str, int]:
     found = Counter(_scores(cases, window))
     return {str(score): found[score] for score in range(1, 6)}
 
 
-def response_rate(cases: Sequence[History], window: _Window) -> dict[str, Value]:
+def response_rate(cases: Sequence[History], window: Window) -> dict[str, Value]:
     closed = [h for h in cases if window.holds(h.finished_at)]
     return rate(sum(1 for h in closed if any(e.action == SURVEY for e in h.events)), len(closed))
 
 
-def unit_figures(cases: Sequence[History], window: _Window, policy: Policy) -> dict[str, Value]:
+def unit_figures(cases: Sequence[History], window: Window, policy: Policy) -> dict[str, Value]:
     filed = [h for h in cases if window.holds(h.visits[0].entered)]
     categories = Counter(h.category or UNCATEGORISED for h in filed)
     work_style = {code: categories[code] for code in policy.work_style_codes}

@@ -3,45 +3,35 @@ scope's cases in one query, then ``compute``; each figure beside its definition.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, JsonValue
-from sqlalchemy import ColumnElement, or_
-from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from cases.deadlines.calendar import current
-from cases.metrics.compute import Figures, compute
+from cases.metrics import projection
+from cases.metrics.compute import Figures, Window, compute
 from cases.metrics.definitions import SCOPE_FIGURES, UNIT_FIGURES, Kind, definition
 from cases.metrics.events import (
-    DEADLINE_PREFIX,
-    FILED,
-    RECOMPUTED,
-    SURVEY,
-    Event,
     Investigator,
     Period,
     Scope,
-    action_event,
 )
+from cases.metrics.reading import read_events
+from cases.metrics.summed import summed
 from cases.people.access import global_roles
 from cases.people.directory import person_by_handle, unit_by_code
-from cases.procedure.clock import to_utc, utcnow
+from cases.procedure.clock import utcnow
 from cases.procedure.errors import Forbidden
 from cases.procedure.policy import Label, Policy
-from cases.procedure.vocabulary import Action, Role
+from cases.procedure.vocabulary import Role
 from cases.store.db import UnitOfWork
-from cases.store.models import AuditEvent, ConductCase, Person, Unit, pk
-from cases.store.reporter_side import SurveyAnswer
+from cases.store.models import ConductCase, Person, Unit, pk
 
 OVERSIGHT = frozenset({Role.SECRETARY.value, Role.ADMIN.value})
-# The events the figures read: filing, every staff action, recorded due times, ratings.
-READ = (FILED, RECOMPUTED, SURVEY, *(action_event(a) for a in Action))
-TRIAGE_AND_ASSIGN = tuple(action_event(a) for a in (Action.ACCEPT, Action.DECLINE, Action.ASSIGN))
 
 
 class Phase(StrEnum):
@@ -122,21 +112,6 @@ def _allowed(session: Session, viewer: Person | None, investigator: str | None) 
     )
 
 
-def _counted_since(since: datetime, before: datetime) -> ColumnElement[bool]:
-    """Cases a period from ``since`` can count: open at its start, closed in it or later,
-    or rated in it. A case closed earlier has no visit, event or rating in the period
-    (closing is final), so it adds nothing to any figure. (Those filed after ``before``
-    have no event before it.) Each term has its index: ix_case_closed_at, the rating's key."""
-    rated = select(SurveyAnswer.case_id).where(
-        col(SurveyAnswer.answered_at) >= since, col(SurveyAnswer.answered_at) < before
-    )
-    return or_(
-        col(ConductCase.closed_at).is_(None),
-        col(ConductCase.closed_at) >= since,
-        col(ConductCase.id).in_(rated),
-    )
-
-
 def _unit_paths(session: Session, scope: Scope, before: datetime) -> list[str]:
     """The units with a case filed before ``before`` in ``scope`` (each has a line in the
     report, whether or not its cases are read)."""
@@ -158,52 +133,6 @@ def allowed_scope(
     person = person_by_handle(session, investigator, field="investigator") if investigator else None
     path = unit_by_code(session, unit).path if unit else None
     return Scope(path, Investigator(pk(person), person.handle) if person else None)
-
-
-def read_events(
-    session: Session, scope: Scope, before: datetime, *, since: datetime | None = None
-) -> list[Event]:
-    """The scope's cases' events the figures read, earlier than ``before``: one query;
-    with ``since``, only of the cases a period from ``since`` can count."""
-    query = (
-        select_rows(
-            col(AuditEvent.case_id),
-            col(AuditEvent.seq),
-            col(Unit.path),
-            col(AuditEvent.action),
-            col(AuditEvent.at),
-            col(AuditEvent.data),
-            col(AuditEvent.actor_id),
-        )
-        .join(ConductCase, col(ConductCase.id) == AuditEvent.case_id)
-        .join(Unit, col(Unit.id) == ConductCase.unit_id)
-        .where(
-            col(AuditEvent.at) < before,
-            or_(
-                col(AuditEvent.action).in_(READ), col(AuditEvent.action).startswith(DEADLINE_PREFIX)
-            ),
-        )
-    )
-    if since is not None:
-        query = query.where(_counted_since(since, before))
-    if scope.unit_path is not None:
-        query = query.where(col(Unit.path).startswith(scope.unit_path))
-    if scope.investigator is not None:  # a superset; compute keeps the cases exactly
-        who = scope.investigator
-        marked = select(AuditEvent.case_id).where(
-            col(AuditEvent.action).in_(TRIAGE_AND_ASSIGN),
-            or_(
-                col(AuditEvent.actor_id) == who.person_id,
-                col(AuditEvent.data).contains(
-                    f'"person":{json.dumps(who.handle)}', autoescape=True
-                ),
-            ),
-        )
-        query = query.where(col(AuditEvent.case_id).in_(marked))
-    return [
-        Event(case_id, seq, path, action, to_utc(at), json.loads(data), actor_id)
-        for case_id, seq, path, action, at, data, actor_id in session.execute(query)
-    ]
 
 
 def _units(session: Session, paths: list[str]) -> dict[str, Unit]:
@@ -243,25 +172,16 @@ def metrics(
     over ``period``, for ``viewer`` (None: the operator at the CLI): Forbidden beyond what
     they may read. ``progress`` hears of each phase as it begins and each unit done."""
     as_of = min(period.end, now or utcnow())
+    calendar = current()
+    with uow:
+        scope = allowed_scope(uow.session, viewer, unit, investigator)
+    if scope.investigator is None:  # summed from the projection, brought up to date first
+        progress(Phase.READING, 0, 1)
+        projection.refresh(db=uow.db, policy=policy, calendar=calendar)
     with uow:
         session = uow.session
-        scope = allowed_scope(session, viewer, unit, investigator)
-        progress(Phase.READING, 0, 1)
-        # The committee's or a unit's: only the cases the period can count (an
-        # investigator's are found from their events, so all of those are read).
-        since = period.start if scope.investigator is None else None
-        events = read_events(session, scope, as_of, since=since)
-        units = _unit_paths(session, scope, as_of) if since is not None else []
         progress(Phase.COMPUTING, 0, 1)
-        figures = compute(
-            events,
-            policy=policy,
-            calendar=current(),
-            period=period,
-            scope=scope,
-            now=as_of,
-            units=units,
-        )
+        figures = _figures(session, policy, period, scope, as_of)
         return MetricsReport(
             period_from=period.first,
             period_to=period.last,
@@ -271,3 +191,16 @@ def metrics(
             figures=[figure(code, figures.values[code]) for code in SCOPE_FIGURES],
             units=_report(session, figures, progress),
         )
+
+
+def _figures(
+    session: Session, policy: Policy, period: Period, scope: Scope, as_of: datetime
+) -> Figures:
+    """The committee's or a unit's figures summed from the projection; an investigator's
+    computed from the events of the cases they triaged or investigated."""
+    if scope.investigator is None:
+        window = Window(period.start, as_of)
+        units = _unit_paths(session, scope, as_of)
+        return summed(session, policy=policy, window=window, scope=scope, units=units)
+    events = read_events(session, scope, as_of)
+    return compute(events, policy=policy, calendar=current(), period=period, scope=scope, now=as_of)

@@ -34,6 +34,12 @@ class Visit:
     due: datetime | None
     left: datetime | None = None
     days: int | None = None  # working days it took, once left (``working_days``)
+    dues: list[tuple[datetime, datetime | None]] = field(default_factory=list)  # (since, due)
+
+    def set_due(self, since: datetime, due: datetime | None) -> None:
+        """The due time from ``since`` on (the figures read the one in force at a moment)."""
+        self.due = due
+        self.dues.append((since, due))
 
 
 @dataclass
@@ -50,6 +56,7 @@ class History:
     decision: str | None = None  # the disposition in force (None: none, or overturned)
     appeal_outcome: str | None = None
     finished_at: datetime | None = None  # closed after acceptance (close, appeal decided)
+    triaged_at: datetime | None = None  # accepted or declined (when its category is known)
     investigators: set[str] = field(default_factory=set)  # handles ever assigned
     triaged_by: set[int] = field(default_factory=set)  # who accepted or declined it
     scores: list[tuple[datetime, int]] = field(default_factory=list)
@@ -123,7 +130,8 @@ class _Reader:
         if visits:
             visits[-1].left = at
             visits[-1].days = self.days.took(visits[-1].entered, at)
-        visits.append(Visit(stage, at, self.days.due(stage, self.history.severity, at)))
+        visits.append(Visit(stage, at, None))
+        visits[-1].set_due(at, self.days.due(stage, self.history.severity, at))
 
     def read(self, event: Event) -> None:
         self.history.events.append(event)
@@ -143,9 +151,9 @@ class _Reader:
         if visit is None or event.data.get("stage") != visit.stage.value:
             return
         if event.action == RECOMPUTED:
-            visit.due = datetime.fromisoformat(event.data["due_at"])
+            visit.set_due(event.at, datetime.fromisoformat(event.data["due_at"]))
         elif event.action.startswith(DEADLINE_PREFIX) and event.data.get("overdue_since"):
-            visit.due = datetime.fromisoformat(event.data["overdue_since"])
+            visit.set_due(event.at, datetime.fromisoformat(event.data["overdue_since"]))
 
     def act(self, action: Action, event: Event) -> None:
         self.note(action, event)
@@ -163,6 +171,7 @@ class _Reader:
         """What the action tells about the case besides its stage."""
         history, data = self.history, event.data
         if action in (Action.ACCEPT, Action.DECLINE):
+            history.triaged_at = event.at
             history.triaged_by |= {event.actor_id} if event.actor_id is not None else set()
             history.category = data.get("category", history.category)
             history.severity = data.get("severity", history.severity)
@@ -182,7 +191,7 @@ class _Reader:
             history.appeal_outcome, history.decision = data["outcome"], data.get("decision")
         elif action is Action.GRANT_EXTENSION and history.visits:
             due_on = date.fromisoformat(data["due_on"])
-            history.visits[-1].due = end_of(due_on, self.policy.end_of_day)
+            history.visits[-1].set_due(event.at, end_of(due_on, self.policy.end_of_day))
 
 
 def read_history(

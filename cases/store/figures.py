@@ -1,0 +1,103 @@
+"""The figures' projection: each case's timeline as rows the 述职 figures sum in SQL.
+
+Written by cases.metrics.projection from the case's audit chain (never edited by hand);
+``figure_dirty`` holds the cases whose chain moved since (every append marks its case in
+the same transaction), ``figure_basis`` the policy and calendar the rows were counted by.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, SQLModel
+
+from cases.store.db import core
+from cases.store.models import table_of
+
+
+class FigureCase(SQLModel, table=True):
+    """A case's outcome: when filed, triaged (its category known) and finished, and how."""
+
+    __tablename__ = "figure_case"
+    case_id: int = Field(foreign_key="conduct_case.id", primary_key=True)
+    unit_id: int  # the case's unit (set at filing, never changed): no join to sum by unit
+    filed_at: datetime = Field(index=True)
+    triaged_at: datetime | None = None
+    category: str | None = Field(default=None, max_length=40)
+    finished_at: datetime | None = Field(default=None, index=True)
+    findings: str | None = Field(default=None, max_length=40)
+    decision: str | None = Field(default=None, max_length=40)
+    appeal_outcome: str | None = Field(default=None, max_length=20)
+
+
+class FigureVisit(SQLModel, table=True):
+    """The ``n``-th stay of a case, in a staff stage (the only ones a figure reads):
+    entered, left (None: still there), its final due time and the working days it took."""
+
+    __tablename__ = "figure_visit"
+    __table_args__ = (Index("ix_figure_visit_left_at", "left_at"),)
+    case_id: int = Field(foreign_key="conduct_case.id", primary_key=True)
+    n: int = Field(primary_key=True)
+    unit_id: int
+    stage: str = Field(max_length=20)
+    entered_at: datetime
+    left_at: datetime | None = None
+    due_at: datetime | None = None
+    days: int | None = None
+
+
+class FigureDue(SQLModel, table=True):
+    """A visit's due time from ``since`` on: the one in force at a moment is the latest."""
+
+    __tablename__ = "figure_due"
+    case_id: int = Field(foreign_key="conduct_case.id", primary_key=True)
+    n: int = Field(primary_key=True)
+    k: int = Field(primary_key=True)
+    since: datetime
+    due_at: datetime | None = None
+
+
+class FigureEvent(SQLModel, table=True):
+    """An event a figure counts (a staff action, a rating), with what it says (``detail``:
+    an appeal's outcome, a rating's score)."""
+
+    __tablename__ = "figure_event"
+    __table_args__ = (Index("ix_figure_event_at", "at"),)
+    case_id: int = Field(foreign_key="conduct_case.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    unit_id: int
+    kind: str = Field(max_length=40)
+    at: datetime
+    detail: str | None = Field(default=None, max_length=40)
+
+
+class FigureDirty(SQLModel, table=True):
+    """A case whose chain moved since its rows were written."""
+
+    __tablename__ = "figure_dirty"
+    case_id: int = Field(primary_key=True)
+
+
+class FigureBasis(SQLModel, table=True):
+    """What the rows were counted by (a digest of the deadlines policy and the calendar)."""
+
+    __tablename__ = "figure_basis"
+    id: int = Field(default=1, primary_key=True)
+    digest: str = Field(max_length=64)
+    counted_at: datetime
+
+
+PROJECTION = (FigureCase, FigureVisit, FigureDue, FigureEvent)
+
+
+def mark_dirty(session: Session, case_ids: set[int]) -> None:
+    """Note in this transaction that these cases' rows are to be written again."""
+    if not case_ids:
+        return
+    table = table_of(FigureDirty)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=["case_id"])
+    core(session).execute(statement, [{"case_id": case_id} for case_id in sorted(case_ids)])

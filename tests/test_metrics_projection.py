@@ -1,0 +1,159 @@
+"""The figures' projection: written in the events' transaction, refreshed from the chains,
+and summed to exactly what ``compute`` reads from every raw event, for any window."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
+
+from api.cli.main import app
+from api.http.deps import AppState
+from cases.audit import append_event, case_chain
+from cases.deadlines.calendar import current
+from cases.metrics import projection
+from cases.metrics.compute import Window, compute
+from cases.metrics.events import Period, Scope
+from cases.metrics.reading import read_events
+from cases.metrics.service import _unit_paths
+from cases.metrics.summed import summed
+from cases.procedure import commands as c
+from cases.procedure.clock import SHANGHAI, to_utc
+from cases.procedure.errors import DomainError
+from cases.procedure.policy import StageDeadline
+from cases.store.db import UnitOfWork
+from cases.store.figures import PROJECTION, FigureDirty, FigureVisit
+from cases.store.models import ConductCase, Person, Unit
+from config.settings import get_settings
+from tests.conftest import BOTH_DATABASES
+from tests.helpers import act, file
+from tests.test_metrics import LATER, build
+
+FIRSTS = [date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 4), date(2026, 3, 9), date(2026, 3, 20)]
+LASTS = [date(2026, 3, 4), date(2026, 3, 10), date(2026, 3, 25), date(2026, 4, 30)]
+# "Now" cut inside the periods: events after the cut must not count. The cuts fall
+# between two events of one day, exactly at one (9 March, 10:00: that event is not read),
+# and between C's extension (granted 19 March, due 27 March) and its first due time.
+CUTS = ((3, 9, 10), (3, 10, 12), (3, 20, 18), (3, 24, 12))
+NOWS = [LATER, *(to_utc(datetime(2026, m, d, h, tzinfo=SHANGHAI)) for m, d, h in CUTS)]
+
+
+def _scopes(state: AppState) -> list[Scope]:
+    with UnitOfWork(state.db, write=False) as uow:
+        paths = {u.code: u.path for u in uow.session.scalars(select(Unit))}
+    return [Scope(), Scope(paths["su"]), Scope(paths["cs-su"]), Scope(paths["law-su"])]
+
+
+def _both(state: AppState, period: Period, scope: Scope, now: datetime) -> tuple[object, object]:
+    as_of = min(period.end, now)
+    with UnitOfWork(state.db, write=False) as uow:
+        session = uow.session
+        units = _unit_paths(session, scope, as_of)
+        events = read_events(session, scope, as_of)
+        got = summed(
+            session, policy=state.policy, window=Window(period.start, as_of), scope=scope,
+            units=units,
+        )  # fmt: skip
+    expected = compute(
+        events, policy=state.policy, calendar=current(), period=period, scope=scope,
+        now=as_of, units=units,
+    )  # fmt: skip
+    return got, expected
+
+
+def _refresh(state: AppState) -> int:
+    return projection.refresh(db=state.db, policy=state.policy, calendar=current())
+
+
+def _count(state: AppState, model: type) -> int:
+    with UnitOfWork(state.db, write=False) as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@BOTH_DATABASES
+def test_summed_figures_equal_those_computed_from_every_event(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    build(state, people)
+    assert _refresh(state) == 12  # every case of the history, once
+    compared = 0
+    for first in FIRSTS:
+        for last in (day for day in LASTS if day >= first):
+            for scope in _scopes(state):
+                for now in NOWS:
+                    got, expected = _both(state, Period(first, last), scope, now)
+                    assert got == expected, (first, last, scope, now)
+                    compared += 1
+    assert compared == 4 * len(NOWS) * sum(1 for f in FIRSTS for d in LASTS if d >= f)
+
+
+def test_an_action_marks_its_case_in_its_own_transaction(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    reference = file(state, unit="cs-su", subject="stu.p", now=LATER)
+    with UnitOfWork(state.db, write=False) as uow:
+        case_id = uow.session.scalar(
+            select(ConductCase.id).where(ConductCase.reference == reference)
+        )
+    assert projection.pending(state.db) == 1 and _refresh(state) == 1
+    assert projection.pending(state.db) == 0 and _count(state, FigureVisit) == 1
+    with pytest.raises(RuntimeError), UnitOfWork(state.db) as uow:  # rolled back: unmarked
+        append_event(uow.session, chain=case_chain(case_id), case_id=case_id,
+                     action="case.accept", at=LATER, data={})  # fmt: skip
+        raise RuntimeError("the action failed after its event")
+    assert projection.pending(state.db) == 0
+    with pytest.raises(DomainError):  # refused: the refusal is on the chain, rows unchanged
+        act(state, people, reference, "inv.wang", c.Confirm(), now=LATER)
+    assert projection.pending(state.db) == 1 and _refresh(state) == 1
+    assert _count(state, FigureVisit) == 1
+    accept = c.Accept(category="other", severity="minor", investigators=["inv.wang"])
+    act(state, people, reference, "inv.wang", accept, now=LATER)
+    with UnitOfWork(state.db, write=False) as uow:
+        assert list(uow.session.scalars(select(FigureDirty.case_id))) == [case_id]
+    assert _refresh(state) == 1 and _count(state, FigureVisit) == 2  # intake left, investigation
+
+
+def test_a_change_of_deadlines_writes_every_case_again(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    build(state, people)
+    _refresh(state)
+    march = Period(date(2026, 3, 1), date(2026, 3, 31))
+    before, _ = _both(state, march, Scope(), LATER)
+    short = StageDeadline(working_days=1)  # every stage due the next working day
+    deadlines = state.policy.deadlines.model_copy(
+        update={"investigation": short, "verification": short, "disposition": short}
+    )
+    state.policy = state.policy.model_copy(update={"deadlines": deadlines})
+    assert _refresh(state) == 12
+    got, expected = _both(state, march, Scope(), LATER)
+    assert got == expected
+    assert got.values["on_time_rate"] != before.values["on_time_rate"]  # type: ignore[attr-defined]
+
+
+def test_rebuild_writes_the_rows_again_from_the_chains(
+    state: AppState, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(state, people)
+    _refresh(state)
+    period = Period(date(2026, 3, 1), date(2026, 3, 31))
+    before, _ = _both(state, period, Scope(), LATER)
+    with UnitOfWork(state.db) as uow:  # the rows lost (a bad hand edit, say)
+        for model in reversed(PROJECTION):
+            uow.session.execute(delete(model))
+        uow.commit()
+    lost, _ = _both(state, period, Scope(), LATER)
+    assert lost != before
+    monkeypatch.setenv("QINGFENG_DATA_DIR", str(state.settings.data_dir))
+    monkeypatch.setenv("QINGFENG_DATABASE_URL", state.db.url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["metrics", "rebuild"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "figure rows written again for 12 cases" in result.output
+    again, expected = _both(state, period, Scope(), LATER)
+    assert again == before == expected
