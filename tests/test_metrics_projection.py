@@ -17,7 +17,7 @@ from cases.metrics import projection
 from cases.metrics.compute import Window, compute
 from cases.metrics.events import Period, Scope
 from cases.metrics.reading import read_events
-from cases.metrics.service import _unit_paths
+from cases.metrics.service import unit_paths
 from cases.metrics.summed import summed
 from cases.procedure import commands as c
 from cases.procedure.clock import SHANGHAI, to_utc
@@ -50,7 +50,7 @@ def _both(state: AppState, period: Period, scope: Scope, now: datetime) -> tuple
     as_of = min(period.end, now)
     with UnitOfWork(state.db, write=False) as uow:
         session = uow.session
-        units = _unit_paths(session, scope, as_of)
+        units = unit_paths(session, scope, as_of)
         events = read_events(session, scope, as_of)
         got = summed(
             session, policy=state.policy, window=Window(period.start, as_of), scope=scope,

@@ -112,7 +112,7 @@ def _allowed(session: Session, viewer: Person | None, investigator: str | None) 
     )
 
 
-def _unit_paths(session: Session, scope: Scope, before: datetime) -> list[str]:
+def unit_paths(session: Session, scope: Scope, before: datetime) -> list[str]:
     """The units with a case filed before ``before`` in ``scope`` (each has a line in the
     report, whether or not its cases are read)."""
     filed = select(ConductCase.id).where(
@@ -200,7 +200,7 @@ def _figures(
     computed from the events of the cases they triaged or investigated."""
     if scope.investigator is None:
         window = Window(period.start, as_of)
-        units = _unit_paths(session, scope, as_of)
+        units = unit_paths(session, scope, as_of)
         return summed(session, policy=policy, window=window, scope=scope, units=units)
     events = read_events(session, scope, as_of)
     return compute(events, policy=policy, calendar=current(), period=period, scope=scope, now=as_of)
