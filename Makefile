@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export QINGFENG_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup fonts browsers run migrate demo test lint typecheck pytest test-pg test-lanes bench clean
+.PHONY: setup fonts browsers scaleout run migrate demo test lint typecheck pytest test-pg test-lanes bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "qingfeng needs Python 3.11 or newer")'
@@ -55,8 +55,8 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# The tests marked `lane` (the crash test, the API fuzzing) take minutes each: they run in
-# their own CI lane, `make test-lanes`.
+# The tests marked `lane` (the crash test, the scale-out run, the API fuzzing) take minutes
+# each: they run in their own CI lane, `make test-lanes`.
 pytest: setup browsers
 	$(BIN)/pytest -m "not lane"
 
@@ -67,7 +67,17 @@ test: lint typecheck pytest
 test-pg: setup browsers
 	QINGFENG_TEST_DATABASE=postgres $(BIN)/pytest -m "not lane"
 
-test-lanes: setup browsers
+# The scale-out lane (tests/test_scale_out.py, docs/scale-out.md) runs nginx, Redis and
+# PostgreSQL from Debian's packages as unprivileged children.
+scaleout:
+	@if ! command -v nginx >/dev/null || ! command -v redis-server >/dev/null \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing nginx, redis-server and postgresql for the scale-out lane"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq nginx redis-server postgresql >/dev/null; \
+	fi
+
+test-lanes: setup browsers scaleout
 	$(BIN)/pytest -m lane
 
 bench: setup
