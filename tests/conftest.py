@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 os.environ.setdefault("QINGFENG_DATA_DIR", "/tmp/qingfeng-tests-unused")
+if "PYTEST_XDIST_WORKER" in os.environ:  # a worker's rich consoles take 80 columns at import
+    os.environ["COLUMNS"] = "400"  # see wide_console below
 
 from api.http.app import create_app
 from api.http.deps import AppState
@@ -25,6 +27,31 @@ from config.settings import DEFAULT_POLICY_FILE, Settings
 
 # live_url, browser, page, offsite, screenshot: the app in Debian's chromium.
 pytest_plugins = ["tests.browser"]
+
+
+def _long(item: pytest.Item) -> bool:
+    """Marked slow, or `qingfeng up` started for real (minutes each on a busy machine)."""
+    return item.get_closest_marker("slow") is not None or item.path.name == "test_service_up.py"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`-n 2 --dist loadgroup`) every test on the session's Prefect
+    server (tests/test_orchestration.py `deployments`) goes to one worker: one server
+    started, not one per worker; and the slow tests are handed out first, so that no
+    worker is left with one of them at the end while the other idles."""
+    for item in items:
+        if "deployments" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("prefect"))
+    if hasattr(config, "workerinput"):  # the same order on every worker, as xdist needs
+        items.sort(key=lambda item: not _long(item))
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's messages (rich, 80 columns without a terminal) unwrapped: a temporary path
+    is longer under pytest-xdist (…/popen-gw0/…) and would be cut mid-word."""
+    monkeypatch.setenv("COLUMNS", "400")
 
 
 @pytest.fixture(scope="session")
