@@ -56,16 +56,18 @@ typecheck: setup
 	$(BIN)/mypy
 
 # The tests marked `lane` (the crash test, the scale-out run, the API fuzzing) take minutes
-# each: they run in their own CI lane, `make test-lanes`.
+# each: they run in their own CI lane, `make test-lanes`, one at a time. The rest runs on two
+# pytest-xdist workers (tests/conftest.py: each its own temp dir, ports and PostgreSQL; the
+# Prefect tests in one group, so one Prefect server).
 pytest: setup browsers
-	$(BIN)/pytest -m "not lane"
+	$(BIN)/pytest -m "not lane" -n 2 --dist loadgroup
 
 test: lint typecheck pytest
 
 # The same suite with every test's database on a real PostgreSQL server (tests/postgres.py
 # starts one from the installed binaries; apt-get install postgresql).
 test-pg: setup browsers
-	QINGFENG_TEST_DATABASE=postgres $(BIN)/pytest -m "not lane"
+	QINGFENG_TEST_DATABASE=postgres $(BIN)/pytest -m "not lane" -n 2 --dist loadgroup
 
 # The scale-out lane (tests/test_scale_out.py, docs/scale-out.md) runs nginx, Redis and
 # PostgreSQL from Debian's packages as unprivileged children.

@@ -9,6 +9,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser import refused
+from tests.processes import PATIENCE
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 
@@ -42,7 +43,9 @@ def test_swagger_ui_lists_every_operation_offline(
 def test_redoc_renders_offline(
     page: Page, live_url: str, offsite: list[str], screenshot: Callable[[str], Path]
 ) -> None:
-    summary = httpx.get(f"{live_url}/openapi.json").json()["paths"]["/reports"]["post"]
+    summary = httpx.get(f"{live_url}/openapi.json", timeout=PATIENCE).json()["paths"]["/reports"][
+        "post"
+    ]
     page.goto("/redoc")
     assert offsite == []
     expect(page.locator("h1").first).to_contain_text("qingfeng 清风")
