@@ -3,10 +3,11 @@ and summed to exactly what ``compute`` reads from every raw event, for any windo
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from typer.testing import CliRunner
 
 from api.cli.main import app
@@ -29,6 +30,7 @@ from cases.store.models import ConductCase, Person, Unit
 from config.settings import get_settings
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import act, file
+from tests.processes import PATIENCE, wait_for
 from tests.test_metrics import LATER, build
 
 FIRSTS = [date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 4), date(2026, 3, 9), date(2026, 3, 20)]
@@ -157,3 +159,37 @@ def test_rebuild_writes_the_rows_again_from_the_chains(
     assert "figure rows written again for 12 cases" in result.output
     again, expected = _both(state, period, Scope(), LATER)
     assert again == before == expected
+
+
+@pytest.mark.parametrize("state", ["postgres"], indirect=True)
+def test_a_refresh_waits_for_an_append_still_in_flight(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    """PostgreSQL: a case already marked, appended to by a transaction not yet committed
+    while a refresh takes its mark. The refresh waits for it and reads its event; without
+    the lock it would write the case without it and leave no mark."""
+    reference = file(state, unit="cs-su", subject="stu.q", now=LATER)
+    with UnitOfWork(state.db, write=False) as uow:
+        case_id = uow.session.scalar(
+            select(ConductCase.id).where(ConductCase.reference == reference)
+        )
+    assert case_id is not None and projection.pending(state.db) == 1
+    refreshed: list[int] = []
+    with UnitOfWork(state.db) as uow:
+        append_event(uow.session, chain=case_chain(case_id), case_id=case_id,
+                     action="case.accept", at=LATER, data={"category": "other"})  # fmt: skip
+        uow.session.flush()
+        worker = threading.Thread(target=lambda: refreshed.append(_refresh(state)))
+        worker.start()
+        assert wait_for(lambda: not worker.is_alive() or _waiting_on_a_lock(state))
+        uow.commit()
+    worker.join(timeout=PATIENCE)
+    assert refreshed and _count(state, FigureVisit) + projection.pending(state.db) >= 2
+
+
+def _waiting_on_a_lock(state: AppState) -> bool:
+    with UnitOfWork(state.db, write=False) as uow:
+        waiting = uow.session.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        ).scalar()
+    return bool(waiting)

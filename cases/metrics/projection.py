@@ -157,11 +157,10 @@ def _claim(session: Session, digest: str, batch: int) -> list[int]:
     if kept is None or kept.digest != digest:
         _mark_every_case(session)
         session.merge(FigureBasis(id=1, digest=digest, counted_at=utcnow()))
-    claimed = list(
-        session.scalars(
-            select(col(FigureDirty.case_id)).order_by(col(FigureDirty.case_id)).limit(batch)
-        )
-    )
+    marks = select(col(FigureDirty.case_id)).order_by(col(FigureDirty.case_id)).limit(batch)
+    # Locked in case order (PostgreSQL): a transaction still appending to one of these
+    # cases is waited for, so its events are read below.
+    claimed = list(session.scalars(marks.with_for_update()))
     if claimed:  # deleted before the chains are read: an append after this marks it again
         dirty = col(FigureDirty.case_id).in_(claimed)
         core(session).execute(delete(table_of(FigureDirty)).where(dirty))

@@ -99,5 +99,11 @@ def mark_dirty(session: Session, case_ids: set[int]) -> None:
         return
     table = table_of(FigureDirty)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).on_conflict_do_nothing(index_elements=["case_id"])
+    # An update, not "do nothing": it locks a mark already there, so a refresher taking
+    # that mark waits for this transaction and then reads its events. In case order, as
+    # the refresher takes them, so the two never wait on each other in a circle.
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["case_id"], set_={"case_id": statement.excluded.case_id}
+    )
     core(session).execute(statement, [{"case_id": case_id} for case_id in sorted(case_ids)])
