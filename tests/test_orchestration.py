@@ -165,7 +165,8 @@ def stage_rows(state: AppState, reference: str) -> list[OutboxRow]:
                 select(OutboxRow)
                 .join(ConductCase, col(ConductCase.id) == OutboxRow.case_id)
                 .where(ConductCase.reference == reference, OutboxRow.topic == STAGE_FLOW)
-            )
+                .order_by(col(OutboxRow.id))  # written in transition order; PostgreSQL
+            )  # returns updated rows in any order without it
         )
 
 
