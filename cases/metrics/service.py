@@ -1,5 +1,6 @@
-"""The figures for a period and a scope, as a person may read them: the events of the
-scope's cases in one query, then ``compute``; each figure beside its definition."""
+"""The figures for a period and a scope, as a person may read them, each beside its
+definition: the committee's or a unit's summed from the projection (brought up to date
+first, ``projection.refresh``), an investigator's computed from their cases' events."""
 
 from __future__ import annotations
 
