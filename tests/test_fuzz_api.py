@@ -19,7 +19,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -231,6 +231,11 @@ def test_links_walk_the_cases(role: str, state: AppState, tokens: dict[str, str]
 
     try:
         Walk.run(settings=settings(FUZZ, max_examples=15, stateful_step_count=6))
+    except FlakyStrategyDefinition:
+        # Hypothesis replays a scenario against an app whose database has moved on, so the
+        # replay draws otherwise: nothing of the app's. Whatever the app did wrong is in
+        # ``failures`` (every call, step and check records it), told below.
+        pass
     except Exception:
         if not failures:
             raise  # else a crash, or Hypothesis' replay of one: in ``failures``, told below
