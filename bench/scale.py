@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -53,11 +54,14 @@ from cases.files import load_policy  # noqa: E402
 from cases.metrics import projection  # noqa: E402
 from cases.people.directory import create_token  # noqa: E402
 from cases.store.db import Database, UnitOfWork  # noqa: E402
+from cases.store.figures import mark_dirty  # noqa: E402
 from cases.store.migrate import upgrade  # noqa: E402
+from cases.store.models import ConductCase  # noqa: E402
 from config.settings import DEFAULT_POLICY_FILE  # noqa: E402
 from tests import postgres  # noqa: E402
 
 console = Console()
+DATABASES = ["SQLite", "PostgreSQL"]
 STAGES = ["intake", "investigation", "verification", "disposition", "appeal_window", "closed"]
 UNITS = ["league", "su", "gsu", "cs-su", "law-su", "med-su"]
 CATEGORIES = ["formalism", "school_rules", "public_order", "cliques", "self_serving", "other"]
@@ -170,61 +174,78 @@ def measure(
     return figures
 
 
-def populate(url: str, templates: list[Template], count: int, years: int) -> str:
-    """Schema, organisation and ``count`` cases at ``url``; returns a secretary's token."""
-    upgrade(url)
-    db = Database(url)
-    tokens = seed_organisation(UnitOfWork(db))
+def populate(urls: list[str], templates: list[Template], count: int, years: int) -> list[str]:
+    """Schema, organisation and the same ``count`` cases in each database at ``urls``
+    (made once, written to each); returns a secretary's token for each."""
+    dbs, tokens = [], []
+    for url in urls:
+        upgrade(url)
+        dbs.append(Database(url))
+        tokens.append(seed_organisation(UnitOfWork(dbs[-1]))["sec.li"])
     columns = [BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress("[progress.description]{task.description}", *columns, console=console) as bar:
         task = bar.add_task(f"{count:,} cases", total=count)
         stages = seed_scale(
-            db, templates, count=count, years=years, progress=lambda n: bar.advance(task, n)
-        )
-    console.print("  stages:", dict(sorted(stages.items())))
-    db.dispose()
-    return tokens["sec.li"]
-
-
-def figure_rows(url: str) -> float:
-    """Write the figures' projection of every case (seeded rows bypass the service, so
-    none is written yet); the seconds it took (``qingfeng metrics rebuild``)."""
-    db, began = Database(url), time.perf_counter()
-    columns = [BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress("[progress.description]{task.description}", *columns, console=console) as bar:
-        task = bar.add_task("figure rows", total=None)
-        projection.rebuild(
-            db=db, policy=load_policy(DEFAULT_POLICY_FILE), calendar=current(),
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            dbs, templates, policy=load_policy(DEFAULT_POLICY_FILE), count=count, years=years,
+            progress=lambda n: bar.advance(task, n),
         )  # fmt: skip
+    console.print("  stages:", dict(sorted(stages.items())))
+    for db in dbs:
+        db.dispose()
+    return tokens
+
+
+def refresh_rate(url: str, cases: int = 2000) -> float:
+    """Seconds the refresher takes over ``cases`` cases marked at random (their rows
+    written again from their chains, as after their actions)."""
+    db = Database(url)
+    with UnitOfWork(db) as uow:
+        last = uow.session.scalar(select(func.max(ConductCase.id))) or 0
+        mark_dirty(uow.session, set(random.Random(3).sample(range(1, last + 1), cases)))
+        uow.commit()
+    began = time.perf_counter()
+    projection.refresh(db=db, policy=load_policy(DEFAULT_POLICY_FILE), calendar=current())
+    took = time.perf_counter() - began
     db.dispose()
-    return time.perf_counter() - began
+    return took
 
 
-def run(name: str, urls: dict[int, str], workdir: Path, args: argparse.Namespace,
-        templates: list[Template]) -> dict[int, dict[str, float]]:  # fmt: skip
-    """Write every size first, then measure each (so both run the same code)."""
-    tokens = {}
-    for size, url in urls.items():
-        if args.reuse:  # written by an earlier run: a new token for the secretary
-            db = Database(url)
-            tokens[size] = create_token(uow=UnitOfWork(db), handle="sec.li", name="scale")[1]
-            with db.reader.connect() as conn:
-                held = conn.exec_driver_sql("SELECT count(*), max(filed_at) FROM conduct_case")
-                console.print(f"  {url}: cases, last filed:", held.one())
-            db.dispose()
-            continue
-        console.print(f"[bold]{name}, {size:,} cases[/bold]")
-        began = time.perf_counter()
-        tokens[size] = populate(url, templates, size, args.years)
-        console.print(f"  written in {time.perf_counter() - began:.0f} s")
-    found = {}
-    for size, url in urls.items():
-        upgrade(url)  # a migration added since the cases were written
-        rebuilt = figure_rows(url)
-        found[size] = measure(url, workdir, tokens[size], args.requests, args.reports, args.year)
-        found[size]["rebuild_s"] = rebuilt
-        console.print(f"  {name}, {size:,}:", {k: round(v, 1) for k, v in found[size].items()})
+def token_for(url: str) -> str:
+    """A new token for the secretary of a database written by an earlier run."""
+    db = Database(url)
+    token = create_token(uow=UnitOfWork(db), handle="sec.li", name="scale")[1]
+    with db.reader.connect() as conn:
+        held = conn.exec_driver_sql("SELECT count(*), max(filed_at) FROM conduct_case")
+        console.print(f"  {url}: cases, last filed:", held.one())
+    db.dispose()
+    return token
+
+
+def run(
+    urls: dict[int, dict[str, str]], workdir: Path, args: argparse.Namespace
+) -> dict[str, dict[int, dict[str, float]]]:
+    """Write every size to every database first (or take those of ``--reuse``), then
+    measure each (so all run the same code): {database: {size: figures}}."""
+    tokens: dict[str, str] = {}
+    if args.reuse:
+        tokens = {url: token_for(url) for by_db in urls.values() for url in by_db.values()}
+    else:
+        console.print("templates: driving cases through the service")
+        templates = build_templates(workdir, load_policy(DEFAULT_POLICY_FILE))
+        for size, by_db in urls.items():
+            console.print(f"[bold]{size:,} cases: {', '.join(by_db)}[/bold]")
+            began = time.perf_counter()
+            written = populate(list(by_db.values()), templates, size, args.years)
+            tokens |= dict(zip(by_db.values(), written, strict=True))
+            console.print(f"  written in {time.perf_counter() - began:.0f} s")
+    found: dict[str, dict[int, dict[str, float]]] = {}
+    for size, by_db in urls.items():
+        for name, url in by_db.items():
+            upgrade(url)  # a migration added since the cases were written
+            figures = measure(url, workdir, tokens[url], args.requests, args.reports, args.year)
+            figures["refresh_s"] = refresh_rate(url)
+            found.setdefault(name, {})[size] = figures
+            console.print(f"  {name}, {size:,}:", {k: round(v, 1) for k, v in figures.items()})
     return found
 
 
@@ -245,7 +266,7 @@ def table(
         ("GET /healthz p99 (ms)", "ping_p99", lambda s, b: True, "- (the floor)"),
         ("year report (ms)", "report_ms", lambda s, b: b <= 1000, "≤1000 ms"),
         ("API RSS (MB)", "rss", lambda s, b: b <= 300, "≤300 MB"),
-        ("figure rows rebuilt (s)", "rebuild_s", lambda s, b: True, "- (once, after seeding)"),
+        ("refresh of 2,000 cases (s)", "refresh_s", lambda s, b: True, "-"),
     ]
     for label, key, met, target in rows:
         s, b = small[key], big[key]
@@ -262,39 +283,47 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--years", type=int, default=15, help="filing spread over N years")
-    parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--reports", type=int, default=3, help="year reports (the median)")
     parser.add_argument("--year", type=int, default=None, help="the report's year (last year)")
-    parser.add_argument(
-        "--reuse", type=Path, default=None, help="SQLite: measure the scale-N.db files in DIR"
-    )
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep", type=Path, default=None,
+                      help="write the databases in DIR and keep them (for --reuse)")  # fmt: skip
+    kept.add_argument("--reuse", type=Path, default=None,
+                      help="measure the databases an earlier --keep wrote in DIR")  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="qingfeng-scale-", dir=args.workdir) as tmp:
-        workdir = args.reuse or Path(tmp)
-        policy = load_policy(DEFAULT_POLICY_FILE)
-        templates = []
-        if not args.reuse:
-            console.print("templates: driving cases through the service")
-            templates = build_templates(workdir, policy)
-        sizes = (args.small, args.cases)
-        results = {}
-        if args.db in ("sqlite", "both"):
-            urls = {n: f"sqlite:///{workdir / f'scale-{n}.db'}" for n in sizes}
-            results["SQLite"] = run("SQLite", urls, workdir, args, templates)
-        if args.db in ("postgres", "both"):
+    sizes = (args.small, args.cases)
+    names = {"sqlite": ["SQLite"], "postgres": ["PostgreSQL"]}.get(
+        args.db, ["SQLite", "PostgreSQL"]
+    )
+    with ExitStack() as stack:
+        workdir = args.reuse or args.keep
+        if workdir is None:
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="qingfeng-scale-"))
+            )
+        workdir.mkdir(parents=True, exist_ok=True)
+        urls: dict[int, dict[str, str]] = {n: {} for n in sizes}
+        if "SQLite" in names:
+            for n in sizes:
+                urls[n]["SQLite"] = f"sqlite:///{workdir / f'scale-{n}.db'}"
+        if "PostgreSQL" in names:
             bin_dir = postgres.binaries()
             if bin_dir is None:
                 raise SystemExit("PostgreSQL is not installed (initdb not found)")
-            with postgres.server(bin_dir) as server:
-                urls = {n: postgres.create_database(server, f"scale_{n}") for n in sizes}
-                results["PostgreSQL"] = run("PostgreSQL", urls, workdir, args, templates)
-        for name, found in results.items():
-            table(
-                f"{name}: {sizes[0]:,} vs {sizes[1]:,} cases",
-                found[sizes[0]],
-                found[sizes[1]],
-                sizes,
-            )
+            keep = workdir / "pg" if args.keep or args.reuse else None
+            server = stack.enter_context(postgres.server(bin_dir, keep=keep))
+            for n in sizes:
+                name = f"scale_{n}"
+                urls[n]["PostgreSQL"] = (
+                    postgres.with_database(server, name)
+                    if args.reuse
+                    else postgres.create_database(server, name)
+                )
+        results = run(urls, workdir, args)
+    for name, found in results.items():
+        table(
+            f"{name}: {sizes[0]:,} vs {sizes[1]:,} cases", found[sizes[0]], found[sizes[1]], sizes
+        )
 
 
 if __name__ == "__main__":

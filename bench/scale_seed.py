@@ -3,9 +3,12 @@
 Every clone is a template case moved by whole weeks (so weekdays stay) plus up to an hour:
 its case row, parties, audit events (payload times moved too) and deadline steps, with its
 own subject, reference and audit chain (hashes computed as ``cases.audit`` does, heads and
-checkpoints written, so ``qingfeng audit verify`` passes). Filing times spread evenly over
-``years`` years up to now; a clone stops at the last step that is already in the past, so
-recent cases are still open. Core ``insert()`` executemany, ``CHUNK`` cases a transaction.
+checkpoints written, so ``qingfeng audit verify`` passes), and its figure rows
+(``cases.metrics.projection.rows_of`` of its events read back, as the refresher writes
+them). Filing times spread evenly over ``years`` years up to now; a clone stops at the
+last step that is already in the past, so recent cases are still open. Each chunk of
+``CHUNK`` cases is made once and written, in one transaction each, to every database
+given (SQLite executemany, PostgreSQL COPY).
 """
 
 from __future__ import annotations
@@ -25,8 +28,15 @@ from sqlmodel import Session
 
 from bench.scale_templates import Snapshot, Template
 from cases.audit import GENESIS, case_chain, event_hash, write_checkpoint
+from cases.deadlines.calendar import current
+from cases.metrics.events import Event
+from cases.metrics.projection import rows_of, write
+from cases.metrics.reading import read_by_figures, read_case_events
+from cases.metrics.timeline import Days, read_history
 from cases.procedure.clock import local_date, utcnow
+from cases.procedure.policy import Policy
 from cases.store.db import Database
+from cases.store.figures import PROJECTION
 from cases.store.models import (
     AuditChainHead,
     AuditEvent,
@@ -66,26 +76,28 @@ def _event_hash(row: dict[str, Any], at: datetime) -> str:
     return hashlib.sha256(_ENCODER.encode(parts).encode("utf-8")).hexdigest()
 
 
-def _stored_sqlite(moment: datetime) -> str:
-    """How SQLAlchemy's DateTime stores an aware UTC time on SQLite."""
-    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+def _stored_sqlite(value: Any) -> Any:
+    """How SQLAlchemy stores a value on SQLite: an aware UTC time naive, in ISO form with
+    a space and microseconds; a date in ISO form (PostgreSQL's COPY takes both as they are)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat() if isinstance(value, date) else value
 
 
 class Shift:
     """How far a clone moves: whole weeks plus ``seconds``."""
 
-    def __init__(self, weeks: int, seconds: int, sqlite: bool) -> None:
-        self.weeks, self.seconds, self.sqlite = weeks, seconds, sqlite
+    def __init__(self, weeks: int, seconds: int) -> None:
+        self.weeks, self.seconds = weeks, seconds
         self.delta = weeks * WEEK + timedelta(seconds=seconds)
 
     def row(self, row: dict[str, Any], times: tuple[list[str], list[str]]) -> dict[str, Any]:
-        """``row`` moved, its times as the database stores them (``times``: its datetime
-        and its date columns)."""
+        """``row`` moved (``times``: its datetime and its date columns)."""
         moved, delta, days = dict(row), self.delta, self.weeks * WEEK
         for key in times[0]:
-            moved[key] = _stored_sqlite(row[key] + delta) if self.sqlite else row[key] + delta
+            moved[key] = row[key] + delta
         for key in times[1]:
-            moved[key] = (row[key] + days).isoformat() if self.sqlite else row[key] + days
+            moved[key] = row[key] + days
         return moved
 
     def text(self, data: str) -> str:
@@ -128,9 +140,10 @@ class Plan:
     """Which template, moved how far and cut where, for each case in filing order."""
 
     def __init__(
-        self, templates: list[Template], *, count: int, years: int, seed: int, sqlite: bool
+        self, templates: list[Template], *, count: int, years: int, seed: int, policy: Policy
     ) -> None:
-        self.rng, self.sqlite = random.Random(seed), sqlite
+        self.rng = random.Random(seed)
+        self.days = Days(policy, current())
         self.now = utcnow()
         span = years * 365.25 * 86400
         start = self.now - timedelta(seconds=span)
@@ -146,10 +159,10 @@ class Plan:
         path = self.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
         unit = self.rng.choices(list(UNIT_WEIGHTS), weights=list(UNIT_WEIGHTS.values()))[0]
         template = self.rng.choice(self.by_key[(path, unit)])
-        shift = Shift(round((when - template.filed) / WEEK), self.rng.randrange(3000), self.sqlite)
+        shift = Shift(round((when - template.filed) / WEEK), self.rng.randrange(3000))
         done = [s for s in template.snapshots if s.last + shift.delta <= self.now]
         if not done:  # filed in the future after rounding: a week earlier
-            shift = Shift(shift.weeks - 1, shift.seconds, self.sqlite)
+            shift = Shift(shift.weeks - 1, shift.seconds)
             done = template.snapshots[:1]
         return template, self.prepared[id(done[-1])], shift
 
@@ -169,9 +182,21 @@ def _events(
             "data": shift.text(e["data"]),
         }
         row["actor_id"] = who.get(row["actor_id"], row["actor_id"])
-        row["hash"] = prev = _event_hash(row, e["at"] + shift.delta)
+        row["hash"] = prev = _event_hash(row, row["at"])
         events.append(row)
     return events
+
+
+def _figure_rows(plan: Plan, events: list[dict[str, Any]], unit_id: int) -> dict[Any, Any]:
+    """The projection's rows of a clone: its events read back as the figures read them."""
+    read = [
+        Event(e["case_id"], e["seq"], "", e["action"], e["at"], json.loads(e["data"]))
+        for e in events
+        if read_by_figures(e["action"])
+    ]
+    days = plan.days
+    history = read_history(read, policy=days.policy, calendar=days.calendar, days=days)
+    return rows_of(history, unit_id)
 
 
 def _case_rows(
@@ -216,20 +241,24 @@ def _case_rows(
         AuditEvent: events,
         AuditChainHead: [head | {"checkpointed_seq": 0, "pending_checkpoint": True}],
         Deadline: deadlines,
-    }
+    } | _figure_rows(plan, events, case["unit_id"])
 
 
 def _write_chunk(conn: Connection, rows: dict[Any, list[dict[str, Any]]], *, sqlite: bool) -> None:
     """Each table's rows in one statement: SQLite executemany of a compiled INSERT,
     PostgreSQL COPY (both with values already as the column types store them)."""
-    for model in (Person, ConductCase, CaseParty, AuditEvent, AuditChainHead, Deadline):
+    for model in (Person, ConductCase, CaseParty, AuditEvent, AuditChainHead, Deadline,
+                  *PROJECTION):  # fmt: skip
         values = rows.get(model)
         if not values:
             continue
         keys = list(values[0])
         name = table_of(model).name
         columns = ", ".join(f'"{k}"' for k in keys)
-        tuples = [tuple(r[k] for k in keys) for r in values]
+        if sqlite:
+            tuples = [tuple(_stored_sqlite(r[k]) for k in keys) for r in values]
+        else:
+            tuples = [tuple(r[k] for k in keys) for r in values]
         if sqlite:
             marks = ", ".join("?" for _ in keys)
             conn.exec_driver_sql(f'INSERT INTO "{name}" ({columns}) VALUES ({marks})', tuples)
@@ -249,33 +278,42 @@ def _check_hashes(db: Database, case_id: int) -> None:
                 raise SystemExit(f"seeded hash differs from cases.audit's: {event}")
 
 
-def seed_scale(
-    db: Database,
-    templates: list[Template],
-    *,
-    count: int,
-    years: int = 15,
-    seed: int = 17,
-    progress: Callable[[int], None] = lambda _: None,
-) -> Counter[str]:
-    """Write ``count`` cases (and their subjects); returns how many ended in each stage."""
-    plan = Plan(templates, count=count, years=years, seed=seed, sqlite=db.is_sqlite)
-    with db.writer.begin() as conn:
-        first = (conn.execute(select(func.max(table_of(ConductCase).c.id))).scalar() or 0) + 1
-        person_base = (conn.execute(select(func.max(table_of(Person).c.id))).scalar() or 0) + 1
-    numbers: Counter[int] = Counter()
-    stages: Counter[str] = Counter()
-    for offset in range(0, count, CHUNK):
-        rows: dict[Any, list[dict[str, Any]]] = {}
-        for i in range(offset, min(count, offset + CHUNK)):
-            for model, values in _case_rows(plan, i, (first + i, person_base + i), numbers).items():
-                rows.setdefault(model, []).extend(values)
-        stages.update(r["stage"] for r in rows[ConductCase])
+def _check_figures(db: Database, case_ids: list[int], days: Days) -> None:
+    """These cases' seeded figure rows are the ones the refresher writes from their chains
+    (written again in a transaction that is then rolled back)."""
+
+    def rows(session: Session) -> list[Any]:
+        found = []
+        for model in PROJECTION:
+            table = table_of(model)
+            query = select(table).where(table.c.case_id.in_(case_ids))
+            found.append(sorted(tuple(row) for row in session.execute(query)))
+        return found
+
+    with Session(db.writer) as session:
+        seeded = rows(session)
+        write(session, case_ids, read_case_events(session, case_ids), days)
+        if rows(session) != seeded:
+            raise SystemExit("seeded figure rows differ from those the refresher writes")
+        session.rollback()
+
+
+def _first_ids(dbs: list[Database]) -> tuple[int, int]:
+    """The next case and person ids: the same in every database (each seeded alike)."""
+    found = set()
+    for db in dbs:
         with db.writer.begin() as conn:
-            _write_chunk(conn, rows, sqlite=db.is_sqlite)
-        if offset == 0:
-            _check_hashes(db, first)
-        progress(len(rows[ConductCase]))
+            last = [conn.execute(select(func.max(table_of(m).c.id))).scalar() or 0
+                    for m in (ConductCase, Person)]  # fmt: skip
+        found.add((last[0] + 1, last[1] + 1))
+    if len(found) != 1:
+        raise SystemExit(f"the databases differ before seeding: next ids {found}")
+    return found.pop()
+
+
+def _finish(db: Database, numbers: Counter[int], now: datetime) -> None:
+    """Reference counters, sequences, checkpoints; PostgreSQL's statistics and visibility
+    map as autovacuum would leave them (the figures' index-only scans read it)."""
     with db.writer.begin() as conn:
         counters = [{"year": y, "last": n} for y, n in sorted(numbers.items())]
         conn.execute(insert(table_of(ReferenceCounter)), counters)
@@ -288,8 +326,44 @@ def seed_scale(
     # A database this size has long been checkpointed: its heads, 50,000 a checkpoint.
     while True:
         with Session(db.writer) as session:
-            if write_checkpoint(session, at=plan.now, batch=50_000) is None:
+            if write_checkpoint(session, at=now, batch=50_000) is None:
                 break
             session.commit()
     db.checkpoint_wal()
+    if not db.is_sqlite:
+        with db.writer.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+
+
+def seed_scale(
+    dbs: list[Database],
+    templates: list[Template],
+    *,
+    policy: Policy,
+    count: int,
+    years: int = 15,
+    seed: int = 17,
+    progress: Callable[[int], None] = lambda _: None,
+) -> Counter[str]:
+    """Write the same ``count`` cases (and their subjects) to each of ``dbs``; returns
+    how many ended in each stage."""
+    plan = Plan(templates, count=count, years=years, seed=seed, policy=policy)
+    first, person_base = _first_ids(dbs)
+    numbers: Counter[int] = Counter()
+    stages: Counter[str] = Counter()
+    for offset in range(0, count, CHUNK):
+        rows: dict[Any, list[dict[str, Any]]] = {}
+        for i in range(offset, min(count, offset + CHUNK)):
+            for model, values in _case_rows(plan, i, (first + i, person_base + i), numbers).items():
+                rows.setdefault(model, []).extend(values)
+        stages.update(r["stage"] for r in rows[ConductCase])
+        for db in dbs:
+            with db.writer.begin() as conn:
+                _write_chunk(conn, rows, sqlite=db.is_sqlite)
+            if offset == 0:
+                _check_hashes(db, first)
+                _check_figures(db, list(range(first, first + 200)), plan.days)
+        progress(len(rows[ConductCase]))
+    for db in dbs:
+        _finish(db, numbers, plan.now)
     return stages

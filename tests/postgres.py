@@ -31,9 +31,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(bin_dir: Path) -> Iterator[str]:
-    """A throw-away cluster on a free port with its socket in a private directory."""
-    base = Path(tempfile.mkdtemp(prefix="qingfeng-pg-"))
+def server(bin_dir: Path, keep: Path | None = None) -> Iterator[str]:
+    """A throw-away cluster on a free port with its socket in a private directory; or,
+    with ``keep``, the cluster in that directory (made there the first time, kept after)."""
+    base = keep or Path(tempfile.mkdtemp(prefix="qingfeng-pg-"))
+    base.mkdir(parents=True, exist_ok=True)
     as_user: list[str] = []
     if os.geteuid() == 0:  # initdb refuses root
         shutil.chown(base, "postgres")
@@ -41,21 +43,8 @@ def server(bin_dir: Path) -> Iterator[str]:
     port = free_port()
     data = base / "data"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-        ],
-        check=True,
-        **quiet,
-    )  # type: ignore[call-overload]
+    if not data.exists():
+        _initdb(bin_dir, data, as_user)
     options = f"-p {port} -k {base} -c listen_addresses='' -c fsync=off -c max_connections=200"
     subprocess.run(
         [
@@ -76,12 +65,33 @@ def server(bin_dir: Path) -> Iterator[str]:
     try:
         yield f"postgresql+psycopg://postgres@/postgres?host={base}&port={port}"
     finally:
+        mode = "fast" if keep else "immediate"
         subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", mode, "stop"],
             check=False,
             **quiet,
         )  # type: ignore[call-overload]
-        shutil.rmtree(base, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _initdb(bin_dir: Path, data: Path, as_user: list[str]) -> None:
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def with_database(url: str, name: str) -> str:

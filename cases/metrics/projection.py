@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
@@ -88,6 +90,7 @@ def rows_of(history: History, unit_id: int) -> Rows:
             "findings": history.findings,
             "decision": history.decision,
             "appeal_outcome": history.appeal_outcome,
+            "rated_at": min((at for at, _ in history.scores), default=None),
         }
     )
     for n, visit in enumerate(history.visits):
@@ -103,6 +106,7 @@ def rows_of(history: History, unit_id: int) -> Rows:
                 "left_at": visit.left,
                 "due_at": visit.due,
                 "days": visit.days,
+                "seconds": None if visit.left is None else _seconds(visit.left - visit.entered),
             }
         )
         rows[FigureDue] += [
@@ -122,6 +126,11 @@ def rows_of(history: History, unit_id: int) -> Rows:
         if e.action in COUNTED
     ]
     return rows
+
+
+def _seconds(took: timedelta) -> int:
+    """Whole seconds, rounded up: the longest stay bounds a search, so never short."""
+    return math.ceil(took.total_seconds())
 
 
 def write(session: Session, case_ids: list[int], events: Iterable[Event], days: Days) -> None:
@@ -173,6 +182,14 @@ def pending(db: Database) -> int:
         return int(uow.session.scalar(select(func.count()).select_from(FigureDirty)) or 0)
 
 
+def _fresh(db: Database, digest: str) -> bool:
+    """Nothing to write (read only, so a report on fresh rows takes no write lock)."""
+    with UnitOfWork(db, write=False) as uow:
+        kept = uow.session.get(FigureBasis, 1)
+        marked = uow.session.scalar(select(col(FigureDirty.case_id)).limit(1))
+        return kept is not None and kept.digest == digest and marked is None
+
+
 def refresh(
     *,
     db: Database,
@@ -183,6 +200,8 @@ def refresh(
 ) -> int:
     """Write the rows of every dirty case again, a batch per transaction; how many."""
     digest, done = basis(policy, calendar), 0
+    if _fresh(db, digest):
+        return 0
     days = Days(policy, calendar)
     total = pending(db)
     while True:

@@ -30,6 +30,11 @@ READ = (FILED, RECOMPUTED, SURVEY, *(action_event(a) for a in Action))
 TRIAGE_AND_ASSIGN = tuple(action_event(a) for a in (Action.ACCEPT, Action.DECLINE, Action.ASSIGN))
 
 
+def read_by_figures(action: str) -> bool:
+    """Whether the figures read an event of ``action`` (``_events``' filter, in Python)."""
+    return action in READ or action.startswith(DEADLINE_PREFIX)
+
+
 def _events() -> Select[*tuple[Any, ...]]:
     """Every event the figures read, with its case's unit path."""
     return (

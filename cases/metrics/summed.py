@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, union_all
 from sqlmodel import Session, col
 
 from cases.metrics.compute import (
@@ -40,6 +41,7 @@ from cases.store.models import Unit
 Columns = TypeVarTuple("Columns")
 STAFF = [stage.value for stage in STAFF_STAGES]  # the projection keeps only these stays
 OVERTURN = AppealOutcome.OVERTURN.value
+_INSTANT = timedelta(microseconds=1)  # the times' resolution as stored
 
 
 @dataclass
@@ -93,19 +95,14 @@ def _filed(session: Session, found: _Found, window: Window) -> None:
 
 
 def _finished(session: Session, found: _Found, window: Window) -> None:
-    rated = exists().where(
-        col(FigureEvent.case_id) == FigureCase.case_id,
-        col(FigureEvent.kind) == SURVEY,
-        col(FigureEvent.at) < window.end,
-    )
+    rated = func.sum(case((col(FigureCase.rated_at) < window.end, 1), else_=0))
     what = (
         col(FigureCase.unit_id),
         col(FigureCase.findings),
         col(FigureCase.decision),
         col(FigureCase.appeal_outcome),
     )
-    answered = func.sum(case((rated, 1), else_=0))
-    query = found.scoped_query(select(*what, func.count(), answered), FigureCase.unit_id)
+    query = found.scoped_query(select(*what, func.count(), rated), FigureCase.unit_id)
     query = query.where(_in(col(FigureCase.finished_at), window)).group_by(*what)
     for unit_id, findings, decision, appeal, count, rated_ in session.execute(query):
         unit, stands = found.at(unit_id), appeal != OVERTURN
@@ -125,45 +122,63 @@ def _events(session: Session, found: _Found, window: Window) -> None:
         found.at(unit_id).events[(kind, detail)] += count
 
 
+def _longest(session: Session) -> timedelta:
+    """The longest stay left so far: a stay open at a moment was entered at most this
+    long before it, or has not been left."""
+    return timedelta(seconds=session.scalar(select(func.max(FigureVisit.seconds))) or 0)
+
+
+def _stays(session: Session, found: _Found, *, start: datetime, end: datetime) -> Any:
+    """The staff stays entered before ``end`` and not left by ``start`` (left after it,
+    or not at all), as a subquery of their case, unit, stage and place (``n``): those
+    still open, and those left, found among the ones entered the longest stay before."""
+    what = (
+        col(FigureVisit.case_id),
+        col(FigureVisit.n),
+        col(FigureVisit.unit_id),
+        col(FigureVisit.stage),
+    )
+    still_open = found.scoped_query(select(*what), FigureVisit.unit_id).where(
+        col(FigureVisit.left_at).is_(None), col(FigureVisit.entered_at) < end
+    )
+    left = found.scoped_query(select(*what), FigureVisit.unit_id).where(
+        col(FigureVisit.entered_at) >= start - _longest(session),
+        col(FigureVisit.entered_at) < end,
+        col(FigureVisit.left_at) > start,
+    )
+    return union_all(still_open, left).subquery()
+
+
 def _owed(session: Session, found: _Found, window: Window) -> None:
     """Cases with a staff stay in the window (completion rate's denominator)."""
-    count = func.count(func.distinct(FigureVisit.case_id))
-    query = found.scoped_query(select(col(FigureVisit.unit_id), count), FigureVisit.unit_id)
-    query = query.where(
-        col(FigureVisit.entered_at) < window.end,
-        or_(  # not left by the end (a period not begun yet included), or left after start
-            col(FigureVisit.left_at).is_(None),
-            col(FigureVisit.left_at) >= window.end,
-            col(FigureVisit.left_at) > window.start,
-        ),
-    )
-    for unit_id, owed in session.execute(query.group_by(col(FigureVisit.unit_id))):
+    # Not left by the start, or by the end if that comes first (a period not begun yet).
+    since = min(window.start, window.end - _INSTANT)
+    stays = _stays(session, found, start=since, end=window.end)
+    query = select(stays.c.unit_id, func.count(func.distinct(stays.c.case_id)))
+    for unit_id, owed in session.execute(query.group_by(stays.c.unit_id)):
         found.at(unit_id).owed += owed
 
 
 def _open_at_end(session: Session, found: _Found, window: Window) -> list[tuple[str, Any]]:
     """The staff stays open at the window's end: (stage, the due time then in force)."""
+    # Open at the end: not left before it (the window holds the times before its end).
+    stays = _stays(session, found, start=window.end - _INSTANT, end=window.end)
     due = (
         select(col(FigureDue.due_at))
         .where(
-            col(FigureDue.case_id) == FigureVisit.case_id,
-            col(FigureDue.n) == FigureVisit.n,
+            col(FigureDue.case_id) == stays.c.case_id,
+            col(FigureDue.n) == stays.c.n,
             col(FigureDue.since) < window.end,
         )
         .order_by(col(FigureDue.k).desc())
         .limit(1)
         .scalar_subquery()
     )
-    what = (col(FigureVisit.unit_id), col(FigureVisit.stage), due)
-    query = found.scoped_query(select(*what), FigureVisit.unit_id).where(
-        col(FigureVisit.entered_at) < window.end,
-        or_(col(FigureVisit.left_at).is_(None), col(FigureVisit.left_at) >= window.end),
-    )
-    stays = []
-    for unit_id, stage, due_at in session.execute(query):
+    result = []
+    for unit_id, stage, due_at in session.execute(select(stays.c.unit_id, stays.c.stage, due)):
         found.at(unit_id).open_at_end += 1
-        stays.append((stage, to_utc(due_at) if due_at else None))
-    return stays
+        result.append((stage, to_utc(due_at) if due_at else None))
+    return result
 
 
 def _left(session: Session, found: _Found, window: Window) -> list[tuple[str, int, bool, int]]:
@@ -211,7 +226,7 @@ def _scope_values(
 ) -> dict[str, Value]:
     every = list(units)
     events: Counter[tuple[str, str | None]] = sum((u.events for u in every), Counter())
-    kinds = Counter({kind: 0 for kind, _ in events})
+    kinds: Counter[str] = Counter()
     for (kind, _), n in events.items():
         kinds[kind] += n
 

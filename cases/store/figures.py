@@ -19,26 +19,46 @@ from cases.store.models import table_of
 
 
 class FigureCase(SQLModel, table=True):
-    """A case's outcome: when filed, triaged (its category known) and finished, and how."""
+    """A case's outcome: when filed, triaged (its category known), finished and first
+    rated, and how it ended."""
 
     __tablename__ = "figure_case"
+    # Each index holds every column its query reads: a year is one range of one index.
+    __table_args__ = (
+        Index("ix_figure_case_filed", "filed_at", "unit_id", "category", "triaged_at"),
+        Index(
+            "ix_figure_case_finished",
+            *("finished_at", "unit_id", "findings", "decision", "appeal_outcome", "rated_at"),
+        ),
+    )
     case_id: int = Field(foreign_key="conduct_case.id", primary_key=True)
     unit_id: int  # the case's unit (set at filing, never changed): no join to sum by unit
-    filed_at: datetime = Field(index=True)
+    filed_at: datetime
     triaged_at: datetime | None = None
     category: str | None = Field(default=None, max_length=40)
-    finished_at: datetime | None = Field(default=None, index=True)
+    finished_at: datetime | None = None
     findings: str | None = Field(default=None, max_length=40)
     decision: str | None = Field(default=None, max_length=40)
     appeal_outcome: str | None = Field(default=None, max_length=20)
+    rated_at: datetime | None = None  # the reporter's first rating
 
 
 class FigureVisit(SQLModel, table=True):
     """The ``n``-th stay of a case, in a staff stage (the only ones a figure reads):
-    entered, left (None: still there), its final due time and the working days it took."""
+    entered, left (None: still there), its final due time, and the working days and the
+    seconds it took."""
 
     __tablename__ = "figure_visit"
-    __table_args__ = (Index("ix_figure_visit_left_at", "left_at"),)
+    __table_args__ = (
+        Index("ix_figure_visit_left", "left_at", "stage", "days", "due_at", "unit_id"),
+        # The stays open at a moment are found among those entered at most the longest
+        # stay (``seconds``' maximum) before it, and those still open (left_at NULL).
+        Index(
+            "ix_figure_visit_entered",
+            *("entered_at", "left_at", "unit_id", "stage", "case_id", "n"),
+        ),
+        Index("ix_figure_visit_seconds", "seconds"),
+    )
     case_id: int = Field(foreign_key="conduct_case.id", primary_key=True)
     n: int = Field(primary_key=True)
     unit_id: int
@@ -47,6 +67,7 @@ class FigureVisit(SQLModel, table=True):
     left_at: datetime | None = None
     due_at: datetime | None = None
     days: int | None = None
+    seconds: int | None = None  # left_at - entered_at, once left
 
 
 class FigureDue(SQLModel, table=True):
@@ -65,7 +86,7 @@ class FigureEvent(SQLModel, table=True):
     an appeal's outcome, a rating's score)."""
 
     __tablename__ = "figure_event"
-    __table_args__ = (Index("ix_figure_event_at", "at"),)
+    __table_args__ = (Index("ix_figure_event_counted", "at", "unit_id", "kind", "detail"),)
     case_id: int = Field(foreign_key="conduct_case.id", primary_key=True)
     seq: int = Field(primary_key=True)
     unit_id: int
