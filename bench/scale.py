@@ -97,7 +97,8 @@ def _month(rng: random.Random, this_year: int) -> dict[str, str]:
 
 @contextmanager
 def api(url: str, workdir: Path) -> Iterator[tuple[int, int]]:
-    """The API alone (uvicorn, one process) on ``url``: yields (port, pid)."""
+    """The API alone (uvicorn on its ASGI entry point, one process) on ``url``: yields
+    (port, pid)."""
     port = free_port()
     env = {
         **os.environ,
@@ -106,7 +107,7 @@ def api(url: str, workdir: Path) -> Iterator[tuple[int, int]]:
         "QINGFENG_LOG_LEVEL": "WARNING",
         "QINGFENG_ORCHESTRATION": "false",
     }
-    command = [sys.executable, "-m", "uvicorn", "api.http.app:create_app", "--factory",
+    command = [sys.executable, "-m", "uvicorn", "api.http.asgi:app",
                "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

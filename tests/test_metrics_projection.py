@@ -161,6 +161,25 @@ def test_rebuild_writes_the_rows_again_from_the_chains(
     assert again == before == expected
 
 
+@pytest.mark.parametrize("state", ["sqlite"], indirect=True)
+def test_a_report_on_fresh_rows_takes_no_write_lock(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    """Nothing marked: the refresh before a report only reads, so a writer holding SQLite's
+    lock (a long import, say) does not hold up the report, nor the report it."""
+    build(state, people)
+    _refresh(state)
+    with state.db.writer.connect() as writer:
+        held = writer.begin()  # BEGIN IMMEDIATE: the write lock (and the one writer connection)
+        try:
+            assert _refresh(state) == 0
+            march = Period(date(2026, 3, 1), date(2026, 3, 31))
+            got, expected = _both(state, march, Scope(), LATER)
+        finally:
+            held.rollback()
+    assert got == expected
+
+
 @pytest.mark.parametrize("state", ["postgres"], indirect=True)
 def test_a_refresh_waits_for_an_append_still_in_flight(
     state: AppState, people: dict[str, Person]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -86,6 +87,14 @@ def create_app(state: AppState | None = None) -> FastAPI:
     openapi.install(app)  # every operation's answers told (api.http.openapi)
     app.add_middleware(SecurityHeaders)  # outermost: every response the app makes
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Before serving: leave what start-up built (modules, the policy, the calendar, the
+    app) out of the collector's full passes. There are millions of such objects: each full
+    pass took 160-300 ms (bench/scale.py), paid by whichever request set it off."""
+    gc.collect()
+    gc.freeze()
 
 
 def install_docs(app: FastAPI) -> None:

@@ -16,7 +16,7 @@ from typing import Protocol
 import structlog
 import uvicorn
 
-from api.http.app import create_app
+from api.http.app import create_app, freeze_startup_heap
 from api.http.deps import AppState
 from api.stack.processes import ChildService
 from cases.audit import write_checkpoint
@@ -124,6 +124,7 @@ def serve(state: AppState, *, on_ready: Callable[[str], None] = lambda _: None) 
         server_header=False,  # no banner naming the software (issue 18)
     )
     server = uvicorn.Server(config)
+    freeze_startup_heap()
     on_ready(f"http://{settings.host}:{settings.port}")
     try:
         server.run()
