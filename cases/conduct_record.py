@@ -35,6 +35,7 @@ from cases.store.db import UnitOfWork
 from cases.store.models import ConductCase, Person, RoleGrant, Unit
 
 LOOKED_UP_EVENT = "person.conduct_record_looked_up"
+REFUSED_EVENT = "person.conduct_record_refused"  # asked by someone policy does not allow
 PURPOSE_MAX = 200
 IDENTIFIER_MAX = 64  # a handle's length (Person.handle)
 COUNTS = (FindingsResult.SUBSTANTIATED, FindingsResult.PARTLY_SUBSTANTIATED)
@@ -113,14 +114,20 @@ def look_up_conduct_record(
     purpose: str,
     now: datetime | None = None,
 ) -> ConductRecord:
-    """The conduct record of ``person`` (student number or handle) for ``purpose``; audited."""
+    """The conduct record of ``person`` (student number or handle) for ``purpose``; audited,
+    and so is a refusal."""
     query = _query(person, purpose)
     now = now or utcnow()
     today = local_date(now)
     with uow:
         session = uow.session
-        paths = _scope(session, actor, policy)
         found = session.exec(select(Person).where(col(Person.handle) == query.person)).first()
+        try:
+            paths = _scope(session, actor, policy)
+        except Forbidden:
+            _audit_refusal(session, actor, query, found, now)
+            uow.commit()
+            raise
         period_from = _years_before(today, policy.conduct_record.period_years)
         entries = _entries(session, policy, found, paths, period_from, today) if found else []
         record = ConductRecord(
@@ -257,11 +264,6 @@ def _audit(
 ) -> None:
     """The lookup on the system chain: who, whom (their id; a digest of an identifier
     nobody holds), why, and how many cases it showed. Never the person's name."""
-    whom: dict[str, object] = (
-        {"person_id": person.id}
-        if person
-        else {"identifier_sha256": hashlib.sha256(query.person.encode("utf-8")).hexdigest()}
-    )
     append_event(
         session,
         chain=SYSTEM_CHAIN,
@@ -269,12 +271,28 @@ def _audit(
         at=now,
         actor_id=actor.id,
         data={
-            **whom,
+            **_whom(query, person),
             "purpose": query.purpose,
             "period_from": record.period_from.isoformat(),
             "cases": [entry.reference for entry in record.cases],
         },
     )
+
+
+def _audit_refusal(
+    session: Session, actor: Person, query: ConductRecordQuery, person: Person | None, now: datetime
+) -> None:
+    """A lookup refused, on the system chain: who asked, for whom and why."""
+    data = {**_whom(query, person), "purpose": query.purpose}
+    append_event(
+        session, chain=SYSTEM_CHAIN, action=REFUSED_EVENT, at=now, actor_id=actor.id, data=data
+    )
+
+
+def _whom(query: ConductRecordQuery, person: Person | None) -> dict[str, object]:
+    if person is not None:
+        return {"person_id": person.id}
+    return {"identifier_sha256": hashlib.sha256(query.person.encode("utf-8")).hexdigest()}
 
 
 def _unit_words(unit: Unit) -> Label:

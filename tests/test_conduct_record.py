@@ -21,6 +21,7 @@ from api.http.deps import AppState
 from cases import audit
 from cases.conduct_record import (
     LOOKED_UP_EVENT,
+    REFUSED_EVENT,
     ConductRecord,
     RecordStatus,
     look_up_conduct_record,
@@ -143,9 +144,9 @@ def _six_months_after(day: date) -> date:
     return day.replace(year=day.year + (month > 12), month=(month - 1) % 12 + 1)
 
 
-def _lookups(state: AppState) -> list[AuditEvent]:
+def _lookups(state: AppState, action: str = LOOKED_UP_EVENT) -> list[AuditEvent]:
     with UnitOfWork(state.db, write=False) as uow:
-        query = select(AuditEvent).where(AuditEvent.action == LOOKED_UP_EVENT)
+        query = select(AuditEvent).where(AuditEvent.action == action)
         return list(uow.session.exec(query.order_by(col(AuditEvent.id))))
 
 
@@ -201,6 +202,14 @@ def test_only_the_roles_policy_allows_and_only_over_their_units(
     with time_machine.travel(NOW, tick=False):
         assert _look_up(state, people["sec.law"]).cases == []  # every case is in cs-su
     assert len(_lookups(state)) == 1  # the refused ones looked nothing up
+    refused = _lookups(state, REFUSED_EVENT)  # but each is on the record, with its purpose
+    asked = [
+        people_with(state, people, STUDENT)[h].id
+        for h in ("inv.wang", "ver.liu", "adv.cs-su", STUDENT)
+    ]
+    assert [e.actor_id for e in refused] == asked
+    assert all(json.loads(e.data)["purpose"] == PURPOSE for e in refused)
+    assert all(e.chain == audit.SYSTEM_CHAIN and STUDENT not in e.data for e in refused)
 
 
 def test_the_purpose_and_the_person_are_required(
