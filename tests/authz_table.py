@@ -240,7 +240,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{CASE}/evidence/{{evidence_id}}/file"): reads(),
     # The subject's hand-over notice (a fresh link): the case's investigators and the
     # secretary; others who may read the case are refused.
-    ("GET", f"{CASE}/subject-notice"): reads(
+    ("POST", f"{CASE}/subject-notice"): reads(
         investigator=(OK, 403, 404), verifier=(403, 403, 404), advisor=(403, 403, 404)
     ),
     ("POST", "/subject-notices/{notice}/handed-over"): acts(

@@ -129,10 +129,10 @@ def test_nothing_the_subject_can_reach_carries_a_trace_of_the_reporter(
     talk = client.get(f"/cases/{ref}/messages", headers=as_subject)
     assert talk.status_code in (403, 404)
     reached["API messages"] = talk.text
-    printed = client.get(f"/cases/{ref}/subject-notice", headers=inv)
-    assert printed.status_code == 200  # what staff print and hand to the subject
+    printed = client.post(f"/cases/{ref}/subject-notice", headers=inv)
+    assert printed.status_code == 201  # what staff print and hand to the subject
     reached["printed notice"] = printed.text
-    assert client.get(f"/cases/{ref}/subject-notice", headers=as_subject).status_code == 404
+    assert client.post(f"/cases/{ref}/subject-notice", headers=as_subject).status_code == 404
 
     traces = [NAME, CONTACT, code, code.replace("-", ""), WITNESS, REPORT["details"],
               REPORT["summary"], *reporter_words, "王五"]  # fmt: skip

@@ -75,4 +75,6 @@ def test_every_action_route_is_an_action(openapi: dict[str, Any]) -> None:
 
 
 # Resources under a case that are posted to but are not steps of the procedure.
-NOT_ACTIONS = {"messages"}  # the correspondence with the reporter (cases.messages)
+# The correspondence with the reporter (cases.messages); a new hand-over notice for the
+# subject (cases.subject_links).
+NOT_ACTIONS = {"messages", "subject-notice"}

@@ -148,16 +148,16 @@ def test_a_printed_notice_carries_a_code_that_opens_the_page_and_its_hand_over_i
     client: TestClient, people: dict[str, Person], state: AppState, tokens: dict[str, str]
 ) -> None:
     case = _named_report(state, people)
-    notice = client.get(
+    notice = client.post(
         f"/cases/{case.reference}/subject-notice", headers=bearer(tokens["inv.wang"])
     )
-    assert notice.status_code == 200 and "告知书" in notice.text
+    assert notice.status_code == 201 and "告知书" in notice.text
     link = re.search(r"/s/([A-Za-z0-9_-]{43})<", notice.text)
     groups = re.findall(r"<span>([0-9A-Z]{4})</span>", notice.text)
     number = re.search(r"告知书编号：(\d+)", notice.text)
     assert link and number and len(groups) == 2
     assert REPORTER_NAME not in notice.text and "李部长" in notice.text
-    unknown = client.get("/cases/QF-2026-99999/subject-notice", headers=bearer(tokens["inv.wang"]))
+    unknown = client.post("/cases/QF-2026-99999/subject-notice", headers=bearer(tokens["inv.wang"]))
     assert unknown.status_code == 404
 
     visitor = TestClient(client.app)

@@ -16,8 +16,11 @@ from cases.store.db import UnitOfWork
 router = APIRouter(tags=["subject notice"], dependencies=[Depends(reject_unknown_query)])
 
 
-@router.get(
+# A POST: each call issues a new link (a GET that wrote would be issued again by any
+# prefetch, crawler or reload).
+@router.post(
     "/cases/{reference}/subject-notice",
+    status_code=201,
     response_class=HTMLResponse,
     summary="A printable notice for the subject: a fresh link and short code (shown once)",
     description="Each call issues a new link (valid for the policy's subject_link.valid_days); "
@@ -41,6 +44,7 @@ def subject_notice(reference: Reference, user: CurrentUser, request: Request) ->
         expires=local_text(notice.expires_at),
     )
     response.headers["Cache-Control"] = "no-store"
+    response.status_code = 201
     return response
 
 
