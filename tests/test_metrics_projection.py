@@ -7,6 +7,7 @@ import threading
 from datetime import date, datetime
 
 import pytest
+from alembic import command
 from sqlalchemy import delete, func, select, text
 from typer.testing import CliRunner
 
@@ -25,8 +26,9 @@ from cases.procedure.clock import SHANGHAI, to_utc
 from cases.procedure.errors import DomainError
 from cases.procedure.policy import StageDeadline
 from cases.store.db import UnitOfWork
-from cases.store.figures import PROJECTION, FigureDirty, FigureVisit
-from cases.store.models import ConductCase, Person, Unit
+from cases.store.figures import MONTHLY, PROJECTION, FigureDirty, FigureVisit
+from cases.store.migrate import alembic_config
+from cases.store.models import ConductCase, Person, Unit, table_of
 from config.settings import get_settings
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import act, file
@@ -159,6 +161,36 @@ def test_rebuild_writes_the_rows_again_from_the_chains(
     assert "figure rows written again for 12 cases" in result.output
     again, expected = _both(state, period, Scope(), LATER)
     assert again == before == expected
+
+
+def _monthly(state: AppState) -> list[list[tuple[object, ...]]]:
+    with UnitOfWork(state.db, write=False) as uow:
+        return [
+            sorted(map(tuple, uow.session.execute(select(table_of(model))))) for model in MONTHLY
+        ]
+
+
+@BOTH_DATABASES
+def test_the_monthly_sums_are_those_of_the_rows(state: AppState, people: dict[str, Person]) -> None:
+    """Kept by every refresh (rows written, then written again with a new deadlines
+    policy), they are what migration 0019 sums from the rows in SQL."""
+    build(state, people)
+    _refresh(state)
+    kept = _monthly(state)
+    assert kept[0] and kept[1]
+    state.db.dispose()
+    command.downgrade(alembic_config(state.db.url), "0018")
+    command.upgrade(alembic_config(state.db.url), "head")
+    assert _monthly(state) == kept
+    short = StageDeadline(working_days=1)
+    deadlines = state.policy.deadlines.model_copy(update={"investigation": short})
+    state.policy = state.policy.model_copy(update={"deadlines": deadlines})
+    assert _refresh(state) == 12
+    moved = _monthly(state)
+    assert moved != kept
+    command.downgrade(alembic_config(state.db.url), "0018")
+    command.upgrade(alembic_config(state.db.url), "head")
+    assert _monthly(state) == moved
 
 
 @pytest.mark.parametrize("state", ["sqlite"], indirect=True)

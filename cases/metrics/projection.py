@@ -25,6 +25,7 @@ from sqlmodel import Session, col
 
 from cases.deadlines.calendar import WorkingCalendar
 from cases.metrics.events import SURVEY, Event, action_event
+from cases.metrics.monthly import counts_held, counts_of_rows, write_counts
 from cases.metrics.reading import read_case_events
 from cases.metrics.timeline import Days, History, read_history
 from cases.procedure.clock import utcnow
@@ -32,6 +33,7 @@ from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import STAFF_STAGES, Action
 from cases.store.db import Database, UnitOfWork, core, insert_rows
 from cases.store.figures import (
+    MONTHLY,
     PROJECTION,
     FigureBasis,
     FigureCase,
@@ -134,7 +136,9 @@ def _seconds(took: timedelta) -> int:
 
 
 def write(session: Session, case_ids: list[int], events: Iterable[Event], days: Days) -> None:
-    """Replace these cases' rows with those of their chains (``events``, in case order)."""
+    """Replace these cases' rows with those of their chains (``events``, in case order),
+    and move the monthly sums with them."""
+    held = counts_held(session, case_ids)
     for model in reversed(PROJECTION):  # children first: the foreign keys hold
         core(session).execute(delete(table_of(model)).where(col(model.case_id).in_(case_ids)))
     of_case = select(col(ConductCase.id), col(ConductCase.unit_id))
@@ -150,6 +154,7 @@ def write(session: Session, case_ids: list[int], events: Iterable[Event], days: 
     for model in PROJECTION:  # parents first: the foreign keys hold at each insert
         if rows[model]:
             insert_rows(session, model, rows[model])
+    write_counts(session, held, counts_of_rows(rows[FigureEvent], rows[FigureVisit]))
 
 
 def _mark_every_case(session: Session) -> None:
@@ -220,8 +225,11 @@ def refresh(
 def rebuild(
     *, db: Database, policy: Policy, calendar: WorkingCalendar, progress: Refreshed | None = None
 ) -> int:
-    """Write every case's rows again from its chain (after restoring a backup, say)."""
+    """Write every case's rows and the monthly sums again from the chains (after restoring
+    a backup or a hand edit, say): all deleted first, so nothing wrong is carried over."""
     with UnitOfWork(db) as uow:
+        for model in (*MONTHLY, *reversed(PROJECTION)):
+            core(uow.session).execute(delete(table_of(model)))
         _mark_every_case(uow.session)
         uow.commit()
     return refresh(db=db, policy=policy, calendar=calendar, progress=progress)

@@ -32,10 +32,13 @@ from cases.metrics.compute import (
     rate,
 )
 from cases.metrics.events import SURVEY, Scope, action_event
+from cases.metrics.monthly import whole_months
 from cases.procedure.clock import to_utc
 from cases.procedure.policy import Policy
 from cases.procedure.vocabulary import STAFF_STAGES, Action, AppealOutcome
-from cases.store.figures import FigureCase, FigureDue, FigureEvent, FigureVisit
+from cases.store.figures import NO_DAYS, FigureCase, FigureDue, FigureEvent, FigureVisit
+from cases.store.figures import FigureEventMonth as EventMonth
+from cases.store.figures import FigureLeftMonth as LeftMonth
 from cases.store.models import Unit
 
 Columns = TypeVarTuple("Columns")
@@ -115,9 +118,22 @@ def _finished(session: Session, found: _Found, window: Window) -> None:
 
 
 def _events(session: Session, found: _Found, window: Window) -> None:
+    """The counted events in the window: the sums of its whole months, the rows of the rest."""
+    months, parts = whole_months(window)
+    if months:
+        what = (col(EventMonth.unit_id), col(EventMonth.kind), col(EventMonth.detail))
+        query = found.scoped_query(select(*what, func.sum(EventMonth.count)), EventMonth.unit_id)
+        query = query.where(col(EventMonth.month).in_(months)).group_by(*what)
+        for unit_id, kind, detail, count in session.execute(query):
+            found.at(unit_id).events[(kind, detail or None)] += int(count)
+    for part in parts:
+        _event_rows(session, found, part)
+
+
+def _event_rows(session: Session, found: _Found, part: Window) -> None:
     what = (col(FigureEvent.unit_id), col(FigureEvent.kind), col(FigureEvent.detail))
     query = found.scoped_query(select(*what, func.count()), FigureEvent.unit_id)
-    query = query.where(_in(col(FigureEvent.at), window)).group_by(*what)
+    query = query.where(_in(col(FigureEvent.at), part)).group_by(*what)
     for unit_id, kind, detail, count in session.execute(query):
         found.at(unit_id).events[(kind, detail)] += count
 
@@ -181,18 +197,36 @@ def _open_at_end(session: Session, found: _Found, window: Window) -> list[tuple[
     return result
 
 
-def _left(session: Session, found: _Found, window: Window) -> list[tuple[str, int, bool, int]]:
-    """The staff stays left in the window: (stage, working days, on time, how many)."""
+Left = list[tuple[str, int | None, bool, int]]  # stage, working days, on time, how many
+
+
+def _left(session: Session, found: _Found, window: Window) -> Left:
+    """The staff stays left in the window: the sums of its whole months, the rows of the
+    rest."""
+    months, parts = whole_months(window)
+    left: Left = []
+    if months:
+        what = (col(LeftMonth.stage), col(LeftMonth.days), col(LeftMonth.on_time))
+        query = found.scoped_query(select(*what, func.sum(LeftMonth.count)), LeftMonth.unit_id)
+        query = query.where(col(LeftMonth.month).in_(months)).group_by(*what)
+        for stage, days, on_time, count in session.execute(query):
+            left.append((stage, None if days == NO_DAYS else days, bool(on_time), int(count)))
+    for part in parts:
+        left += _left_rows(session, found, part)
+    return left
+
+
+def _left_rows(session: Session, found: _Found, part: Window) -> Left:
     in_time = or_(
         col(FigureVisit.due_at).is_(None), col(FigureVisit.left_at) <= col(FigureVisit.due_at)
     )
     what = (col(FigureVisit.stage), col(FigureVisit.days), case((in_time, 1), else_=0))
     query = found.scoped_query(select(*what, func.count()), FigureVisit.unit_id)
-    query = query.where(_in(col(FigureVisit.left_at), window)).group_by(*what)
+    query = query.where(_in(col(FigureVisit.left_at), part)).group_by(*what)
     return [(s, d, bool(t), n) for s, d, t, n in session.execute(query)]
 
 
-def _on_time(left: list[tuple[str, int, bool, int]], late: list[str]) -> dict[str, Value]:
+def _on_time(left: Left, late: list[str]) -> dict[str, Value]:
     marks: dict[str, list[int]] = {stage: [0, 0] for stage in STAFF}  # on time, counted
     for stage, _, on_time, count in left:
         marks[stage][0] += count if on_time else 0
@@ -204,7 +238,7 @@ def _on_time(left: list[tuple[str, int, bool, int]], late: list[str]) -> dict[st
     return rates | {"overall": rate(kept, counted)}
 
 
-def _stage_days(left: list[tuple[str, int, bool, int]], measure: Any) -> dict[str, Value]:
+def _stage_days(left: Left, measure: Any) -> dict[str, Value]:
     days: dict[str, list[int]] = {stage: [] for stage in STAFF}
     for stage, took, _, count in left:
         if took is not None:

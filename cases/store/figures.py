@@ -95,6 +95,33 @@ class FigureEvent(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=40)
 
 
+class FigureEventMonth(SQLModel, table=True):
+    """The counted events of one month (Asia/Shanghai, 'YYYY-MM') by unit, kind and
+    detail: what a report sums for the months its period holds whole."""
+
+    __tablename__ = "figure_event_month"
+    month: str = Field(primary_key=True, max_length=7)
+    unit_id: int = Field(primary_key=True)
+    kind: str = Field(primary_key=True, max_length=40)
+    detail: str = Field(primary_key=True, max_length=40)  # "" for none (a key is never NULL)
+    count: int
+
+
+class FigureLeftMonth(SQLModel, table=True):
+    """The staff stays left in one month by unit, stage, working days and whether on time."""
+
+    __tablename__ = "figure_left_month"
+    month: str = Field(primary_key=True, max_length=7)
+    unit_id: int = Field(primary_key=True)
+    stage: str = Field(primary_key=True, max_length=20)
+    days: int = Field(primary_key=True)  # NO_DAYS for none
+    on_time: bool = Field(primary_key=True)
+    count: int
+
+
+NO_DAYS = -1
+
+
 class FigureDirty(SQLModel, table=True):
     """A case whose chain moved since its rows were written."""
 
@@ -112,6 +139,7 @@ class FigureBasis(SQLModel, table=True):
 
 
 PROJECTION = (FigureCase, FigureVisit, FigureDue, FigureEvent)
+MONTHLY = (FigureEventMonth, FigureLeftMonth)  # sums of the rows, kept with them
 
 
 def mark_dirty(session: Session, case_ids: set[int]) -> None:
