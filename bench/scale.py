@@ -202,7 +202,8 @@ def refresh_rate(url: str, cases: int = 2000) -> float:
     db = Database(url)
     with UnitOfWork(db) as uow:
         last = uow.session.scalar(select(func.max(ConductCase.id))) or 0
-        mark_dirty(uow.session, set(random.Random(3).sample(range(1, last + 1), cases)))
+        marked = random.Random(3).sample(range(1, last + 1), min(cases, last))
+        mark_dirty(uow.session, set(marked))
         uow.commit()
     began = time.perf_counter()
     projection.refresh(db=db, policy=load_policy(DEFAULT_POLICY_FILE), calendar=current())

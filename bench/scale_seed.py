@@ -30,13 +30,14 @@ from bench.scale_templates import Snapshot, Template
 from cases.audit import GENESIS, case_chain, event_hash, write_checkpoint
 from cases.deadlines.calendar import current
 from cases.metrics.events import Event
+from cases.metrics.monthly import Counts, counts_of_rows, write_counts
 from cases.metrics.projection import rows_of, write
 from cases.metrics.reading import read_by_figures, read_case_events
 from cases.metrics.timeline import Days, read_history
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.policy import Policy
 from cases.store.db import Database
-from cases.store.figures import PROJECTION
+from cases.store.figures import PROJECTION, FigureEvent, FigureVisit
 from cases.store.models import (
     AuditChainHead,
     AuditEvent,
@@ -311,9 +312,13 @@ def _first_ids(dbs: list[Database]) -> tuple[int, int]:
     return found.pop()
 
 
-def _finish(db: Database, numbers: Counter[int], now: datetime) -> None:
-    """Reference counters, sequences, checkpoints; PostgreSQL's statistics and visibility
-    map as autovacuum would leave them (the figures' index-only scans read it)."""
+def _finish(db: Database, numbers: Counter[int], monthly: Counts, now: datetime) -> None:
+    """Reference counters, sequences, the figure rows' monthly sums, checkpoints;
+    PostgreSQL's statistics and visibility map as autovacuum would leave them (the
+    figures' index-only scans read it)."""
+    with Session(db.writer) as session:
+        write_counts(session, Counts(), monthly)
+        session.commit()
     with db.writer.begin() as conn:
         counters = [{"year": y, "last": n} for y, n in sorted(numbers.items())]
         conn.execute(insert(table_of(ReferenceCounter)), counters)
@@ -351,12 +356,16 @@ def seed_scale(
     first, person_base = _first_ids(dbs)
     numbers: Counter[int] = Counter()
     stages: Counter[str] = Counter()
+    monthly = Counts()  # the figure rows' monthly sums, written once at the end
     for offset in range(0, count, CHUNK):
         rows: dict[Any, list[dict[str, Any]]] = {}
         for i in range(offset, min(count, offset + CHUNK)):
             for model, values in _case_rows(plan, i, (first + i, person_base + i), numbers).items():
                 rows.setdefault(model, []).extend(values)
         stages.update(r["stage"] for r in rows[ConductCase])
+        chunk = counts_of_rows(rows[FigureEvent], rows[FigureVisit])
+        monthly.events.update(chunk.events)
+        monthly.left.update(chunk.left)
         for db in dbs:
             with db.writer.begin() as conn:
                 _write_chunk(conn, rows, sqlite=db.is_sqlite)
@@ -365,5 +374,5 @@ def seed_scale(
                 _check_figures(db, list(range(first, first + 200)), plan.days)
         progress(len(rows[ConductCase]))
     for db in dbs:
-        _finish(db, numbers, plan.now)
+        _finish(db, numbers, monthly, plan.now)
     return stages

@@ -2,11 +2,13 @@
 committee or a unit: the same values ``compute`` reads from raw events (tests/
 test_metrics_projection.py holds the two equal), at a cost of a few grouped queries.
 
-Six queries, each grouped by unit: the cases filed (their category as of the end), the
-cases finished (findings, decision, appeal, rated), the counted events, the cases owing
-staff work in the window, the stays open at its end with the due time then in force, and
-the stays left in it (working days, on time). An investigator's figures are not summed
-here: their cases are found from their events (``compute`` reads those).
+Six queries, each grouped by unit and each over one range of a covering index: the cases
+filed (their category as of the end), the cases finished (findings, decision, appeal,
+rated), the counted events and the stays left (whole months from their monthly sums,
+cases.metrics.monthly; the rest from rows), the cases owing staff work in the window and
+the stays open at its end (both looked for among the stays entered at most the longest
+stay before). An investigator's figures are not summed here: their cases are found from
+their events (``compute`` reads those).
 """
 
 from __future__ import annotations
