@@ -216,8 +216,12 @@ def _planned(
     if terms and session.get_bind().dialect.name == "sqlite":
         counts = {name: _count_upto(session, term) for name, term in terms.items()}
         driver = min(counts, key=counts.__getitem__) if min(counts.values()) < _FEW else None
+        spans = {} if driver is not None else _id_spans(session, terms)
+        # A range whose cases lie scattered over the ids (the few still open of many
+        # years, say) drives: reading its entries costs less than walking to fill a page.
+        driver = next((name for name, span in spans.items() if span.scattered), driver)
         if driver is None:
-            conditions += [_id_span(session, t) for t in terms.values() if not t.ordered]
+            conditions += [span.condition for span in spans.values()]
     for name, term in terms.items():
         if name == driver:
             conditions.append(term.driving if term.driving is not None else term.condition(_same))
@@ -241,16 +245,43 @@ def _count_upto(session: Session, term: _Term) -> int:
     return session.exec(select(func.count()).select_from(matching)).one()
 
 
-def _id_span(session: Session, term: _Term) -> ColumnElement[bool] | None:
-    """The ids between the lowest and highest the (range) term matches, if it matches
-    at most ``_SPAN`` cases: the same cases, but the walk down the ids starts at the
-    range's newest instead of the newest of all."""
-    matching = select(ConductCase.id).where(term.condition(_same)).limit(_SPAN + 1).subquery()
-    counted = select(func.count(), func.min(matching.c.id), func.max(matching.c.id))
-    held, low, high = session.exec(counted).one()
-    if held > _SPAN or low is None:
-        return None
-    return col(ConductCase.id).between(low, high)
+@dataclass(frozen=True)
+class _Span:
+    """The cases a range term matches (at most ``_SPAN``): how many, and the lowest and
+    highest of their ids."""
+
+    held: int
+    low: int
+    high: int
+
+    @property
+    def condition(self) -> ColumnElement[bool]:
+        """The same cases, but the walk down the ids starts at the range's newest."""
+        return col(ConductCase.id).between(self.low, self.high)
+
+    @property
+    def scattered(self) -> bool:
+        """A page walked down the span reads about ``_PAGE × width / held`` rows; reading
+        the term's own entries, ``held``: the cheaper of the two."""
+        return self.held * self.held < _PAGE * (self.high - self.low + 1)
+
+
+_PAGE = 50  # a list's usual page
+
+
+def _id_spans(session: Session, terms: dict[str, _Term]) -> dict[str, _Span]:
+    """Each range term's span, if it matches at most ``_SPAN`` cases (reading that many
+    index entries to find out)."""
+    spans = {}
+    for name, term in terms.items():
+        if term.ordered:
+            continue
+        found = select(ConductCase.id).where(term.condition(_same)).limit(_SPAN + 1).subquery()
+        counted = select(func.count(), func.min(found.c.id), func.max(found.c.id))
+        held, low, high = session.exec(counted).one()
+        if held <= _SPAN and low is not None:
+            spans[name] = _Span(held, low, high)
+    return spans
 
 
 def _terms(session: Session, f: CaseFilter, paths: dict[int, str]) -> dict[str, _Term]:

@@ -1,0 +1,100 @@
+"""The case list's plans on SQLite (cases/queries.py ``_planned``) list the same cases.
+
+At a real size a filter matching few cases drives, a range matching many bounds the walk
+down the ids by its span, and a range whose cases lie scattered over the ids drives even
+when it matches many. A small test database only ever takes the first: here the
+thresholds are moved so that each plan lists the same filters, and all must agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+import pytest
+
+from api.http.deps import AppState
+from cases import queries
+from cases.procedure import commands as c
+from cases.queries import CaseFilter, list_cases
+from cases.store.db import UnitOfWork
+from cases.store.models import Person
+from tests.helpers import act, file
+
+PLANS = {
+    "fewest drives": {},  # the thresholds as shipped: here every filter matches "few"
+    "span bounds the walk": {"_FEW": 0, "_PAGE": 0},
+    "scattered range drives": {"_FEW": 0, "_PAGE": 10**9},
+}
+FILTERS = [
+    CaseFilter(due_within=10),
+    CaseFilter(due_within=10, unit="law-su"),
+    CaseFilter(due_within=10, category="formalism", severity="minor"),
+    CaseFilter(stage="investigation"),
+    CaseFilter(unit="cs-su", severity="serious"),
+    CaseFilter(category="cliques", due_within=30),
+    CaseFilter(assignee="inv.wang", due_within=10),
+    CaseFilter(filed_from=datetime(2000, 1, 1, tzinfo=UTC), stage="intake"),
+    CaseFilter(filed_from=datetime(2000, 1, 1, tzinfo=UTC), unit="law-su", due_within=30),
+]
+
+
+def _cases(state: AppState, people: dict[str, Person]) -> None:
+    """Cases in two units, some accepted (category, severity, investigators), some declined
+    (closed: nothing due), the rest still in intake."""
+    numbers = count()
+    for unit in ["cs-su", "law-su"] * 6:
+        n = next(numbers)
+        reference = file(state, unit=unit)
+        if n % 3 == 0:
+            reason = c.Decline(reason="out_of_scope", explanation="不属于")
+            act(state, people, reference, "inv.wang", reason)
+        elif n % 3 == 1:
+            accept = c.Accept(
+                category=["formalism", "cliques"][n % 2],
+                severity=["minor", "serious"][n % 4 // 2],
+                investigators=["inv.wang"] if n % 4 else ["inv.zhao"],
+            )
+            act(state, people, reference, "inv.wang", accept)
+
+
+def _listed(state: AppState, viewer: Person, filters: CaseFilter) -> list[str]:
+    listed, cursor = [], None
+    while True:
+        page = list_cases(
+            uow=UnitOfWork(state.db, write=False), viewer=viewer, filters=filters,
+            cursor=cursor, limit=2,
+        )  # fmt: skip
+        listed += [item.reference for item in page.items]
+        if (cursor := page.next_cursor) is None:
+            return listed
+
+
+@pytest.mark.parametrize("state", ["sqlite"], indirect=True)
+def test_every_plan_lists_the_same_cases(
+    state: AppState, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cases(state, people)
+    found: dict[str, list[list[str]]] = {}
+    scattered: dict[str, list[bool]] = {}  # each plan's spans, to know it was taken
+    measure = queries._id_spans
+    for plan, thresholds in PLANS.items():
+        with monkeypatch.context() as patched:
+            for name, value in thresholds.items():
+                patched.setattr(queries, name, value)
+
+            def recorded(*args: Any, plan: str = plan) -> dict[str, queries._Span]:
+                measured = measure(*args)
+                scattered.setdefault(plan, []).extend(s.scattered for s in measured.values())
+                return measured
+
+            patched.setattr(queries, "_id_spans", recorded)
+            found[plan] = [_listed(state, people["sec.li"], f) for f in FILTERS]
+    expected = found["fewest drives"]
+    assert all(expected), dict(zip(map(str, FILTERS), expected, strict=True))  # none empty
+    for plan, lists in found.items():
+        assert lists == expected, plan
+    assert len(expected[3]) == 4  # the accepted ones
+    assert scattered["span bounds the walk"] and not any(scattered["span bounds the walk"])
+    assert any(scattered["scattered range drives"])
