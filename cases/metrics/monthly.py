@@ -16,14 +16,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from cases.metrics.compute import Window
 from cases.metrics.events import Period
 from cases.procedure.clock import local_date
-from cases.store.db import core
+from cases.store.db import core, upsert
 from cases.store.figures import (
     NO_DAYS,
     FigureEvent,
@@ -136,11 +134,9 @@ def _add(session: Session, model: Any, keys: tuple[str, ...], deltas: Counter[An
     if not changed:
         return
     table = table_of(model)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={"count": table.c.count + statement.excluded.count}
+    added = upsert(
+        session, model, list(keys), lambda held, new: {"count": held.c.count + new.count}
     )
-    core(session).execute(statement, sorted(changed, key=lambda row: [row[k] for k in keys]))
+    core(session).execute(added, sorted(changed, key=lambda row: [row[k] for k in keys]))
     months = sorted({row["month"] for row in changed})
     core(session).execute(delete(table).where(and_(table.c.month.in_(months), table.c.count == 0)))

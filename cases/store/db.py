@@ -15,6 +15,8 @@ from sqlalchemy import (
     event,
     insert,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
@@ -161,6 +163,19 @@ def insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, An
     For batches of rows a transaction writes and never reads back (deadline steps, audit
     events, outbox rows)."""
     core(session).execute(_insert_into(model), rows)
+
+
+def upsert(
+    session: Session, model: type[SQLModel], index: list[str], update: Callable[[Any, Any], Any]
+) -> Insert:
+    """INSERT … ON CONFLICT (``index``) DO UPDATE SET ``update(table, excluded)``, in the
+    session's dialect (SQLite or PostgreSQL)."""
+    table = table_of(model)
+    dialect = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = dialect(table)
+    return statement.on_conflict_do_update(
+        index_elements=index, set_=update(table, statement.excluded)
+    )
 
 
 @cache

@@ -10,12 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel
 
-from cases.store.db import core
-from cases.store.models import table_of
+from cases.store.db import core, upsert
 
 
 class FigureCase(SQLModel, table=True):
@@ -146,13 +143,8 @@ def mark_dirty(session: Session, case_ids: set[int]) -> None:
     """Note in this transaction that these cases' rows are to be written again."""
     if not case_ids:
         return
-    table = table_of(FigureDirty)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # An update, not "do nothing": it locks a mark already there, so a refresher taking
     # that mark waits for this transaction and then reads its events. In case order, as
     # the refresher takes them, so the two never wait on each other in a circle.
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["case_id"], set_={"case_id": statement.excluded.case_id}
-    )
+    statement = upsert(session, FigureDirty, ["case_id"], lambda _, new: {"case_id": new.case_id})
     core(session).execute(statement, [{"case_id": case_id} for case_id in sorted(case_ids)])
