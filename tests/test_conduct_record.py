@@ -202,13 +202,12 @@ def test_only_the_roles_policy_allows_and_only_over_their_units(
     with time_machine.travel(NOW, tick=False):
         assert _look_up(state, people["sec.law"]).cases == []  # every case is in cs-su
     assert len(_lookups(state)) == 1  # the refused ones looked nothing up
-    refused = _lookups(state, REFUSED_EVENT)  # but each is on the record, with its purpose
-    asked = [
-        people_with(state, people, STUDENT)[h].id
-        for h in ("inv.wang", "ver.liu", "adv.cs-su", STUDENT)
-    ]
+    refused = _lookups(state, REFUSED_EVENT)  # but each is on the record: who, whom, why
+    known = people_with(state, people, STUDENT)
+    asked = [known[h].id for h in ("inv.wang", "ver.liu", "adv.cs-su", STUDENT)]
     assert [e.actor_id for e in refused] == asked
-    assert all(json.loads(e.data)["purpose"] == PURPOSE for e in refused)
+    whom = {"person_id": known[STUDENT].id, "purpose": PURPOSE}
+    assert all(json.loads(e.data) == whom for e in refused)
     assert all(e.chain == audit.SYSTEM_CHAIN and STUDENT not in e.data for e in refused)
 
 

@@ -193,6 +193,30 @@ def test_the_monthly_sums_are_those_of_the_rows(state: AppState, people: dict[st
     assert _monthly(state) == moved
 
 
+@BOTH_DATABASES
+def test_a_month_is_shanghai_s(state: AppState, people: dict[str, Person]) -> None:
+    """Filed and declined on 1 April before 08:00 Shanghai (still 31 March in UTC): April's
+    in the sums, as in the figures (and as migration 0019 sums it too)."""
+    first_hours = [to_utc(datetime(2026, 4, 1, h, tzinfo=SHANGHAI)) for h in (2, 3)]
+    reference = file(state, now=first_hours[0])
+    decline = c.Decline(reason="out_of_scope", explanation="不属于")
+    act(state, people, reference, "inv.wang", decline, now=first_hours[1])
+    _refresh(state)
+    [events, left] = _monthly(state)
+    assert {row[0] for row in events} == {"2026-04"} and {row[0] for row in left} == {"2026-04"}
+    state.db.dispose()
+    command.downgrade(alembic_config(state.db.url), "0018")
+    command.upgrade(alembic_config(state.db.url), "head")
+    assert _monthly(state) == [events, left]
+    declined = {}
+    for month in (3, 4):
+        period = Period(date(2026, month, 1), date(2026, month, 30))
+        got, expected = _both(state, period, Scope(), LATER)
+        assert got == expected
+        declined[month] = got.values["reports_declined"]  # type: ignore[attr-defined]
+    assert declined == {3: 0, 4: 1}
+
+
 @pytest.mark.parametrize("state", ["sqlite"], indirect=True)
 def test_a_report_on_fresh_rows_takes_no_write_lock(
     state: AppState, people: dict[str, Person]

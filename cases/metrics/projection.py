@@ -163,10 +163,15 @@ def _mark_every_case(session: Session) -> None:
     core(session).execute(insert(table_of(FigureDirty)).from_select(["case_id"], everything))
 
 
-def _claim(session: Session, digest: str, batch: int) -> list[int]:
-    """Up to ``batch`` dirty cases, taken off the list (after a change of basis: all)."""
+def _one_refresher(session: Session) -> None:
+    """PostgreSQL: wait for any other refresher's transaction (SQLite's write lock does)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+
+
+def _claim(session: Session, digest: str, batch: int) -> list[int]:
+    """Up to ``batch`` dirty cases, taken off the list (after a change of basis: all)."""
+    _one_refresher(session)
     kept = session.get(FigureBasis, 1)
     if kept is None or kept.digest != digest:
         _mark_every_case(session)
@@ -228,6 +233,7 @@ def rebuild(
     """Write every case's rows and the monthly sums again from the chains (after restoring
     a backup or a hand edit, say): all deleted first, so nothing wrong is carried over."""
     with UnitOfWork(db) as uow:
+        _one_refresher(uow.session)
         for model in (*MONTHLY, *reversed(PROJECTION)):
             core(uow.session).execute(delete(table_of(model)))
         _mark_every_case(uow.session)

@@ -29,7 +29,7 @@ from cases.procedure.clock import utcnow
 from cases.procedure.errors import Forbidden
 from cases.procedure.policy import Label, Policy
 from cases.procedure.vocabulary import Role
-from cases.store.db import UnitOfWork
+from cases.store.db import UnitOfWork, one_snapshot
 from cases.store.models import ConductCase, Person, Unit, pk
 
 OVERSIGHT = frozenset({Role.SECRETARY.value, Role.ADMIN.value})
@@ -181,6 +181,7 @@ def metrics(
         projection.refresh(db=uow.db, policy=policy, calendar=calendar)
     with uow:
         session = uow.session
+        one_snapshot(session)  # the figures' queries read one state, whatever commits
         progress(Phase.COMPUTING, 0, 1)
         figures = _figures(session, policy, period, scope, as_of)
         return MetricsReport(

@@ -151,6 +151,14 @@ class UnitOfWork:
         self._after_rollback.append(callback)
 
 
+def one_snapshot(session: Session) -> None:
+    """Every read of the session's transaction from one snapshot, so queries read one after
+    another agree with each other (PostgreSQL's REPEATABLE READ; a SQLite read transaction
+    is one already). Before the transaction's first statement."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def core(session: Session) -> Connection:
     """The session's connection, for set-based Core statements in its transaction (a
     burst of rows, a bulk append); nothing pending is flushed first."""

@@ -47,7 +47,11 @@ class FigureVisit(SQLModel, table=True):
 
     __tablename__ = "figure_visit"
     __table_args__ = (
-        Index("ix_figure_visit_left", "left_at", "stage", "days", "due_at", "unit_id"),
+        # The stays left in a window, and (left_at NULL) those still open.
+        Index(
+            "ix_figure_visit_left_open",
+            *("left_at", "entered_at", "unit_id", "stage", "days", "due_at", "case_id", "n"),
+        ),
         # The stays open at a moment are found among those entered at most the longest
         # stay (``seconds``' maximum) before it, and those still open (left_at NULL).
         Index(
