@@ -31,13 +31,13 @@ from cases.audit import GENESIS, case_chain, event_hash, write_checkpoint
 from cases.deadlines.calendar import current
 from cases.metrics.events import Event
 from cases.metrics.monthly import Counts, counts_of_rows, write_counts
-from cases.metrics.projection import rows_of, write
+from cases.metrics.projection import basis, rows_of, write
 from cases.metrics.reading import read_by_figures, read_case_events
 from cases.metrics.timeline import Days, read_history
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.policy import Policy
 from cases.store.db import Database
-from cases.store.figures import PROJECTION, FigureEvent, FigureVisit
+from cases.store.figures import PROJECTION, FigureBasis, FigureEvent, FigureVisit
 from cases.store.models import (
     AuditChainHead,
     AuditEvent,
@@ -312,12 +312,17 @@ def _first_ids(dbs: list[Database]) -> tuple[int, int]:
     return found.pop()
 
 
-def _finish(db: Database, numbers: Counter[int], monthly: Counts, now: datetime) -> None:
+def _finish(
+    db: Database, numbers: Counter[int], monthly: Counts, days: Days, now: datetime
+) -> None:
     """Reference counters, sequences, the figure rows' monthly sums, checkpoints;
     PostgreSQL's statistics and visibility map as autovacuum would leave them (the
     figures' index-only scans read it)."""
     with Session(db.writer) as session:
         write_counts(session, Counts(), monthly)
+        # The rows were counted by this policy and calendar (else the first report would
+        # write every case again).
+        session.add(FigureBasis(id=1, digest=basis(days.policy, days.calendar), counted_at=now))
         session.commit()
     with db.writer.begin() as conn:
         counters = [{"year": y, "last": n} for y, n in sorted(numbers.items())]
@@ -374,5 +379,5 @@ def seed_scale(
                 _check_figures(db, list(range(first, first + 200)), plan.days)
         progress(len(rows[ConductCase]))
     for db in dbs:
-        _finish(db, numbers, monthly, plan.now)
+        _finish(db, numbers, monthly, plan.days, plan.now)
     return stages
