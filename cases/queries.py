@@ -220,8 +220,12 @@ def _planned(
         # A range whose cases lie scattered over the ids (the few still open of many
         # years, say) drives: reading its entries costs less than walking to fill a page.
         driver = next((name for name, span in spans.items() if span.scattered), driver)
-        if driver is None:
-            conditions += [span.condition for span in spans.values()]
+        if driver is None and len(spans) > 1:  # two ranges: the smaller drives, the
+            driver = min(spans, key=lambda name: spans[name].held)  # other's span filters
+        # Implied by its term, so never a different list; read on the index entry (the id
+        # is in it), it spares the row reads of the cases outside another range's span.
+        column = _same if driver is None else _Unindexed  # a driver keeps its own index
+        conditions += [span.condition(column) for name, span in spans.items() if name != driver]
     for name, term in terms.items():
         if name == driver:
             conditions.append(term.driving if term.driving is not None else term.condition(_same))
@@ -254,10 +258,9 @@ class _Span:
     low: int
     high: int
 
-    @property
-    def condition(self) -> ColumnElement[bool]:
+    def condition(self, column: _Column) -> ColumnElement[bool]:
         """The same cases, but the walk down the ids starts at the range's newest."""
-        return col(ConductCase.id).between(self.low, self.high)
+        return column(col(ConductCase.id)).between(self.low, self.high)
 
     @property
     def scattered(self) -> bool:
