@@ -214,18 +214,20 @@ def _planned(
     terms = _terms(session, filters, paths)
     driver, conditions = None, [_scope(session, viewer_id, paths)]
     if terms and session.get_bind().dialect.name == "sqlite":
-        counts = {name: _count_upto(session, term) for name, term in terms.items()}
-        driver = min(counts, key=counts.__getitem__) if min(counts.values()) < _FEW else None
-        spans = {} if driver is not None else _id_spans(session, terms)
+        driver = _sqlite_driver(session, terms)
+    spans = _id_spans(session, terms) if driver is None else {}
+    if spans and session.get_bind().dialect.name == "sqlite":
         # A range whose cases lie scattered over the ids (the few still open of many
         # years, say) drives: reading its entries costs less than walking to fill a page.
         driver = next((name for name, span in spans.items() if span.scattered), driver)
         if driver is None and len(spans) > 1:  # two ranges: the smaller drives, the
             driver = min(spans, key=lambda name: spans[name].held)  # other's span filters
-        # Implied by its term, so never a different list; read on the index entry (the id
-        # is in it), it spares the row reads of the cases outside another range's span.
-        column = _same if driver is None else _Unindexed  # a driver keeps its own index
-        conditions += [span.condition(column) for name, span in spans.items() if name != driver]
+    # Implied by its term, so never a different list. It starts the walk down the ids at
+    # the range's newest: PostgreSQL, which cannot know that ids follow filing, would
+    # otherwise walk down from the newest case of all. Beside a SQLite driver it is read
+    # on the index entry (the id is in it), sparing the rows outside the span.
+    column = _same if driver is None else _Unindexed  # a driver keeps its own index
+    conditions += [span.condition(column) for name, span in spans.items() if name != driver]
     for name, term in terms.items():
         if name == driver:
             conditions.append(term.driving if term.driving is not None else term.condition(_same))
@@ -234,6 +236,12 @@ def _planned(
             conditions.append(term.condition(_same if keep else _Unindexed))
     ordered = driver is None or terms[driver].ordered
     return [c for c in conditions if c is not None], ordered
+
+
+def _sqlite_driver(session: Session, terms: dict[str, _Term]) -> str | None:
+    """The term matching fewest cases, if few (counted up to ``_FEW`` each)."""
+    counts = {name: _count_upto(session, term) for name, term in terms.items()}
+    return min(counts, key=counts.__getitem__) if min(counts.values()) < _FEW else None
 
 
 def _same(column: Any) -> Any:
