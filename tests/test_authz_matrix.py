@@ -172,6 +172,10 @@ def url_of(world: World, path: str, stage: Stage, relation: Relation) -> str:
     return path.format(**values)
 
 
+# Posted to under a case, but not procedure actions (tests/test_names.py NOT_ACTIONS).
+CASE_RESOURCES = {"/cases/{reference}/messages", "/cases/{reference}/subject-notice"}
+
+
 def request_of(
     world: World, method: str, path: str, who: Who, stage: Stage, relation: Relation
 ) -> dict[str, Any]:
@@ -185,7 +189,7 @@ def request_of(
     if method == "GET":
         return {}
     action = path.rsplit("/", 1)[-1]
-    if path.startswith("/cases/{reference}/") and path != "/cases/{reference}/messages":
+    if path.startswith("/cases/{reference}/") and path not in CASE_RESOURCES:
         headers = {"If-Match": f'"{version}"'}
         if action == "record-evidence":
             return {"headers": headers, "data": {"description": "照片"}, "files": pdf}
@@ -202,6 +206,7 @@ def _other_bodies(
     pdf = {"file": ("item.pdf", PDF, "application/pdf")}
     return {
         "/cases/{reference}/messages": {"json": {"body": "您好"}},
+        "/cases/{reference}/subject-notice": {},  # no body: a new notice
         "/reports": {
             "json": {
                 "unit": "cs-su",
