@@ -8,11 +8,9 @@ every message reached the SMTP server and the webhook receiver once, by key."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +19,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,11 +29,12 @@ import pytest
 import yaml
 
 from api.stack.processes import end_previous, keep_pid
-from cases.audit_state import FILED, STAFF_ACTIONS
 from cases.demo import seed_organisation
 from cases.store.db import Database, UnitOfWork
 from cases.store.migrate import upgrade
 from config.settings import DEFAULT_POLICY_FILE
+from tests import aftermath
+from tests.aftermath import Answered
 from tests.helpers import SHA
 from tests.processes import PATIENCE, wait_for
 from tests.receivers import Mailbox, Received, http_receiver, smtp_server, standard_webhook
@@ -45,7 +43,6 @@ from tests.receivers import Mailbox, Received, http_receiver, smtp_server, stand
 pytestmark = [pytest.mark.slow, pytest.mark.lane]
 
 CASES = 8
-NO_CHANNEL = "no channel reaches this recipient"
 KILLS = 3
 SECRET = "whsec_" + "Y3Jhc2gtdGVzdC1zaWduaW5nLWtleQ=="
 ACCEPT = {"category": "cliques", "severity": "serious", "investigators": ["inv.wang", "inv.zhao"]}
@@ -60,18 +57,6 @@ STEPS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("inv.wang", "record-statement", {"statement": "被反映人陈述"}),
 ]
-
-
-@dataclass
-class Answered:
-    """One request of the load that got a 2xx, with what it returned."""
-
-    case: int
-    action: str  # the chain's name for it: case.filed, case.accept…
-    key: str
-    version: int
-    reference: str
-    replayed: bool  # a retry answered from the Idempotency-Key: its first try had committed
 
 
 @dataclass
@@ -259,29 +244,29 @@ def _receivers() -> Iterator[tuple[int, Mailbox, list[Received], str]]:
 def test_kill_9_of_up_three_times_under_load_loses_and_repeats_nothing(tmp_path: Path) -> None:
     seed = int(os.environ.get("QINGFENG_CRASH_SEED") or random.SystemRandom().randrange(10**6))
     print(f"crash test seed: QINGFENG_CRASH_SEED={seed}")
-    db_file = tmp_path / "qingfeng.db"
+    url = f"sqlite:///{tmp_path / 'qingfeng.db'}"
     with _receivers() as (smtp_port, mailbox, hooks, hook_url):
         env = _environment(tmp_path, smtp_port, hook_url)
-        upgrade(f"sqlite:///{db_file}")
-        db = Database(f"sqlite:///{db_file}", pool_size=2)
+        upgrade(url)
+        db = Database(url, pool_size=2)
         load = Load(f"http://127.0.0.1:{env['QINGFENG_PORT']}", seed_organisation(UnitOfWork(db)))
         db.dispose()
         generations: list[Generation] = []  # the last one runs on
         try:
             _crash_under_load(load, env, tmp_path, random.Random(seed), generations)
             generation = generations[-1]
-            assert _alive_until(generation, lambda: _settled(db_file)), _backlog(db_file)
-            messages = _messages(db_file)
-            assert _alive_until(generation, lambda: _arrived(mailbox, hooks) >= messages)
+            assert _alive_until(generation, lambda: aftermath.settled(url)), aftermath.backlog(url)
+            sent = aftermath.messages(url)
+            assert _alive_until(generation, lambda: _arrived(mailbox, hooks) >= sent)
         finally:
             if generations and generations[-1].up.poll() is None:
                 _stop(generations[-1], tmp_path)
     replays = sum(a.replayed for a in load.answered)
     print(f"{len(load.failed)} tries failed and were sent again; {replays} were replays")
-    _check_chains(db_file, load.answered)
-    _check_deadlines(db_file)
-    _check_stage_runs(db_file, tmp_path / "prefect" / "prefect.db")
-    _check_messages(db_file, mailbox, hooks)
+    aftermath.check_chains(url, load.answered, CASES)
+    aftermath.check_deadlines(url)
+    _check_stage_runs(url, f"sqlite:///{tmp_path / 'prefect' / 'prefect.db'}")
+    aftermath.check_messages(url, mailbox, hooks)
     verified = subprocess.run(
         [sys.executable, "-m", "api.cli", "audit", "verify"], env=env, capture_output=True
     )
@@ -355,101 +340,22 @@ def _tail(tmp_path: Path) -> str:
     return (tmp_path / "up.log").read_text(errors="replace")[-6000:]
 
 
-def _rows(db_file: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db_file, timeout=PATIENCE) as connection:
-        return connection.execute(sql, args).fetchall()
-
-
-def _utc(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _backlog(db_file: Path) -> dict[str, Any]:
-    """What is still owed: outbox rows not done by topic and state (less the subjects'
-    notices, which no channel reaches: a subject has no address and the gateway takes
-    only staff); steps due and pending."""
-    now = datetime.now(UTC)
-    due = _rows(db_file, "SELECT due_at FROM deadline WHERE state = 'pending'")
-    open_rows = _rows(
-        db_file,
-        "SELECT topic, state, count(*) FROM outbox WHERE state != 'done'"
-        f" AND (state != 'dead' OR last_error NOT LIKE '{NO_CHANNEL}%') GROUP BY topic, state",
-    )
-    return {
-        "outbox": {f"{topic} {state}": n for topic, state, n in open_rows},
-        "steps due": sum(1 for (at,) in due if _utc(at) <= now),
-    }
-
-
-def _settled(db_file: Path) -> bool:
-    return _backlog(db_file) == {"outbox": {}, "steps due": 0}
-
-
-def _messages(db_file: Path) -> int:
-    return len(_rows(db_file, "SELECT key FROM outbox WHERE topic = 'message'"))
-
-
 def _arrived(mailbox: Mailbox, hooks: list[Received]) -> int:
     return len(mailbox.mails) + len(hooks)
 
 
-def _check_chains(db_file: Path, answered: list[Answered]) -> None:
-    """Each 2xx is its case's event at the version it returned, and no event is extra."""
-    cases = dict(_rows(db_file, "SELECT reference, id FROM conduct_case"))
-    assert len(cases) == CASES
-    for reference, case_id in cases.items():
-        versioned = [
-            action
-            for (action,) in _rows(
-                db_file,
-                "SELECT action FROM audit_event WHERE case_id = ? ORDER BY seq",
-                case_id,
-            )
-            if action == FILED or action in STAFF_ACTIONS
-        ]
-        mine = sorted((a for a in answered if a.reference == reference), key=lambda a: a.version)
-        assert [a.version for a in mine] == list(range(1, len(mine) + 1)), mine
-        assert versioned == [a.action for a in mine], (reference, versioned)
-        [(version,)] = _rows(db_file, "SELECT version FROM conduct_case WHERE id = ?", case_id)
-        assert version == len(mine)
-
-
-def _check_deadlines(db_file: Path) -> None:
-    """Each step fired (or skipped as late) has one event, and each step event one step."""
-    steps = Counter(
-        (case_id, stage, step, _utc(due_at))
-        for case_id, stage, step, due_at, fired_at in _rows(
-            db_file,
-            "SELECT case_id, stage, step, due_at, fired_at FROM deadline"
-            " WHERE state IN ('fired', 'skipped')",
-        )
-        if fired_at is not None
-    )
-    events: Counter[tuple[int, str, str, datetime]] = Counter()
-    for case_id, data in _rows(
-        db_file, "SELECT case_id, data FROM audit_event WHERE action LIKE 'deadline.%'"
-    ):
-        told = json.loads(data)
-        if "step" in told:
-            events[(case_id, told["stage"], told["step"], _utc(told["due_at"]))] += 1
-    fired = _rows(db_file, "SELECT count(*) FROM deadline WHERE state IN ('fired', 'skipped')")
-    assert steps and sum(steps.values()) == fired[0][0]  # every one has its fired_at
-    assert steps == events and set(events.values()) == {1}, (steps - events, events - steps)
-
-
-def _check_stage_runs(db_file: Path, prefect_db: Path) -> None:
+def _check_stage_runs(url: str, prefect_url: str) -> None:
     """One stage_flow row per transition and step, done, with one completed Prefect run
     (found by its idempotency key), and no stage run in Prefect beyond them."""
     rows = {
         key.removeprefix("flow:"): run  # the run's idempotency key is the row's key's tail
-        for key, run in _rows(
-            db_file, "SELECT key, external_id FROM outbox WHERE topic = 'stage_flow'"
+        for key, run in aftermath.rows(
+            url, "SELECT key, external_id FROM outbox WHERE topic = 'stage_flow'"
         )
     }
     assert rows and None not in rows.values()
-    runs = _rows(
-        prefect_db,
+    runs = aftermath.rows(
+        prefect_url,
         "SELECT flow_run.idempotency_key, flow_run.id, flow_run.state_type FROM flow_run"
         " JOIN flow ON flow.id = flow_run.flow_id WHERE flow.name = 'case-stage'",
     )
@@ -457,20 +363,6 @@ def _check_stage_runs(db_file: Path, prefect_db: Path) -> None:
     assert set(per_key) == set(rows) and set(per_key.values()) == {1}, per_key
     for key, run_id, state in runs:
         assert (str(uuid.UUID(str(run_id))), state) == (rows[key], "COMPLETED"), key
-
-
-def _check_messages(db_file: Path, mailbox: Mailbox, hooks: list[Received]) -> None:
-    """Every message row was sent, and arrived once by its key at its channel's receiver."""
-    sent: dict[str, set[str]] = {"email": set(), "gateway": set()}
-    for key, payload in _rows(db_file, "SELECT key, payload FROM outbox WHERE topic = 'message'"):
-        sent[json.loads(payload)["channel"]].add(key)
-    mails = Counter(str(mail["X-Qingfeng-Key"]) for mail in mailbox.mails)
-    webhooks = Counter(hook.headers["webhook-id"] for hook in hooks)
-    assert sent["email"] and sent["gateway"]
-    assert set(mails) == sent["email"] and set(mails.values()) == {1}, mails - Counter(
-        sent["email"]
-    )
-    assert set(webhooks) == sent["gateway"] and set(webhooks.values()) == {1}
 
 
 def test_what_is_left_of_a_previous_childs_group_is_killed_before_its_successor(

@@ -19,25 +19,21 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
-from sqlalchemy import create_engine, text
 
-from cases.audit_state import FILED, STAFF_ACTIONS
 from cases.demo import seed_organisation
 from cases.procedure.labels import DEADLINE_EVENT
 from cases.store.db import Database, UnitOfWork
+from tests import aftermath
 from tests.processes import PATIENCE, wait_for
 from tests.receivers import Mailbox, Received
 from tests.scaleout import Process, Topology, topology
 from tests.test_crash import (
     CASES,
-    NO_CHANNEL,
     Load,
     _all_gone,
     _environment,
@@ -82,9 +78,13 @@ def test_scale_out_under_load_loses_and_doubles_nothing_when_one_of_each_dies(
             kills = _kill_under_load(load, top, random.Random(seed))
             loaded = time.monotonic() - began
             alive = partial(_survivors_answer, top)
-            assert wait_for(lambda: alive() and _settled(top), SETTLE), (_backlog(top), top.tails())
+            url = top.database_url
+            assert wait_for(lambda: alive() and aftermath.settled(url), SETTLE), (
+                aftermath.backlog(url),
+                top.tails(),
+            )
             settled = time.monotonic() - began
-            messages = _messages(top)
+            messages = aftermath.messages(url)
             assert wait_for(lambda: len(mailbox.mails) + len(hooks) >= messages, PATIENCE)
             _check(top, load, mailbox, hooks)
             _figures(top, load, kills, loaded, settled)
@@ -150,102 +150,17 @@ def _survivors_answer(top: Topology) -> bool:
     return True
 
 
-def _rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql), params)]
-    finally:
-        engine.dispose()
-
-
-def _utc(value: datetime | str) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _backlog(top: Topology) -> dict[str, Any]:
-    """What is still owed (as the crash test counts it): outbox rows not done, less the
-    subjects' notices no channel reaches; steps due and pending."""
-    now = datetime.now(UTC)
-    due = _rows(top.database_url, "SELECT due_at FROM deadline WHERE state = 'pending'")
-    open_rows = _rows(
-        top.database_url,
-        "SELECT topic, state, count(*) FROM outbox WHERE state != 'done'"
-        " AND (state != 'dead' OR last_error NOT LIKE :none) GROUP BY topic, state",
-        none=f"{NO_CHANNEL}%",
-    )
-    return {
-        "outbox": {f"{topic} {state}": n for topic, state, n in open_rows},
-        "steps due": sum(1 for (at,) in due if _utc(at) <= now),
-    }
-
-
-def _settled(top: Topology) -> bool:
-    return _backlog(top) == {"outbox": {}, "steps due": 0}
-
-
-def _messages(top: Topology) -> int:
-    return len(_rows(top.database_url, "SELECT key FROM outbox WHERE topic = 'message'"))
-
-
 def _check(top: Topology, load: Load, mailbox: Mailbox, hooks: list[Received]) -> None:
-    _check_answers(top, load)
-    _check_deadlines(top)
+    aftermath.check_chains(top.database_url, load.answered, CASES)
+    aftermath.check_deadlines(top.database_url)
     _check_stage_runs(top)
-    _check_messages(top, mailbox, hooks)
+    aftermath.check_messages(top.database_url, mailbox, hooks)
     verified = subprocess.run(
         [sys.executable, "-m", "api.cli", "audit", "verify"],
         env={**top.env, "QINGFENG_DATA_DIR": str(top.base / "migrate")},
         capture_output=True,
     )
     assert verified.returncode == 0, verified.stdout.decode() + verified.stderr.decode()
-
-
-def _check_answers(top: Topology, load: Load) -> None:
-    """The crash test's chain check, on PostgreSQL: each 2xx is its case's event at the
-    version it returned, no event is extra, no case is missing or extra."""
-    url = top.database_url
-    cases = dict(_rows(url, "SELECT reference, id FROM conduct_case"))
-    assert len(cases) == CASES
-    for reference, case_id in cases.items():
-        versioned = [
-            action
-            for (action,) in _rows(
-                url, "SELECT action FROM audit_event WHERE case_id = :c ORDER BY seq", c=case_id
-            )
-            if action == FILED or action in STAFF_ACTIONS
-        ]
-        mine = sorted(
-            (a for a in load.answered if a.reference == reference), key=lambda a: a.version
-        )
-        assert [a.version for a in mine] == list(range(1, len(mine) + 1)), mine
-        assert versioned == [a.action for a in mine], (reference, versioned)
-        [(version,)] = _rows(url, "SELECT version FROM conduct_case WHERE id = :c", c=case_id)
-        assert version == len(mine)
-
-
-def _check_deadlines(top: Topology) -> None:
-    """Each step fired (or skipped as late) has one event, and each step event one step."""
-    url = top.database_url
-    steps = Counter(
-        (case_id, stage, step, _utc(due_at))
-        for case_id, stage, step, due_at in _rows(
-            url,
-            "SELECT case_id, stage, step, due_at FROM deadline"
-            " WHERE state IN ('fired', 'skipped') AND fired_at IS NOT NULL",
-        )
-    )
-    events: Counter[tuple[int, str, str, datetime]] = Counter()
-    for case_id, data in _rows(
-        url, "SELECT case_id, data FROM audit_event WHERE action LIKE :d", d=f"{DEADLINE_EVENT}%"
-    ):
-        told = json.loads(data)
-        if "step" in told:
-            events[(case_id, told["stage"], told["step"], _utc(told["due_at"]))] += 1
-    [(fired,)] = _rows(url, "SELECT count(*) FROM deadline WHERE state IN ('fired', 'skipped')")
-    assert steps and sum(steps.values()) == fired
-    assert steps == events and set(events.values()) == {1}, (steps - events, events - steps)
 
 
 def _check_stage_runs(top: Topology) -> None:
@@ -258,11 +173,11 @@ def _check_stage_runs(top: Topology) -> None:
     per_case: Counter[int] = Counter()
     events = {
         (case_id, seq): (action, json.loads(data))
-        for case_id, seq, action, data in _rows(
+        for case_id, seq, action, data in aftermath.rows(
             url, "SELECT case_id, seq, action, data FROM audit_event WHERE case_id IS NOT NULL"
         )
     }
-    for key, run, payload in _rows(
+    for key, run, payload in aftermath.rows(
         url, "SELECT key, external_id, payload FROM outbox WHERE topic = 'stage_flow'"
     ):
         rows[key.removeprefix("flow:")] = run
@@ -273,10 +188,10 @@ def _check_stage_runs(top: Topology) -> None:
             assert action.startswith("case."), (key, action)
             per_case[int(case_id)] += 1
     # Filing enters the first stage: a case's stage entries are its transitions.
-    entered = dict(_rows(url, "SELECT id, stage_entry FROM conduct_case"))
+    entered = dict(aftermath.rows(url, "SELECT id, stage_entry FROM conduct_case"))
     assert per_case == Counter(entered), (per_case, entered)
     assert rows and None not in rows.values()
-    runs = _rows(
+    runs = aftermath.rows(
         top.prefect_database_url,
         "SELECT flow_run.idempotency_key, flow_run.id, flow_run.state_type FROM flow_run"
         " JOIN flow ON flow.id = flow_run.flow_id WHERE flow.name = 'case-stage'",
@@ -287,29 +202,16 @@ def _check_stage_runs(top: Topology) -> None:
         assert (str(uuid.UUID(str(run_id))), str(state)) == (rows[key], "COMPLETED"), key
 
 
-def _check_messages(top: Topology, mailbox: Mailbox, hooks: list[Received]) -> None:
-    """Every message row was sent, and arrived once by its key at its channel's receiver
-    (two replicas' notifiers dispatch from one outbox)."""
-    sent: dict[str, set[str]] = {"email": set(), "gateway": set()}
-    for key, payload in _rows(
-        top.database_url, "SELECT key, payload FROM outbox WHERE topic = 'message'"
-    ):
-        sent[json.loads(payload)["channel"]].add(key)
-    mails = Counter(str(mail["X-Qingfeng-Key"]) for mail in mailbox.mails)
-    webhooks = Counter(hook.headers["webhook-id"] for hook in hooks)
-    assert sent["email"] and sent["gateway"]
-    assert set(mails) == sent["email"] and set(mails.values()) == {1}, mails
-    assert set(webhooks) == sent["gateway"] and set(webhooks.values()) == {1}, webhooks
-
-
 def _figures(top: Topology, load: Load, kills: list[Kill], loaded: float, settled: float) -> None:
     """What the runbook quotes: requests, cases, transitions, kills, recovery, errors."""
     url = top.database_url
-    [(transitions,)] = _rows(url, "SELECT sum(stage_entry) FROM conduct_case")
-    [(runs,)] = _rows(url, "SELECT count(*) FROM outbox WHERE topic = 'stage_flow'")
-    [(events,)] = _rows(url, "SELECT count(*) FROM audit_event")
-    [(fired,)] = _rows(url, "SELECT count(*) FROM deadline WHERE state IN ('fired', 'skipped')")
-    messages = _messages(top)
+    [(transitions,)] = aftermath.rows(url, "SELECT sum(stage_entry) FROM conduct_case")
+    [(runs,)] = aftermath.rows(url, "SELECT count(*) FROM outbox WHERE topic = 'stage_flow'")
+    [(events,)] = aftermath.rows(url, "SELECT count(*) FROM audit_event")
+    [(fired,)] = aftermath.rows(
+        url, "SELECT count(*) FROM deadline WHERE state IN ('fired', 'skipped')"
+    )
+    messages = aftermath.messages(top.database_url)
     errors = Counter(reason for _, reason in load.failed)
     replays = sum(a.replayed for a in load.answered)
     print(
@@ -333,7 +235,7 @@ def _figures(top: Topology, load: Load, kills: list[Kill], loaded: float, settle
 def _rerun(top: Topology) -> int:
     """Stage runs that went Pending more than once: claimed by a host that then died (or
     whose claim's answer was lost with a Prefect server), scheduled again and run."""
-    [(count,)] = _rows(
+    [(count,)] = aftermath.rows(
         top.prefect_database_url,
         "SELECT count(*) FROM (SELECT flow_run_id FROM flow_run_state"
         " JOIN flow_run ON flow_run.id = flow_run_state.flow_run_id"
