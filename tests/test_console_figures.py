@@ -14,16 +14,29 @@ from typing import Any
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from api.http.deps import AppState
-from cases.metrics.charts import DAY_BUCKETS, Charts, bucket_of, charts
-from cases.metrics.events import Period
+from cases.deadlines.calendar import current
+from cases.metrics.charts import (
+    DAY_BUCKETS,
+    Charts,
+    DayBucket,
+    bucket_of,
+    charts,
+    distributions,
+    entries,
+    unit_rates,
+)
+from cases.metrics.compute import Window, histories
+from cases.metrics.events import Period, Scope
+from cases.metrics.reading import read_events
 from cases.metrics.service import metrics
 from cases.procedure import commands as c
 from cases.procedure.errors import Forbidden
 from cases.procedure.vocabulary import Stage
 from cases.store.db import UnitOfWork
-from cases.store.models import Person
+from cases.store.models import ConductCase, Person
 from tests.test_console_board import Console, _clients
 from tests.test_metrics import LATER, MARCH, History, at, build
 
@@ -105,6 +118,36 @@ def test_the_series_of_the_quarter_are_the_hand_worked_answers(
     assert [m.month for m in march.months] == ["2026-03"]
     assert march.months[0].entered == _entered(intake=1, investigation=1, verification=1)
     assert [u.unit for u in march.units] == ["law-su"]
+
+
+def test_a_case_closed_before_the_period_is_not_read_but_its_unit_is_named(
+    state: AppState, people: dict[str, Person]
+) -> None:
+    """March read with only the cases not closed before it is March read from every
+    event; T (med-su, declined in January) is not read, yet med-su keeps its line."""
+    h = small(state, people)
+    h.file("T", at(1, 5), unit="med-su")
+    h.act("T", "inv.wang", c.Decline(reason="out_of_scope", explanation="不属于"), at(1, 6))
+    got = read(state, people["sec.li"], MARCH)
+    with UnitOfWork(state.db, write=False) as uow:
+        scope, window = Scope(None, None), Window(MARCH.start, MARCH.end)
+        t_id = uow.session.exec(
+            select(ConductCase.id).where(ConductCase.reference == h.refs["T"])
+        ).one()
+        every = read_events(uow.session, scope, MARCH.end)
+        kept = read_events(uow.session, scope, MARCH.end, open_since=MARCH.start)
+        cases = histories(every, policy=state.policy, calendar=current(), before=MARCH.end)
+        expected = Charts(
+            period_from=MARCH.first, period_to=MARCH.last, as_of=MARCH.end, unit=None,
+            investigator=None, months=entries(cases, window),
+            buckets=[DayBucket(low=low, high=high) for low, high in DAY_BUCKETS],
+            stage_days=distributions(cases, window), units=unit_rates(uow.session, cases, window),
+        )  # fmt: skip
+    closed_early = {e.case_id for e in every} - {e.case_id for e in kept}
+    assert closed_early == {t_id}
+    assert got == expected
+    assert [u.unit for u in got.units] == ["cs-su", "law-su", "med-su"]
+    assert got.units[2].on_time.denominator == 0
 
 
 def test_buckets_meet_without_gaps() -> None:

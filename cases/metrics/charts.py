@@ -6,7 +6,6 @@ distribution), and each unit's on-time rate. Same scope, period and access as
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -17,7 +16,7 @@ from cases.deadlines.calendar import current
 from cases.metrics.compute import Window, histories, in_scope, on_time_rates, stage_durations
 from cases.metrics.events import Period
 from cases.metrics.reading import read_events
-from cases.metrics.service import allowed_scope
+from cases.metrics.service import allowed_scope, unit_paths
 from cases.metrics.timeline import History
 from cases.procedure.clock import local_date, utcnow
 from cases.procedure.policy import Label, Policy
@@ -131,11 +130,14 @@ def distributions(cases: Sequence[History], window: Window) -> list[StageDays]:
     return found
 
 
-def unit_rates(session: Session, cases: Sequence[History], window: Window) -> list[UnitOnTime]:
-    """Each unit with cases in scope, in tree order: its on-time rate over all staff stages."""
-    by_unit: dict[str, list[History]] = defaultdict(list)
+def unit_rates(
+    session: Session, cases: Sequence[History], window: Window, paths: Sequence[str] = ()
+) -> list[UnitOnTime]:
+    """Each unit with cases in scope (``paths``, and those of ``cases``), in tree order:
+    its on-time rate over all staff stages."""
+    by_unit: dict[str, list[History]] = {path: [] for path in paths}
     for history in cases:
-        by_unit[history.unit_path].append(history)
+        by_unit.setdefault(history.unit_path, []).append(history)
     if not by_unit:
         return []
     units = {u.path: u for u in session.exec(select(Unit).where(col(Unit.path).in_(by_unit)))}
@@ -164,10 +166,16 @@ def charts(
     with uow:
         session = uow.session
         scope = allowed_scope(session, viewer, unit, investigator)
-        events = read_events(session, scope, as_of)
+        window = Window(period.start, as_of)
+        # A case closed before the period shows in no series: only its unit is named (an
+        # investigator's few cases are all read, so their units are theirs).
+        if scope.investigator is None:
+            events = read_events(session, scope, as_of, open_since=window.start)
+            paths = unit_paths(session, scope, as_of)
+        else:
+            events, paths = read_events(session, scope, as_of), []
         found = histories(events, policy=policy, calendar=current(), before=as_of)
         cases = [h for h in found if in_scope(h, scope)]
-        window = Window(period.start, as_of)
         return Charts(
             period_from=period.first,
             period_to=period.last,
@@ -177,5 +185,5 @@ def charts(
             months=entries(cases, window),
             buckets=[DayBucket(low=low, high=high) for low, high in DAY_BUCKETS],
             stage_days=distributions(cases, window),
-            units=unit_rates(session, cases, window),
+            units=unit_rates(session, cases, window, paths),
         )

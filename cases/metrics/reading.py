@@ -69,9 +69,16 @@ def read_case_events(session: Session, case_ids: Iterable[int]) -> list[Event]:
     return _read(session, _events().where(col(AuditEvent.case_id).in_(list(case_ids))))
 
 
-def read_events(session: Session, scope: Scope, before: datetime) -> list[Event]:
-    """The scope's cases' events the figures read, earlier than ``before``: one query."""
+def read_events(
+    session: Session, scope: Scope, before: datetime, *, open_since: datetime | None = None
+) -> list[Event]:
+    """The scope's cases' events the figures read, earlier than ``before``: one query.
+    ``open_since``: only the cases not closed before it (a case closed earlier has no stay
+    in a window from then on)."""
     query = _events().where(col(AuditEvent.at) < before)
+    if open_since is not None:
+        closed = col(ConductCase.closed_at)
+        query = query.where(or_(closed.is_(None), closed >= open_since))
     if scope.unit_path is not None:
         query = query.where(col(Unit.path).startswith(scope.unit_path))
     if scope.investigator is not None:  # a superset; compute keeps the cases exactly
