@@ -181,6 +181,30 @@ def _unary_plus(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
     return "+" + compiler.process(element.column, **kw)
 
 
+class _Unestimated(ColumnElement[bool]):
+    """A condition PostgreSQL cannot estimate (``COALESCE(condition, false)``, the same
+    rows; elsewhere the condition itself). A dense span's range is the span again: known,
+    PostgreSQL multiplies the two, expects a handful of cases where there are thousands
+    and reads them all instead of walking down the span to a page."""
+
+    inherit_cache = True
+    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, condition: ColumnElement[bool]) -> None:
+        self.condition = condition
+        self.type = condition.type
+
+
+@compiles(_Unestimated)
+def _as_is(element: _Unestimated, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.condition, **kw)
+
+
+@compiles(_Unestimated, "postgresql")
+def _coalesced(element: _Unestimated, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"coalesce({compiler.process(element.condition, **kw)}, false)"
+
+
 _Column = Callable[[Any], Any]  # a column, or the same column kept off its indexes
 
 
@@ -233,7 +257,9 @@ def _planned(
             conditions.append(term.driving if term.driving is not None else term.condition(_same))
         else:
             keep = driver is None and term.ordered
-            conditions.append(term.condition(_same if keep else _Unindexed))
+            condition = term.condition(_same if keep else _Unindexed)
+            dense = name in spans and spans[name].dense
+            conditions.append(_Unestimated(condition) if dense else condition)
     ordered = driver is None or terms[driver].ordered
     return [c for c in conditions if c is not None], ordered
 
@@ -276,6 +302,11 @@ class _Span:
         the term's own entries, ``held``: the cheaper of the two."""
         return self.held * self.held < _PAGE * (self.high - self.low + 1)
 
+    @property
+    def dense(self) -> bool:
+        """At least half the span's ids match (a month filed: ids follow filing)."""
+        return 2 * self.held >= self.high - self.low + 1
+
 
 _PAGE = 50  # a list's usual page
 
@@ -305,7 +336,9 @@ def _terms(session: Session, f: CaseFilter, paths: dict[int, str]) -> dict[str, 
         terms["overdue"] = _Term(_equals(col(ConductCase.overdue), f.overdue), True)
     if f.filed_from or f.filed_to:
         terms["filed"] = _Term(lambda c: and_(*_filed(c(col(ConductCase.filed_at)), f)), False)
-    if f.due_within is not None:
+    if f.due_within is not None and f.stage == Stage.CLOSED:
+        terms["due"] = _Term(lambda c: false(), True, false())  # a closed case is never due
+    elif f.due_within is not None:
         horizon = end_of(add_working_days(local_date(utcnow()), f.due_within), time.max)
         terms["due"] = _Term(_due_by(horizon), False)
     if f.unit:

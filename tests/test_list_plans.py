@@ -98,3 +98,40 @@ def test_every_plan_lists_the_same_cases(
     assert len(expected[3]) == 4  # the accepted ones
     assert scattered["span bounds the walk"] and not any(scattered["span bounds the walk"])
     assert any(scattered["scattered range drives"])
+
+
+@pytest.mark.parametrize("state", ["postgres"], indirect=True)
+def test_a_dense_span_unestimated_lists_the_same_cases_on_postgres(
+    state: AppState, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range whose span is dense is written so that PostgreSQL cannot estimate it
+    (``coalesce(…, false)``): the same cases as the range written plainly, and not the
+    span's other cases (filed out of id order here)."""
+    march, january = datetime(2026, 3, 10, 2, tzinfo=UTC), datetime(2026, 1, 10, 2, tzinfo=UTC)
+    filed = [march, january, march, january, march, march]
+    references = [file(state, now=when) for when in filed]
+    in_march = CaseFilter(filed_from=datetime(2026, 3, 1, tzinfo=UTC))
+    dense: list[bool] = []
+    measure = queries._id_spans
+
+    def recorded(*args: Any) -> dict[str, queries._Span]:
+        measured = measure(*args)
+        dense.extend(span.dense for span in measured.values())
+        return measured
+
+    with monkeypatch.context() as patched:
+        patched.setattr(queries, "_id_spans", recorded)
+        unestimated = _listed(state, people["sec.li"], in_march)
+    with monkeypatch.context() as patched:
+        patched.setattr(queries._Span, "dense", property(lambda span: False))
+        plain = _listed(state, people["sec.li"], in_march)
+    assert dense and all(dense)  # each page's span
+    expected = [r for r, when in zip(references, filed, strict=True) if when == march]
+    assert unestimated == plain == expected[::-1]  # newest first
+
+
+@pytest.mark.parametrize("state", ["sqlite", "postgres"], indirect=True)
+def test_closed_and_due_soon_lists_nothing(state: AppState, people: dict[str, Person]) -> None:
+    _cases(state, people)
+    assert _listed(state, people["sec.li"], CaseFilter(stage="closed"))  # four declined
+    assert _listed(state, people["sec.li"], CaseFilter(stage="closed", due_within=10)) == []

@@ -92,6 +92,7 @@ class ConductCase(SQLModel, table=True):
         Index("ix_case_stage_unit", "stage", "unit_id"),
         Index("ix_case_subject_category", "subject_id", "category"),
         Index("ix_case_unit_id_id", "unit_id", "id"),
+        Index("ix_case_filed_id", "filed_at", "id"),  # PostgreSQL's index holds no id
     )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, max_length=20)
@@ -115,7 +116,7 @@ class ConductCase(SQLModel, table=True):
     allegations: str | None = Field(default=None, sa_column=Column(Text))  # staff's summary
     category: str | None = Field(default=None, max_length=40)
     severity: str | None = Field(default=None, max_length=40)
-    filed_at: datetime = Field(index=True)
+    filed_at: datetime
     decline_reason: str | None = None
     duplicate_of: str | None = None
     statement_state: str = StatementState.PENDING
