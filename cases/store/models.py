@@ -164,7 +164,11 @@ class CaseParty(SQLModel, table=True):
     """A person's part in a case: reporter, subject, assignment or an act (triage, co-sign)."""
 
     __tablename__ = "case_party"
-    __table_args__ = (UniqueConstraint("case_id", "person_id", "capacity"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "person_id", "capacity"),
+        # The list's assignee filter reads only this index: is the part theirs, and active.
+        Index("ix_case_party_held", "case_id", "person_id", "capacity", "active"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="conduct_case.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
