@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Waits for another apt-get (two make targets set up at once) instead of failing.
+APT    := apt-get -o DPkg::Lock::Timeout=600
 export QINGFENG_DATA_DIR ?= $(CURDIR)/data
 
 .PHONY: setup fonts browsers scaleout run migrate demo test lint typecheck pytest test-pg test-lanes bench clean
@@ -23,8 +25,8 @@ setup: $(STAMP)
 fonts:
 	@if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
 	  echo "installing fonts-noto-cjk for the PDF papers"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(APT) install -y -qq fonts-noto-cjk >/dev/null; \
 	fi
 
 # The browser tests drive Debian's chromium through Playwright (which cannot download its
@@ -34,8 +36,8 @@ browsers:
 	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null \
 	    || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
 	  echo "installing chromium, fonts-noto-cjk and poppler-utils for the tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
+	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(APT) install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
 	fi
 
 migrate: setup
@@ -75,8 +77,8 @@ scaleout:
 	@if ! command -v nginx >/dev/null || ! command -v redis-server >/dev/null \
 	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing nginx, redis-server and postgresql for the scale-out lane"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq nginx redis-server postgresql >/dev/null; \
+	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(APT) install -y -qq nginx redis-server postgresql >/dev/null; \
 	fi
 
 test-lanes: setup browsers scaleout
