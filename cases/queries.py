@@ -159,50 +159,46 @@ def staff_choices(*, uow: UnitOfWork) -> list[StaffChoice]:
     return [StaffChoice(h, n, frozenset(r)) for (h, n), r in roles.items()]
 
 
-class _Unindexed(ColumnElement[Any]):
+class _Wrapped(ColumnElement[Any]):
+    """An expression written one way on one dialect and as itself elsewhere."""
+
+    inherit_cache = True
+    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.type = inner.type
+
+
+@compiles(_Wrapped)
+def _plain(element: _Wrapped, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.inner, **kw)
+
+
+class _Unindexed(_Wrapped):
     """``+column`` on SQLite, which keeps its planner off the column's indexes (elsewhere
     the column itself): only the filter chosen to drive a list keeps its index."""
 
     inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-
-    def __init__(self, column: Any) -> None:
-        self.column = column
-        self.type = column.type
-
-
-@compiles(_Unindexed)
-def _plain(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.column, **kw)
 
 
 @compiles(_Unindexed, "sqlite")
 def _unary_plus(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return "+" + compiler.process(element.column, **kw)
+    return "+" + compiler.process(element.inner, **kw)
 
 
-class _Unestimated(ColumnElement[bool]):
+class _Unestimated(_Wrapped):
     """A condition PostgreSQL cannot estimate (``COALESCE(condition, false)``, the same
     rows; elsewhere the condition itself). A dense span's range is the span again: known,
     PostgreSQL multiplies the two, expects a handful of cases where there are thousands
     and reads them all instead of walking down the span to a page."""
 
     inherit_cache = True
-    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
-
-    def __init__(self, condition: ColumnElement[bool]) -> None:
-        self.condition = condition
-        self.type = condition.type
-
-
-@compiles(_Unestimated)
-def _as_is(element: _Unestimated, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.condition, **kw)
 
 
 @compiles(_Unestimated, "postgresql")
 def _coalesced(element: _Unestimated, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"coalesce({compiler.process(element.condition, **kw)}, false)"
+    return f"coalesce({compiler.process(element.inner, **kw)}, false)"
 
 
 _Column = Callable[[Any], Any]  # a column, or the same column kept off its indexes
@@ -218,6 +214,8 @@ class _Term:
     driving: ColumnElement[bool] | None = None  # another form when it drives the list
     rows: Any = None  # a select of what to count instead of the cases it matches
 
+
+_NOTHING = _Term(lambda c: false(), True, false())  # a filter no case can match
 
 # A filter that matches fewer cases than this drives the list on SQLite (its index is
 # read, the rest checked per row); counting up to it reads at most this many entries.
@@ -337,7 +335,7 @@ def _terms(session: Session, f: CaseFilter, paths: dict[int, str]) -> dict[str, 
     if f.filed_from or f.filed_to:
         terms["filed"] = _Term(lambda c: and_(*_filed(c(col(ConductCase.filed_at)), f)), False)
     if f.due_within is not None and f.stage == Stage.CLOSED:
-        terms["due"] = _Term(lambda c: false(), True, false())  # a closed case is never due
+        terms["due"] = _NOTHING  # a closed case is never due
     elif f.due_within is not None:
         horizon = end_of(add_working_days(local_date(utcnow()), f.due_within), time.max)
         terms["due"] = _Term(_due_by(horizon), False)
@@ -408,7 +406,7 @@ def _assigned_to(session: Session, handle: str) -> _Term:
     case's parties, or (driving the list) the ids of their few cases."""
     person_id = session.exec(select(Person.id).where(Person.handle == handle)).first()
     if person_id is None:
-        return _Term(lambda c: false(), True, false())
+        return _NOTHING
     assigned = (
         col(CaseParty.person_id) == person_id,
         col(CaseParty.active),
