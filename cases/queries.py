@@ -108,8 +108,8 @@ def list_cases(
     parties), so newest first walks one index of (filter, id) down and stops at a page."""
     assert viewer.id is not None
     with uow:
-        conditions, sorted_by_id = _planned(uow.session, filters, viewer.id)
-        case_id = col(ConductCase.id) if sorted_by_id else _Unindexed(col(ConductCase.id))
+        conditions = _planned(uow.session, filters, viewer.id)
+        case_id = col(ConductCase.id)
         # The page's ids first (a sort, if any, sorts ids), then those cases and units.
         ids = select(ConductCase.id).where(*conditions).limit(limit + 1)
         offset, order = 0, _ORDER.get(sort, (col(ConductCase.id).desc(),))
@@ -225,10 +225,8 @@ _FEW = 2000
 _SPAN = 20_000
 
 
-def _planned(
-    session: Session, filters: CaseFilter, viewer_id: int
-) -> tuple[list[ColumnElement[bool]], bool]:
-    """The list's conditions, and whether its index walk keeps id order. SQLite's planner
+def _planned(session: Session, filters: CaseFilter, viewer_id: int) -> list[ColumnElement[bool]]:
+    """The list's conditions, each of which yields the cases in id order. SQLite's planner
     has no statistics: left alone it walks the broadest (filter, id) index even when
     another filter matches a handful of cases (or none). So on SQLite the filter that
     matches fewest, if few, drives; the others are written off their indexes."""
@@ -242,24 +240,40 @@ def _planned(
         # A range whose cases lie scattered over the ids (the few still open of many
         # years, say) drives: reading its entries costs less than walking to fill a page.
         driver = next((name for name, span in spans.items() if span.scattered), driver)
-        if driver is None and len(spans) > 1:  # two ranges: the smaller drives, the
-            driver = min(spans, key=lambda name: spans[name].held)  # other's span filters
+        if driver is None and len(spans) > 1:  # two ranges: the sparser drives, the
+            driver = min(spans, key=lambda name: spans[name].density)  # other's span filters
+            # its entries (a month filed bounds the few due among all the years' ids)
     # Implied by its term, so never a different list. It starts the walk down the ids at
     # the range's newest: PostgreSQL, which cannot know that ids follow filing, would
     # otherwise walk down from the newest case of all. Beside a SQLite driver it is read
     # on the index entry (the id is in it), sparing the rows outside the span.
     column = _same if driver is None else _Unindexed  # a driver keeps its own index
-    conditions += [span.condition(column) for name, span in spans.items() if name != driver]
+    others = [span.condition(column) for name, span in spans.items() if name != driver]
+    if driver is None or terms[driver].ordered:
+        conditions += others
     for name, term in terms.items():
         if name == driver:
-            conditions.append(term.driving if term.driving is not None else term.condition(_same))
+            conditions.append(_driving(term, others))
         else:
             keep = driver is None and term.ordered
             condition = term.condition(_same if keep else _Unindexed)
             dense = name in spans and spans[name].dense
             conditions.append(_Unestimated(condition) if dense else condition)
-    ordered = driver is None or terms[driver].ordered
-    return [c for c in conditions if c is not None], ordered
+    return [c for c in conditions if c is not None]
+
+
+def _driving(term: _Term, spans: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The driver's condition. A range's is the set of ids it matches (within the other
+    ranges' spans, read on its index entries): the list walks that set down in id order,
+    checking the other filters until a page is full. Written as the range itself, every
+    match was checked and then all were sorted: 6.8 ms against 2.1 ms for "due within 3"
+    and an assignee at 1,000,000 cases, of which 6,738 were due."""
+    if term.driving is not None:
+        return term.driving
+    if term.ordered:
+        return term.condition(_same)
+    ids = select(ConductCase.id).where(term.condition(_same), *spans).correlate(None)
+    return col(ConductCase.id).in_(ids)
 
 
 def _sqlite_driver(session: Session, terms: dict[str, _Term]) -> str | None:
@@ -295,6 +309,11 @@ class _Span:
         return column(col(ConductCase.id)).between(self.low, self.high)
 
     @property
+    def density(self) -> float:
+        """The share of the span's ids that match."""
+        return self.held / (self.high - self.low + 1)
+
+    @property
     def scattered(self) -> bool:
         """A page walked down the span reads about ``_PAGE × width / held`` rows; reading
         the term's own entries, ``held``: the cheaper of the two."""
@@ -303,7 +322,7 @@ class _Span:
     @property
     def dense(self) -> bool:
         """At least half the span's ids match (a month filed: ids follow filing)."""
-        return 2 * self.held >= self.high - self.low + 1
+        return self.density >= 0.5
 
 
 _PAGE = 50  # a list's usual page

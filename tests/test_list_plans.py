@@ -13,6 +13,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from api.http.deps import AppState
 from cases import queries
@@ -135,3 +136,50 @@ def test_closed_and_due_soon_lists_nothing(state: AppState, people: dict[str, Pe
     _cases(state, people)
     assert _listed(state, people["sec.li"], CaseFilter(stage="closed"))  # four declined
     assert _listed(state, people["sec.li"], CaseFilter(stage="closed", due_within=10)) == []
+
+
+def _plan_of_list(state: AppState, viewer: Person, filters: CaseFilter) -> str:
+    """SQLite's plan for the list's page query (the last statement of the list)."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(state.db.reader, "before_cursor_execute", seen)
+    try:
+        list_cases(uow=UnitOfWork(state.db, write=False), viewer=viewer, filters=filters)
+    finally:
+        event.remove(state.db.reader, "before_cursor_execute", seen)
+    statement, parameters = statements[-1]
+    values = [getattr(value, "value", value) for value in parameters]
+    with state.db.reader.connect() as connection:
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(values))
+        return "\n".join(row[3] for row in rows)
+
+
+@pytest.mark.parametrize("state", ["sqlite"], indirect=True)
+def test_a_range_that_drives_is_walked_in_id_order_on_sqlite(
+    state: AppState, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driving range is the set of ids it matches, walked down to a page: no sort of
+    every match. Beside a dense range (a month filed), the sparser (due soon) drives and
+    the month's span bounds its index entries."""
+    monkeypatch.setattr(queries, "_FEW", 0)
+    monkeypatch.setattr(queries, "_PAGE", 0)  # no span is "scattered": two ranges decide
+    # Filed in March: two cases, all of their span. Due: five (the two, and the three of
+    # January's six still in intake) over a span of eight: more cases, but sparser.
+    january, march = datetime(2026, 1, 10, 2, tzinfo=UTC), datetime(2026, 3, 10, 2, tzinfo=UTC)
+    for n in range(6):
+        reference = file(state, now=january)
+        if n % 2:
+            reason = c.Decline(reason="out_of_scope", explanation="不属于")
+            act(state, people, reference, "inv.wang", reason)
+    march_due = [file(state, now=march) for _ in range(2)]
+    filed_and_due = CaseFilter(filed_from=datetime(2026, 3, 1, tzinfo=UTC), due_within=30)
+    plan = _plan_of_list(state, people["sec.li"], filed_and_due)
+    assert "TEMP B-TREE" not in plan, plan
+    assert "ix_case_open_due" in plan and "ix_case_filed_id" not in plan, plan
+    assert _listed(state, people["sec.li"], filed_and_due) == march_due[::-1]
+    monkeypatch.setattr(queries, "_PAGE", 10**9)  # every span scattered: the range drives
+    plan = _plan_of_list(state, people["sec.li"], CaseFilter(due_within=30, unit="cs-su"))
+    assert "TEMP B-TREE" not in plan and "ix_case_open_due" in plan, plan

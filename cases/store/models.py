@@ -166,12 +166,14 @@ class CaseParty(SQLModel, table=True):
     __tablename__ = "case_party"
     __table_args__ = (
         UniqueConstraint("case_id", "person_id", "capacity"),
-        # The list's assignee filter reads only this index: is the part theirs, and active.
+        # The list's assignee filter reads only these: is the part theirs, and active
+        # (per case); which cases they hold (per person, up to a count).
         Index("ix_case_party_held", "case_id", "person_id", "capacity", "active"),
+        Index("ix_case_party_holder", "person_id", "case_id", "capacity", "active"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="conduct_case.id", index=True)
-    person_id: int = Field(foreign_key="person.id", index=True)
+    person_id: int = Field(foreign_key="person.id")  # indexed first in ix_case_party_holder
     capacity: str = Field(max_length=20)
     active: bool = True
     since: datetime
