@@ -11,7 +11,8 @@ alone under uvicorn (a subprocess), then
 - a year's report for the whole committee: GET /performance for last calendar year, the
   median of 3 (target <= 1 s at 1M);
 - the API process's resident memory after both (target <= 300 MB).
-Prints each figure at both sizes, their ratio, the target and whether it is met. The
+Prints each figure at both sizes (with ``--rounds N``, its median of N rounds, each round
+measuring every database in turn), their ratio, the target and whether it is met. The
 databases live in a temporary directory (or ``--workdir``), never in the repository.
 """
 
@@ -280,7 +281,8 @@ def run(
     urls: dict[int, dict[str, str]], workdir: Path, args: argparse.Namespace
 ) -> dict[str, dict[int, dict[str, float]]]:
     """Write every size to every database first (or take those of ``--reuse``), then
-    measure each (so all run the same code): {database: {size: figures}}."""
+    measure each, ``--rounds`` times (so all run the same code): {database: {size: each
+    figure's median over the rounds}}."""
     tokens: dict[str, str] = {}
     if args.reuse:
         tokens = {url: token_for(url) for by_db in urls.values() for url in by_db.values()}
@@ -293,15 +295,29 @@ def run(
             written = populate(list(by_db.values()), templates, size, args.years)
             tokens |= dict(zip(by_db.values(), written, strict=True))
             console.print(f"  written in {time.perf_counter() - began:.0f} s")
-    found: dict[str, dict[int, dict[str, float]]] = {}
-    for size, by_db in urls.items():
-        for name, url in by_db.items():
-            upgrade(url)  # a migration added since the cases were written
-            figures = measure(url, workdir, tokens[url], args.requests, args.reports, args.year)
-            figures["refresh_s"] = refresh_rate(url)
-            found.setdefault(name, {})[size] = figures
-            console.print(f"  {name}, {size:,}:", {k: round(v, 1) for k, v in figures.items()})
-    return found
+    rounds: dict[str, dict[int, list[dict[str, float]]]] = {}
+    for n in range(args.rounds):
+        console.print(f"[bold]round {n + 1} of {args.rounds}[/bold]")
+        for size, by_db in urls.items():
+            for name, url in by_db.items():
+                upgrade(url)  # a migration added since the cases were written
+                figures = measure(url, workdir, tokens[url], args.requests, args.reports, args.year)
+                figures["refresh_s"] = refresh_rate(url)
+                rounds.setdefault(name, {}).setdefault(size, []).append(figures)
+                console.print(f"  {name}, {size:,}:", {k: round(v, 1) for k, v in figures.items()})
+    for name, by_size in rounds.items():
+        for size, each in by_size.items():
+            p99s = ", ".join(f"{figures['list_p99']:.1f}" for figures in each)
+            console.print(f"  {name}, {size:,}: list p99 by round {p99s} ms")
+    return {
+        name: {size: _medians(each) for size, each in by_size.items()}
+        for name, by_size in rounds.items()
+    }
+
+
+def _medians(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the rounds (one round: its figures)."""
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
 
 
 def table(
@@ -339,6 +355,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--years", type=int, default=15, help="filing spread over N years")
     parser.add_argument("--reports", type=int, default=3, help="year reports (the median)")
+    parser.add_argument("--rounds", type=int, default=1, help="measure N times: the medians")
     parser.add_argument("--year", type=int, default=None, help="the report's year (last year)")
     kept = parser.add_mutually_exclusive_group()
     kept.add_argument("--keep", type=Path, default=None,
