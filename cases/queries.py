@@ -110,14 +110,13 @@ def list_cases(
     with uow:
         _without_parallel_workers(uow.session)
         conditions = _planned(uow.session, filters, viewer.id)
-        case_id = col(ConductCase.id)
         # The page's ids first (a sort, if any, sorts ids), then those cases and units.
         ids = select(ConductCase.id).where(*conditions).limit(limit + 1)
         offset, order = 0, _ORDER.get(sort, (col(ConductCase.id).desc(),))
         if sort is CaseSort.FILED:
-            ids = ids.order_by(case_id.desc())
+            ids = ids.order_by(col(ConductCase.id).desc())
             if cursor:
-                ids = ids.where(case_id < decode_cursor(cursor))
+                ids = ids.where(col(ConductCase.id) < decode_cursor(cursor))
         else:
             offset = decode_offset(cursor) if cursor else 0
             ids = ids.order_by(*order).offset(offset)

@@ -4,8 +4,8 @@ Counting an assignee's cases (does their filter drive the list, on SQLite?) read
 their parts' rows for its capacity and whether it is active: 2,000 row reads scattered
 over a 10 GB file at 1,000,000 cases. The index by person now holds the case, the
 capacity and ``active`` too, and replaces the one on ``person_id`` alone. Its first two
-columns are the case and the person, as in ``ix_case_party_held``, so SQLite's per-case
-check seeks whichever it picks.
+columns are the person and the case, the two of ``ix_case_party_held`` the other way
+round, so SQLite's per-case check seeks on both whichever of the two it picks.
 
 Revision ID: 0022
 Revises: 0021
